@@ -1,0 +1,204 @@
+// Package config reads apppass's settings from the environment and, for
+// everything else, from an optional YAML file named by APPPASS_CONFIG.
+//
+// Tokens and client secrets are held as domain.Secret so that printing or
+// logging a Config never shows them.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/apppass/apppass/domain"
+)
+
+// Config is every setting apppass reads at start-up.
+type Config struct {
+	SlackAppToken domain.Secret `yaml:"-"`
+	SlackBotToken domain.Secret `yaml:"-"`
+	SlackAPIURL   string        `yaml:"slack_api_url"`
+
+	TenantID      string        `yaml:"tenant_id"`
+	ClientID      string        `yaml:"client_id"`
+	ClientSecret  domain.Secret `yaml:"-"` // empty: use the rest of the azidentity environment chain
+	AuthorityHost string        `yaml:"authority_host"`
+	GraphBaseURL  string        `yaml:"graph_base_url"`
+
+	DBPath string `yaml:"db"`
+
+	AdminGroup      string `yaml:"admin_group"`
+	HelpdeskGroup   string `yaml:"helpdesk_group"`
+	HelpdeskChannel string `yaml:"helpdesk_channel"`
+	ReportChannel   string `yaml:"report_channel"`
+
+	MaxPerUser int `yaml:"max_per_user"`
+	WarnAt     int `yaml:"warn_at"`
+	// AppNamePrefix starts every employee application's displayName; the
+	// UPN follows it.
+	AppNamePrefix string `yaml:"app_name_prefix"`
+	// PasswordLifetime sets endDateTime on new passwords; zero leaves it to
+	// Entra (two years).
+	PasswordLifetime time.Duration `yaml:"password_lifetime"`
+	// CommandTimeout bounds the work behind one command or click.
+	CommandTimeout time.Duration `yaml:"command_timeout"`
+	// ShutdownGrace bounds how long in-flight commands may run after a stop
+	// signal.
+	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+
+	RequestTTL     time.Duration `yaml:"request_ttl"`
+	NotifyCooldown time.Duration `yaml:"notify_cooldown"`
+	StaleAfter     time.Duration `yaml:"stale_after"`
+	UnusedAfter    time.Duration `yaml:"unused_after"`
+	ExpiryWarning  time.Duration `yaml:"expiry_warning"`
+	TimeZone       string        `yaml:"time_zone"`
+	// Schedules maps a job name to its cron expression.
+	Schedules map[string]string `yaml:"schedules"`
+}
+
+// Default returns a Config holding every documented default.
+func Default() Config {
+	return Config{
+		SlackAPIURL:    "https://slack.com/api/",
+		AuthorityHost:  "https://login.microsoftonline.com/",
+		GraphBaseURL:   "https://graph.microsoft.com/v1.0",
+		DBPath:         "apppass.db",
+		MaxPerUser:     40,
+		WarnAt:         35,
+		AppNamePrefix:  "App passwords – ",
+		CommandTimeout: 45 * time.Second,
+		ShutdownGrace:  20 * time.Second,
+		RequestTTL:     72 * time.Hour,
+		NotifyCooldown: 7 * 24 * time.Hour,
+		StaleAfter:     180 * 24 * time.Hour,
+		UnusedAfter:    90 * 24 * time.Hour,
+		ExpiryWarning:  14 * 24 * time.Hour,
+		TimeZone:       "UTC",
+		Schedules:      map[string]string{},
+	}
+}
+
+// Load builds a Config from the defaults, the YAML file named by
+// APPPASS_CONFIG (when set) and then the environment, as read by getenv.
+// It returns an error naming the first missing or malformed setting.
+func Load(getenv func(string) string) (Config, error) {
+	c := Default()
+	if path := getenv("APPPASS_CONFIG"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("APPPASS_CONFIG: %w", err)
+		}
+		if err := yaml.Unmarshal(b, &c); err != nil {
+			return Config{}, fmt.Errorf("APPPASS_CONFIG %s: %w", path, err)
+		}
+	}
+	e := envReader{getenv: getenv}
+	c.SlackAppToken = domain.NewSecret(e.str("SLACK_APP_TOKEN", ""))
+	c.SlackBotToken = domain.NewSecret(e.str("SLACK_BOT_TOKEN", ""))
+	c.SlackAPIURL = e.str("SLACK_API_URL", c.SlackAPIURL)
+	c.TenantID = e.str("AZURE_TENANT_ID", c.TenantID)
+	c.ClientID = e.str("AZURE_CLIENT_ID", c.ClientID)
+	c.ClientSecret = domain.NewSecret(e.str("AZURE_CLIENT_SECRET", ""))
+	c.AuthorityHost = e.str("AZURE_AUTHORITY_HOST", c.AuthorityHost)
+	c.GraphBaseURL = e.str("GRAPH_BASE_URL", c.GraphBaseURL)
+	c.DBPath = e.str("APPPASS_DB", c.DBPath)
+	c.AdminGroup = e.str("APPPASS_ADMIN_GROUP", c.AdminGroup)
+	c.HelpdeskGroup = e.str("APPPASS_HELPDESK_GROUP", c.HelpdeskGroup)
+	c.HelpdeskChannel = e.str("APPPASS_HELPDESK_CHANNEL", c.HelpdeskChannel)
+	c.ReportChannel = e.str("APPPASS_REPORT_CHANNEL", c.ReportChannel)
+	c.MaxPerUser = e.int("APPPASS_MAX_PER_USER", c.MaxPerUser)
+	c.WarnAt = e.int("APPPASS_WARN_AT", c.WarnAt)
+	c.PasswordLifetime = e.duration("APPPASS_PASSWORD_LIFETIME", c.PasswordLifetime)
+	c.RequestTTL = e.duration("APPPASS_REQUEST_TTL", c.RequestTTL)
+	c.TimeZone = e.str("APPPASS_TIME_ZONE", c.TimeZone)
+	if e.err != nil {
+		return Config{}, e.err
+	}
+	return c, c.validate()
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.SlackAppToken.IsZero():
+		return errors.New("SLACK_APP_TOKEN is required (an app-level token, xapp-…, with connections:write)")
+	case !strings.HasPrefix(c.SlackAppToken.Reveal(), "xapp-"):
+		return errors.New("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+	case c.SlackBotToken.IsZero():
+		return errors.New("SLACK_BOT_TOKEN is required (the bot token, xoxb-…)")
+	case !strings.HasPrefix(c.SlackBotToken.Reveal(), "xoxb-"):
+		return errors.New("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+	case c.TenantID == "":
+		return errors.New("AZURE_TENANT_ID is required")
+	case c.ClientID == "":
+		return errors.New("AZURE_CLIENT_ID is required")
+	case c.MaxPerUser < 1:
+		return errors.New("APPPASS_MAX_PER_USER must be at least 1")
+	case c.WarnAt < 1 || c.WarnAt > c.MaxPerUser:
+		return fmt.Errorf("APPPASS_WARN_AT must be between 1 and APPPASS_MAX_PER_USER (%d)", c.MaxPerUser)
+	case c.PasswordLifetime < 0:
+		return errors.New("APPPASS_PASSWORD_LIFETIME must not be negative")
+	case c.RequestTTL <= 0:
+		return errors.New("APPPASS_REQUEST_TTL must be positive")
+	}
+	for name, raw := range map[string]string{"SLACK_API_URL": c.SlackAPIURL, "AZURE_AUTHORITY_HOST": c.AuthorityHost, "GRAPH_BASE_URL": c.GraphBaseURL} {
+		if u, err := url.Parse(raw); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			return fmt.Errorf("%s must be an absolute http(s) URL, got %q", name, raw)
+		}
+	}
+	if _, err := time.LoadLocation(c.TimeZone); err != nil {
+		return fmt.Errorf("APPPASS_TIME_ZONE: unknown time zone %q", c.TimeZone)
+	}
+	return nil
+}
+
+// Location returns the configured time zone; validate has checked it.
+func (c Config) Location() *time.Location {
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// envReader reads typed variables and keeps the first parse error.
+type envReader struct {
+	getenv func(string) string
+	err    error
+}
+
+func (e *envReader) str(name, def string) string {
+	if v := strings.TrimSpace(e.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (e *envReader) int(name string, def int) int {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s must be a whole number, got %q", name, v)
+	}
+	return n
+}
+
+func (e *envReader) duration(name string, def time.Duration) time.Duration {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s must be a duration such as 72h, got %q", name, v)
+	}
+	return d
+}

@@ -1,0 +1,153 @@
+package graphclient
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/microsoftgraph/msgraph-sdk-go/applications"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+
+	"github.com/apppass/apppass/domain"
+)
+
+const (
+	tagApppass     = "apppass"
+	ownerTagPrefix = "apppass:owner:"
+)
+
+var appSelect = []string{"id", "appId", "displayName", "tags", "passwordCredentials"}
+
+// FindApplication returns ownerID's application and true, or false when
+// Graph lists none. Results are cached and kept current by this client's
+// own writes.
+func (c *Client) FindApplication(ctx context.Context, ownerID string) (domain.Application, bool, error) {
+	if ca, ok := c.apps.Get(ownerID); ok {
+		return cloneApp(ca.app), true, nil
+	}
+	return c.FreshApplication(ctx, ownerID)
+}
+
+// FreshApplication is FindApplication without the cache, for reconciling
+// after a failure.
+func (c *Client) FreshApplication(ctx context.Context, ownerID string) (domain.Application, bool, error) {
+	filter := "tags/any(t:t eq '" + ownerTagPrefix + strings.ReplaceAll(ownerID, "'", "''") + "')"
+	res, err := c.graph.Applications().Get(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{
+		QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Filter: &filter, Select: appSelect},
+	})
+	if err != nil {
+		return domain.Application{}, false, fmt.Errorf("find application: %w", classify("listApplications", err))
+	}
+	if len(res.GetValue()) == 0 {
+		return domain.Application{}, false, nil
+	}
+	app := toApplication(res.GetValue()[0])
+	c.apps.Add(ownerID, cachedApp{app: cloneApp(app)})
+	return app, true, nil
+}
+
+// Forget drops ownerID's cached application.
+func (c *Client) Forget(ownerID string) { c.apps.Remove(ownerID) }
+
+// CreateApplication creates owner's application, tagged for apppass and
+// for owner, and its service principal so it can sign in. apppass's own
+// identity becomes its owner; the employee does not. It returns a
+// KindLimit error when Entra's directory object quota is exhausted.
+func (c *Client) CreateApplication(ctx context.Context, owner domain.User) (domain.Application, error) {
+	a := models.NewApplication()
+	a.SetDisplayName(ptr(c.prefix + owner.UserPrincipalName))
+	a.SetSignInAudience(ptr("AzureADMyOrg"))
+	a.SetTags([]string{tagApppass, ownerTagPrefix + owner.ID})
+	created, err := c.graph.Applications().Post(ctx, a, nil)
+	if err != nil {
+		return domain.Application{}, fmt.Errorf("create application: %w", classify("createApplication", err))
+	}
+	app := toApplication(created)
+	app.OwnerID = owner.ID
+	c.newApps.Add(app.ObjectID, c.now())
+	c.apps.Add(owner.ID, cachedApp{app: cloneApp(app)})
+	if err := c.CreateServicePrincipal(ctx, app.AppID); err != nil {
+		return app, err
+	}
+	return app, nil
+}
+
+// CreateServicePrincipal creates the service principal of application
+// appID; one that already exists counts as success.
+func (c *Client) CreateServicePrincipal(ctx context.Context, appID string) error {
+	sp := models.NewServicePrincipal()
+	sp.SetAppId(ptr(appID))
+	sp.SetTags([]string{tagApppass})
+	if _, err := c.graph.ServicePrincipals().Post(ctx, sp, nil); err != nil {
+		if statusOf(err) == http.StatusConflict {
+			return nil
+		}
+		return fmt.Errorf("create service principal: %w", classify("createServicePrincipal", err))
+	}
+	return nil
+}
+
+// ScanApplications calls fn with every apppass application, one page of
+// at most 999 at a time, following @odata.nextLink. It holds one page in
+// memory. It stops at fn's first error and returns it.
+func (c *Client) ScanApplications(ctx context.Context, fn func(domain.Application) error) error {
+	filter := "tags/any(t:t eq '" + tagApppass + "')"
+	top := int32(999)
+	res, err := c.graph.Applications().Get(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{
+		QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Filter: &filter, Select: appSelect, Top: &top},
+	})
+	for {
+		if err != nil {
+			return fmt.Errorf("scan applications: %w", classify("listApplications", err))
+		}
+		for _, a := range res.GetValue() {
+			app := toApplication(a)
+			if app.OwnerID == "" {
+				continue
+			}
+			if err := fn(app); err != nil {
+				return err
+			}
+		}
+		next := res.GetOdataNextLink()
+		if next == nil || *next == "" {
+			return nil
+		}
+		res, err = c.graph.Applications().WithUrl(*next).Get(ctx, nil)
+	}
+}
+
+func toApplication(a models.Applicationable) domain.Application {
+	app := domain.Application{ObjectID: deref(a.GetId()), AppID: deref(a.GetAppId())}
+	for _, t := range a.GetTags() {
+		if strings.HasPrefix(t, ownerTagPrefix) {
+			app.OwnerID = strings.TrimPrefix(t, ownerTagPrefix)
+		}
+	}
+	for _, pc := range a.GetPasswordCredentials() {
+		app.Passwords = append(app.Passwords, toPassword(pc))
+	}
+	return app
+}
+
+func toPassword(pc models.PasswordCredentialable) domain.Password {
+	p := domain.Password{Name: deref(pc.GetDisplayName()), Hint: deref(pc.GetHint())}
+	if id := pc.GetKeyId(); id != nil {
+		p.KeyID = id.String()
+	}
+	if t := pc.GetStartDateTime(); t != nil {
+		p.Created = t.UTC()
+	}
+	if t := pc.GetEndDateTime(); t != nil {
+		p.Expires = t.UTC()
+	}
+	return p
+}
+
+func cloneApp(a domain.Application) domain.Application {
+	a.Passwords = append([]domain.Password(nil), a.Passwords...)
+	return a
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,175 @@
+// Package graphclient is apppass's adapter to Microsoft Entra through
+// Microsoft Graph (msgraph-sdk-go) and azidentity. It is the only package
+// that imports them.
+//
+// It implements app passwords as password credentials on one application
+// per employee (SPEC §2), with the Graph calls of SPEC §3, and turns Graph
+// failures into domain errors whose messages are safe to show.
+package graphclient
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	khttp "github.com/microsoft/kiota-http-go"
+	msgraph "github.com/microsoftgraph/msgraph-sdk-go"
+	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
+	graphauth "github.com/microsoftgraph/msgraph-sdk-go-core/authentication"
+
+	"github.com/apppass/apppass/domain"
+)
+
+// Options configures a Client.
+type Options struct {
+	TenantID      string
+	ClientID      string
+	ClientSecret  domain.Secret // zero: use the azidentity environment / workload / managed identity chain
+	AuthorityHost string        // e.g. https://login.microsoftonline.com/
+	GraphBaseURL  string        // e.g. https://graph.microsoft.com/v1.0
+	AppNamePrefix string        // displayName prefix of employee applications
+	// Transport carries every request to Entra and Graph; nil means
+	// http.DefaultTransport. Tests use it to trust a local fake's
+	// certificate.
+	Transport http.RoundTripper
+	// CacheTTL bounds how stale a cached user or application may be.
+	CacheTTL time.Duration
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// Client talks to Entra and Graph. It is safe for concurrent use.
+type Client struct {
+	graph    *msgraph.GraphServiceClient
+	tenantID string
+	prefix   string
+	now      func() time.Time
+	log      *slog.Logger
+
+	users *expirable.LRU[string, domain.User]
+	apps  *expirable.LRU[string, cachedApp]
+	// newApps remembers applications this process created, and when, so
+	// addPassword can wait out Entra's replication lag on them.
+	newApps *expirable.LRU[string, time.Time]
+}
+
+type cachedApp struct {
+	app domain.Application
+}
+
+// microsoftAuthorities are the public and sovereign clouds' authority
+// hosts; any other host is a private authority (a test fake, Azure Stack),
+// for which instance discovery must be off.
+var microsoftAuthorities = []string{"login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn", "login.partner.microsoftonline.cn"}
+
+// New builds a Client from opts. It returns an error when the credential
+// or the Graph adapter cannot be built; it makes no network call.
+func New(opts Options) (*Client, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.CacheTTL <= 0 {
+		opts.CacheTTL = 2 * time.Minute
+	}
+	transport := opts.Transport
+	if transport == nil {
+		transport = http.DefaultTransport
+	}
+	graphURL, err := url.Parse(strings.TrimRight(opts.GraphBaseURL, "/"))
+	if err != nil || graphURL.Host == "" {
+		return nil, fmt.Errorf("graph base url %q: not an absolute URL", opts.GraphBaseURL)
+	}
+	cred, err := newCredential(opts, &http.Client{Transport: transport, Timeout: 60 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	scope := graphURL.Scheme + "://" + graphURL.Host + "/.default"
+	if strings.EqualFold(graphURL.Hostname(), "graph.microsoft.com") {
+		scope = "https://graph.microsoft.com/.default"
+	}
+	auth, err := graphauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(cred, []string{scope}, []string{graphURL.Hostname()})
+	if err != nil {
+		return nil, fmt.Errorf("graph auth provider: %w", err)
+	}
+	clientOptions := msgraph.GetDefaultClientOptions()
+	middleware := msgraphcore.GetDefaultMiddlewaresWithOptions(&clientOptions)
+	httpClient := &http.Client{
+		Transport: khttp.NewCustomTransportWithParentTransport(transport, middleware...),
+		Timeout:   100 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	adapter, err := msgraph.NewGraphRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(auth, nil, nil, httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("graph request adapter: %w", err)
+	}
+	adapter.SetBaseUrl(graphURL.String())
+	return &Client{
+		graph:    msgraph.NewGraphServiceClient(adapter),
+		tenantID: opts.TenantID,
+		prefix:   opts.AppNamePrefix,
+		now:      opts.Now,
+		log:      opts.Logger,
+		users:    expirable.NewLRU[string, domain.User](10000, nil, opts.CacheTTL),
+		apps:     expirable.NewLRU[string, cachedApp](10000, nil, opts.CacheTTL),
+		newApps:  expirable.NewLRU[string, time.Time](1000, nil, 10*time.Minute),
+	}, nil
+}
+
+// TenantID returns the Entra tenant apppass manages; devices sign in to it.
+func (c *Client) TenantID() string { return c.tenantID }
+
+func newCredential(opts Options, hc *http.Client) (azcore.TokenCredential, error) {
+	authority, err := url.Parse(opts.AuthorityHost)
+	if err != nil || authority.Host == "" {
+		return nil, fmt.Errorf("authority host %q: not an absolute URL", opts.AuthorityHost)
+	}
+	clientOptions := azcore.ClientOptions{
+		Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: opts.AuthorityHost, Services: map[cloud.ServiceName]cloud.ServiceConfiguration{}},
+		Transport: hc,
+	}
+	private := true
+	for _, h := range microsoftAuthorities {
+		if strings.EqualFold(authority.Hostname(), h) {
+			private = false
+		}
+	}
+	if !opts.ClientSecret.IsZero() {
+		cred, err := azidentity.NewClientSecretCredential(opts.TenantID, opts.ClientID, opts.ClientSecret.Reveal(),
+			&azidentity.ClientSecretCredentialOptions{ClientOptions: clientOptions, DisableInstanceDiscovery: private})
+		if err != nil {
+			return nil, fmt.Errorf("client secret credential: %w", err)
+		}
+		return cred, nil
+	}
+	// Without a secret: a certificate or workload identity from the
+	// environment, else the managed identity of the host.
+	var chain []azcore.TokenCredential
+	if env, err := azidentity.NewEnvironmentCredential(&azidentity.EnvironmentCredentialOptions{ClientOptions: clientOptions, DisableInstanceDiscovery: private}); err == nil {
+		chain = append(chain, env)
+	}
+	if wi, err := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{ClientOptions: clientOptions, ClientID: opts.ClientID, TenantID: opts.TenantID, DisableInstanceDiscovery: private}); err == nil {
+		chain = append(chain, wi)
+	}
+	mi, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ClientOptions: clientOptions, ID: azidentity.ClientID(opts.ClientID)})
+	if err != nil {
+		return nil, fmt.Errorf("managed identity credential: %w", err)
+	}
+	chain = append(chain, mi)
+	cred, err := azidentity.NewChainedTokenCredential(chain, nil)
+	if err != nil {
+		return nil, fmt.Errorf("credential chain: %w", err)
+	}
+	return cred, nil
+}
