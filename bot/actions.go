@@ -1,0 +1,115 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/apppass/apppass/domain"
+)
+
+// Action ids of apppass's buttons. Their values carry a key id only; who
+// may act is decided again from the clicking user.
+const (
+	actionDeleteAsk     = "delete_ask"
+	actionDeleteConfirm = "delete_confirm"
+	actionDeleteCancel  = "delete_cancel"
+)
+
+func (b *Bot) onBlockActions(evt *socketmode.Event, c *socketmode.Client) {
+	cb, ok := evt.Data.(slack.InteractionCallback)
+	if !ok || evt.Request == nil {
+		return
+	}
+	b.ack(c, evt.Request, nil)
+	if len(cb.ActionCallback.BlockActions) == 0 {
+		return
+	}
+	act := cb.ActionCallback.BlockActions[0]
+	w := where{ResponseURL: cb.ResponseURL, Channel: cb.Channel.ID, User: cb.User.ID}
+	if w.Channel == "" {
+		w.Channel = cb.Container.ChannelID
+	}
+	switch act.ActionID {
+	case actionDeleteAsk:
+		b.spawn("delete-ask", func(ctx context.Context) { b.askDelete(ctx, w, "", act.Value) })
+	case actionDeleteConfirm:
+		b.spawn("delete", func(ctx context.Context) { b.confirmDelete(ctx, w, act.Value) })
+	case actionDeleteCancel:
+		b.spawn("delete-cancel", func(ctx context.Context) {
+			b.respondOrDM(ctx, w, reply{Text: "Cancelled. Nothing was deleted.", Replace: true})
+		})
+	default:
+		b.log.Info("unknown action", "action_id", act.ActionID)
+	}
+}
+
+// askDelete shows a confirmation for the password called name, or with
+// key id keyID.
+func (b *Bot) askDelete(ctx context.Context, w where, name, keyID string) {
+	a, err := b.actor(ctx, w.User)
+	if err != nil {
+		b.fail(ctx, w, "delete", err, false)
+		return
+	}
+	var p domain.Password
+	if keyID != "" {
+		p, err = b.svc.FindPasswordByKey(ctx, a, keyID)
+	} else {
+		p, err = b.svc.FindPassword(ctx, a, name)
+	}
+	if err != nil {
+		b.fail(ctx, w, "delete", err, false)
+		return
+	}
+	text := fmt.Sprintf("Delete the app password *%s* (created %s, hint `%s…`)? Anything signing in with it stops working. This cannot be undone.",
+		escape(p.Name), day(p.Created), escape(p.Hint))
+	confirm := slack.NewButtonBlockElement(actionDeleteConfirm, p.KeyID, plain("Delete"))
+	confirm.Style = slack.StyleDanger
+	cancel := slack.NewButtonBlockElement(actionDeleteCancel, p.KeyID, plain("Cancel"))
+	b.respondOrDM(ctx, w, reply{Text: "Delete " + escape(p.Name) + "?", Blocks: []slack.Block{
+		section(text), slack.NewActionBlock("delete", confirm, cancel),
+	}})
+}
+
+func (b *Bot) confirmDelete(ctx context.Context, w where, keyID string) {
+	a, err := b.actor(ctx, w.User)
+	if err != nil {
+		b.fail(ctx, w, "delete", err, true)
+		return
+	}
+	p, err := b.svc.DeletePassword(ctx, a, keyID)
+	if err != nil {
+		b.fail(ctx, w, "delete", err, true)
+		return
+	}
+	text := fmt.Sprintf(":wastebasket: Deleted *%s*. Devices using it can no longer sign in.", escape(p.Name))
+	b.respondOrDM(ctx, w, reply{Text: text, Blocks: []slack.Block{section(text)}, Replace: true})
+}
+
+// onViewSubmission handles the create modal: a bad name is answered in
+// the modal itself; a good one closes it and the password follows
+// ephemerally where the command was typed.
+func (b *Bot) onViewSubmission(evt *socketmode.Event, c *socketmode.Client) {
+	cb, ok := evt.Data.(slack.InteractionCallback)
+	if !ok || evt.Request == nil {
+		return
+	}
+	if cb.View.CallbackID != createModalID {
+		b.ack(c, evt.Request, nil)
+		return
+	}
+	name := cb.View.State.Values["name"]["name"].Value
+	if _, err := domain.NormalizeName(name); err != nil {
+		b.ack(c, evt.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{"name": domain.MessageOf(err)}))
+		return
+	}
+	b.ack(c, evt.Request, nil)
+	var meta modalMeta
+	_ = json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta)
+	w := where{ResponseURL: meta.ResponseURL, Channel: meta.Channel, User: cb.User.ID}
+	b.spawn("create", func(ctx context.Context) { b.create(ctx, w, name) })
+}

@@ -1,0 +1,151 @@
+// Package bot is apppass's Slack adapter, and the only package that
+// imports slack-go. It runs in socket mode, acknowledges every slash
+// command and click at once, turns them into calls on handlers.Service,
+// and renders the results as Block Kit, answering through response URLs.
+package bot
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/handlers"
+)
+
+// Command is the slash command apppass answers.
+const Command = "/apppass"
+
+// Config is what the Slack adapter needs.
+type Config struct {
+	AppToken domain.Secret
+	BotToken domain.Secret
+	APIURL   string
+	// HelpdeskChannel receives alerts and, later, revocation requests.
+	HelpdeskChannel string
+	// CommandTimeout bounds the work behind one command or click.
+	CommandTimeout time.Duration
+	// ShutdownGrace bounds how long in-flight work may run after Run's
+	// context ends.
+	ShutdownGrace time.Duration
+	// HTTPClient carries Web API calls and response URL posts; nil means
+	// a client with a 30 s timeout.
+	HTTPClient *http.Client
+}
+
+// Bot is the running Slack adapter.
+type Bot struct {
+	cfg  Config
+	api  *slack.Client
+	sm   *socketmode.Client
+	svc  *handlers.Service
+	log  *slog.Logger
+	http *http.Client
+
+	profiles *expirable.LRU[string, domain.Actor]
+
+	// work outlives the socket so in-flight commands can finish after a
+	// stop signal; it is cancelled when the grace period ends.
+	work       context.Context
+	cancelWork context.CancelFunc
+	inflight   sync.WaitGroup
+}
+
+// New returns a Bot for svc. It makes no network call.
+func New(cfg Config, svc *handlers.Service, log *slog.Logger) *Bot {
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.CommandTimeout <= 0 {
+		cfg.CommandTimeout = 45 * time.Second
+	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 20 * time.Second
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	opts := []slack.Option{slack.OptionAppLevelToken(cfg.AppToken.Reveal()), slack.OptionHTTPClient(hc)}
+	if cfg.APIURL != "" {
+		opts = append(opts, slack.OptionAPIURL(cfg.APIURL))
+	}
+	api := slack.New(cfg.BotToken.Reveal(), opts...)
+	work, cancel := context.WithCancel(context.Background())
+	return &Bot{
+		cfg:        cfg,
+		api:        api,
+		sm:         socketmode.New(api, socketmode.OptionLog(slogPrinter{log})),
+		svc:        svc,
+		log:        log,
+		http:       hc,
+		profiles:   expirable.NewLRU[string, domain.Actor](10000, nil, 5*time.Minute),
+		work:       work,
+		cancelWork: cancel,
+	}
+}
+
+// API returns the Web API client, for jobs that post as the bot.
+func (b *Bot) API() *slack.Client { return b.api }
+
+// Run connects in socket mode and serves until ctx ends; then it waits up
+// to the shutdown grace for in-flight work and returns. It returns an
+// error when the connection fails for good.
+func (b *Bot) Run(ctx context.Context) error {
+	h := socketmode.NewSocketmodeHandler(b.sm)
+	h.HandleSlashCommand(Command, b.onSlashCommand)
+	h.HandleInteraction(slack.InteractionTypeBlockActions, b.onBlockActions)
+	h.HandleInteraction(slack.InteractionTypeViewSubmission, b.onViewSubmission)
+	h.HandleDefault(func(*socketmode.Event, *socketmode.Client) {})
+	err := h.RunEventLoopContext(ctx)
+	b.drain()
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("socket mode: %w", err)
+	}
+	return nil
+}
+
+// drain waits for in-flight work, at most the shutdown grace, then
+// cancels what is left.
+func (b *Bot) drain() {
+	done := make(chan struct{})
+	go func() { b.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(b.cfg.ShutdownGrace):
+		b.log.Warn("shutdown grace over; cancelling in-flight commands")
+	}
+	b.cancelWork()
+	<-done
+}
+
+// spawn runs f in the background with a deadline, after the ack.
+func (b *Bot) spawn(name string, f func(ctx context.Context)) {
+	b.inflight.Add(1)
+	go func() {
+		defer b.inflight.Done()
+		ctx, cancel := context.WithTimeout(b.work, b.cfg.CommandTimeout)
+		defer cancel()
+		defer func() {
+			if r := recover(); r != nil {
+				b.log.Error("panic in command", "command", name, "panic", fmt.Sprint(r))
+			}
+		}()
+		f(ctx)
+	}()
+}
+
+// slogPrinter adapts slog to socketmode's Printf-style logger.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Output(_ int, s string) error {
+	p.log.Debug("socketmode", "msg", s)
+	return nil
+}

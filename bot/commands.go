@@ -1,0 +1,166 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/handlers"
+)
+
+// onSlashCommand acks at once, before any Graph or Slack call, and does
+// the work in the background, answering through the response URL.
+func (b *Bot) onSlashCommand(evt *socketmode.Event, c *socketmode.Client) {
+	cmd, ok := evt.Data.(slack.SlashCommand)
+	if !ok || evt.Request == nil {
+		return
+	}
+	w := where{ResponseURL: cmd.ResponseURL, Channel: cmd.ChannelID, User: cmd.UserID}
+	parsed, err := handlers.ParseCommand(cmd.Text)
+	if err != nil {
+		// Bad input costs nothing: the answer rides on the ack.
+		msg := escape(domain.MessageOf(err))
+		b.ack(c, evt.Request, map[string]any{"response_type": "ephemeral", "text": msg})
+		return
+	}
+	b.ack(c, evt.Request, nil)
+	switch parsed.Verb {
+	case handlers.VerbCreate:
+		if parsed.Name == "" {
+			b.spawn("create-modal", func(ctx context.Context) { b.openCreateModal(ctx, cmd) })
+			return
+		}
+		b.spawn("create", func(ctx context.Context) { b.create(ctx, w, parsed.Name) })
+	case handlers.VerbList:
+		b.spawn("list", func(ctx context.Context) { b.list(ctx, w, false) })
+	case handlers.VerbDelete:
+		b.spawn("delete", func(ctx context.Context) { b.askDelete(ctx, w, parsed.Name, "") })
+	case handlers.VerbRevoke, handlers.VerbRequests, handlers.VerbShow:
+		b.spawn(string(parsed.Verb), func(ctx context.Context) {
+			b.respondOrDM(ctx, w, reply{Text: "Revocations are not available yet in this version of apppass."})
+		})
+	default:
+		b.spawn("help", func(ctx context.Context) { b.help(ctx, w, parsed.Unknown) })
+	}
+}
+
+func (b *Bot) ack(c *socketmode.Client, req *socketmode.Request, payload any) {
+	var err error
+	if payload == nil {
+		err = c.Ack(*req)
+	} else {
+		err = c.Ack(*req, payload)
+	}
+	if err != nil {
+		b.log.Warn("ack failed", "envelope", req.EnvelopeID, "err", err)
+	}
+}
+
+func (b *Bot) help(ctx context.Context, w where, unknown string) {
+	text := usage(unknown)
+	a, err := b.actor(ctx, w.User)
+	if err == nil {
+		var l handlers.Listing
+		if l, err = b.svc.List(ctx, a); err == nil {
+			text += fmt.Sprintf("\n\nYou hold *%d of %d* app passwords.", len(l.Passwords), l.Max)
+		}
+	}
+	if err != nil {
+		text += "\n\n" + escape(domain.MessageOf(err))
+	}
+	b.respondOrDM(ctx, w, reply{Text: text, Blocks: []slack.Block{section(text)}})
+}
+
+func usage(unknown string) string {
+	s := ""
+	if unknown != "" {
+		s = fmt.Sprintf("I don't know `%s`. ", escape(clipRunes(unknown, 40)))
+	}
+	return s + "*apppass* manages your Microsoft 365 app passwords, for mail apps and devices that can't do modern sign-in.\n" +
+		"• `/apppass create NAME` — a new app password, named for the device (e.g. `iPhone Mail`); shown to you once\n" +
+		"• `/apppass list` — your app passwords, with a Delete button each\n" +
+		"• `/apppass delete NAME` — delete one (asks to confirm)\n" +
+		"• `/apppass help` — this message"
+}
+
+func (b *Bot) list(ctx context.Context, w where, replace bool) {
+	a, err := b.actor(ctx, w.User)
+	if err != nil {
+		b.fail(ctx, w, "list", err, false)
+		return
+	}
+	l, err := b.svc.List(ctx, a)
+	if err != nil {
+		b.fail(ctx, w, "list", err, false)
+		return
+	}
+	blocks := listingBlocks(l, "")
+	b.respondOrDM(ctx, w, reply{Text: fmt.Sprintf("You hold %d of %d app passwords.", len(l.Passwords), l.Max), Blocks: blocks, Replace: replace})
+}
+
+// create makes the password and delivers it in one ephemeral message.
+func (b *Bot) create(ctx context.Context, w where, name string) {
+	a, err := b.actor(ctx, w.User)
+	if err != nil {
+		b.fail(ctx, w, "create", err, false)
+		return
+	}
+	deliver := func(ctx context.Context, c domain.Created) error {
+		return b.respond(ctx, w, secretReply(c))
+	}
+	_, err = b.svc.CreatePassword(ctx, a, name, deliver)
+	if err == nil {
+		return
+	}
+	if domain.KindOf(err) == domain.KindLimit {
+		if l, lerr := b.svc.List(ctx, a); lerr == nil {
+			msg := escape(domain.MessageOf(err))
+			b.respondOrDM(ctx, w, reply{Text: msg, Blocks: listingBlocks(l, msg)})
+			return
+		}
+	}
+	b.fail(ctx, w, "create", err, false)
+}
+
+const createModalID = "apppass_create"
+
+// modalMeta travels in the modal's private_metadata, so the submission
+// can answer where the command was typed.
+type modalMeta struct {
+	Channel     string `json:"c"`
+	ResponseURL string `json:"r"`
+}
+
+func (b *Bot) openCreateModal(ctx context.Context, cmd slack.SlashCommand) {
+	meta, _ := json.Marshal(modalMeta{Channel: cmd.ChannelID, ResponseURL: cmd.ResponseURL})
+	input := slack.NewPlainTextInputBlockElement(plain("e.g. iPhone Mail"), "name")
+	input.MaxLength = domain.MaxNameLength
+	view := slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      createModalID,
+		Title:           plain("New app password"),
+		Submit:          plain("Create"),
+		Close:           plain("Cancel"),
+		PrivateMetadata: string(meta),
+		Blocks: slack.Blocks{BlockSet: []slack.Block{
+			slack.NewInputBlock("name", plain("Name it after the device or app that will use it"), nil, input),
+			slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, "The password will be shown to you once, in this conversation, visible only to you.", false, false)),
+		}},
+	}
+	if _, err := b.api.OpenViewContext(ctx, cmd.TriggerID, view); err != nil {
+		b.fail(ctx, where{ResponseURL: cmd.ResponseURL, Channel: cmd.ChannelID, User: cmd.UserID}, "create-modal",
+			domain.Wrap(domain.KindUpstream, err, "I couldn't open the form. Please use `/apppass create NAME` instead."), false)
+	}
+}
+
+func clipRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}

@@ -1,0 +1,59 @@
+package bot
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/handlers"
+)
+
+// maxRows keeps a listing under Slack's 50-block limit.
+const maxRows = 44
+
+func listingBlocks(l handlers.Listing, lead string) []slack.Block {
+	var blocks []slack.Block
+	if lead != "" {
+		blocks = append(blocks, section(lead))
+	}
+	blocks = append(blocks, slack.NewHeaderBlock(plain(fmt.Sprintf("Your app passwords — %d of %d", len(l.Passwords), l.Max))))
+	if len(l.Passwords) == 0 {
+		return append(blocks, section("You have none. `/apppass create NAME` makes one."))
+	}
+	for i, p := range l.Passwords {
+		if i == maxRows {
+			blocks = append(blocks, section(fmt.Sprintf("…and %d more. Delete some with `/apppass delete NAME`.", len(l.Passwords)-maxRows)))
+			break
+		}
+		del := slack.NewButtonBlockElement(actionDeleteAsk, p.KeyID, plain("Delete"))
+		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, passwordLine(p), false, false), nil, slack.NewAccessory(del)))
+	}
+	return blocks
+}
+
+func passwordLine(p domain.Password) string {
+	s := fmt.Sprintf("*%s*\nCreated %s · %s", escape(p.Name), day(p.Created), expiry(p.Expires))
+	if p.LastUsed != nil {
+		s += " · last used " + day(*p.LastUsed)
+	}
+	if p.Hint != "" {
+		s += fmt.Sprintf(" · starts `%s…`", escape(p.Hint))
+	}
+	return s
+}
+
+func day(t time.Time) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	return t.UTC().Format("2 Jan 2006")
+}
+
+func expiry(t time.Time) string {
+	if t.IsZero() {
+		return "never expires"
+	}
+	return "expires " + day(t)
+}

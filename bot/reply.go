@@ -1,0 +1,152 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/slack-go/slack"
+
+	"github.com/apppass/apppass/domain"
+)
+
+// where says how to reach the person who acted: the interaction's
+// response URL first, chat.postEphemeral in its channel second.
+type where struct {
+	ResponseURL string
+	Channel     string
+	User        string
+}
+
+// reply is an ephemeral answer.
+type reply struct {
+	Text    string // notification fallback, and the body when Blocks is empty
+	Blocks  []slack.Block
+	Replace bool // replace the message whose button was clicked
+}
+
+// escape makes user-supplied text inert in mrkdwn, so no name can mention
+// @channel or a user, or forge a link.
+func escape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// respond answers the person ephemerally: through the response URL, else
+// chat.postEphemeral. It returns an error when neither worked.
+func (b *Bot) respond(ctx context.Context, w where, r reply) error {
+	var errs []error
+	if w.ResponseURL != "" {
+		msg := &slack.WebhookMessage{ResponseType: slack.ResponseTypeEphemeral, Text: r.Text, ReplaceOriginal: r.Replace}
+		if len(r.Blocks) > 0 {
+			msg.Blocks = &slack.Blocks{BlockSet: r.Blocks}
+		}
+		err := slack.PostWebhookCustomHTTPContext(ctx, w.ResponseURL, b.http, msg)
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, fmt.Errorf("response url: %w", err))
+	}
+	if w.Channel != "" && w.User != "" {
+		opts := []slack.MsgOption{slack.MsgOptionText(r.Text, false)}
+		if len(r.Blocks) > 0 {
+			opts = append(opts, slack.MsgOptionBlocks(r.Blocks...))
+		}
+		_, err := b.api.PostEphemeralContext(ctx, w.Channel, w.User, opts...)
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, fmt.Errorf("chat.postEphemeral: %w", err))
+	}
+	if len(errs) == 0 {
+		return errors.New("no way to reach the person")
+	}
+	return errors.Join(errs...)
+}
+
+// respondOrDM is respond for answers without secrets: when no ephemeral
+// path works, it falls back to a DM so the person still learns the outcome.
+func (b *Bot) respondOrDM(ctx context.Context, w where, r reply) {
+	err := b.respond(ctx, w, r)
+	if err == nil {
+		return
+	}
+	b.log.WarnContext(ctx, "ephemeral reply failed; sending a DM", "user", w.User, "err", err)
+	if derr := b.DM(ctx, w.User, r.Text, r.Blocks); derr != nil {
+		b.log.ErrorContext(ctx, "reply lost", "user", w.User, "err", derr)
+	}
+}
+
+// DM posts a direct message to a Slack user. Never call it with a secret.
+func (b *Bot) DM(ctx context.Context, userID, text string, blocks []slack.Block) error {
+	ch, _, _, err := b.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{userID}})
+	if err != nil {
+		return fmt.Errorf("open DM with %s: %w", userID, err)
+	}
+	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+	if len(blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(blocks...))
+	}
+	if _, _, err := b.api.PostMessageContext(ctx, ch.ID, opts...); err != nil {
+		return fmt.Errorf("DM %s: %w", userID, err)
+	}
+	return nil
+}
+
+// AlertHelpdesk posts text to the helpdesk channel, when one is set.
+func (b *Bot) AlertHelpdesk(ctx context.Context, text string) error {
+	if b.cfg.HelpdeskChannel == "" {
+		return errors.New("APPPASS_HELPDESK_CHANNEL is not set")
+	}
+	if _, _, err := b.api.PostMessageContext(ctx, b.cfg.HelpdeskChannel, slack.MsgOptionText(":warning: "+escape(text), false)); err != nil {
+		return fmt.Errorf("alert helpdesk: %w", err)
+	}
+	return nil
+}
+
+// fail is the one place an error becomes a reply: the person reads the
+// error's safe message; internal and upstream failures are logged with a
+// correlation id that the reply also shows.
+func (b *Bot) fail(ctx context.Context, w where, op string, err error, replace bool) {
+	kind := domain.KindOf(err)
+	msg := escape(domain.MessageOf(err))
+	if kind == domain.KindInternal || kind == domain.KindUpstream {
+		ref := domain.RefOf(err)
+		if ref == "" {
+			ref = uuid.NewString()[:8]
+		}
+		b.log.ErrorContext(ctx, "command failed", "op", op, "user", w.User, "kind", kind.String(), "ref", ref, "err", err)
+		msg += fmt.Sprintf("\n_Reference for the helpdesk: `%s`_", escape(ref))
+	} else {
+		b.log.InfoContext(ctx, "command refused", "op", op, "user", w.User, "kind", kind.String())
+	}
+	b.respondOrDM(ctx, w, reply{Text: msg, Blocks: []slack.Block{section(msg)}, Replace: replace})
+}
+
+// actor resolves a Slack user to who they are for apppass: their id,
+// profile email and name. Deleted users and bots are refused.
+func (b *Bot) actor(ctx context.Context, userID string) (domain.Actor, error) {
+	if a, ok := b.profiles.Get(userID); ok {
+		return a, nil
+	}
+	u, err := b.api.GetUserInfoContext(ctx, userID)
+	if err != nil {
+		return domain.Actor{}, domain.Wrap(domain.KindUpstream, fmt.Errorf("users.info %s: %w", userID, err),
+			"Slack did not tell me who you are. Please try again in a minute.")
+	}
+	if u.Deleted || u.IsBot {
+		return domain.Actor{}, domain.Errorf(domain.KindForbidden, "apppass serves people with an active Slack account only.")
+	}
+	a := domain.Actor{SlackID: u.ID, Email: u.Profile.Email, Name: u.RealName}
+	b.profiles.Add(userID, a)
+	return a, nil
+}
+
+func section(mrkdwn string) slack.Block {
+	return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, mrkdwn, false, false), nil, nil)
+}
+
+func plain(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+}

@@ -1,0 +1,61 @@
+// Command apppass is a Slack app through which employees manage their own
+// Microsoft 365 / Entra app passwords.
+//
+//	apppass [serve]   run the bot (socket mode)
+//	apppass version   print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "apppass:", err)
+		var u usageError
+		if errors.As(err, &u) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// run is apppass without the process: the end-to-end tests call it too.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	verb := "serve"
+	if len(args) > 0 {
+		verb = args[0]
+	}
+	switch verb {
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "apppass", version)
+		return nil
+	case "serve":
+		m, err := NewMain(getenv, slog.New(slog.NewJSONHandler(stderr, nil)))
+		if err != nil {
+			return err
+		}
+		return m.Run(ctx)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, "usage: apppass [serve|version]")
+		return nil
+	default:
+		return usageError{fmt.Sprintf("unknown command %q; usage: apppass [serve|version]", verb)}
+	}
+}
