@@ -1,0 +1,89 @@
+package config_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apppass/apppass/config"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func valid() map[string]string {
+	return map[string]string{
+		"SLACK_APP_TOKEN": "xapp-1-abc", "SLACK_BOT_TOKEN": "xoxb-123", "AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c",
+		"AZURE_CLIENT_SECRET": "super-secret-value",
+	}
+}
+
+func TestLoadErrorsNameTheSetting(t *testing.T) {
+	tests := []struct {
+		name, key, value, wantIn string
+	}{
+		{"missing app token", "SLACK_APP_TOKEN", "", "SLACK_APP_TOKEN"},
+		{"wrong app token", "SLACK_APP_TOKEN", "xoxb-1", "SLACK_APP_TOKEN"},
+		{"missing bot token", "SLACK_BOT_TOKEN", "", "SLACK_BOT_TOKEN"},
+		{"missing tenant", "AZURE_TENANT_ID", "", "AZURE_TENANT_ID"},
+		{"missing client", "AZURE_CLIENT_ID", "", "AZURE_CLIENT_ID"},
+		{"bad max", "APPPASS_MAX_PER_USER", "forty", "APPPASS_MAX_PER_USER"},
+		{"zero max", "APPPASS_MAX_PER_USER", "0", "APPPASS_MAX_PER_USER"},
+		{"warn above max", "APPPASS_WARN_AT", "41", "APPPASS_WARN_AT"},
+		{"bad graph url", "GRAPH_BASE_URL", "graph.microsoft.com", "GRAPH_BASE_URL"},
+		{"bad authority", "AZURE_AUTHORITY_HOST", "ftp://x", "AZURE_AUTHORITY_HOST"},
+		{"bad lifetime", "APPPASS_PASSWORD_LIFETIME", "1 year", "APPPASS_PASSWORD_LIFETIME"},
+		{"bad zone", "APPPASS_TIME_ZONE", "Mars/Olympus", "APPPASS_TIME_ZONE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := valid()
+			m[tt.key] = tt.value
+			_, err := config.Load(env(m))
+			if err == nil {
+				t.Fatalf("Load accepted %s=%q", tt.key, tt.value)
+			}
+			if !strings.Contains(err.Error(), tt.wantIn) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q should be one line naming %s", err, tt.wantIn)
+			}
+		})
+	}
+}
+
+func TestLoadDefaultsAndSecrets(t *testing.T) {
+	c, err := config.Load(env(valid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxPerUser != 40 || c.WarnAt != 35 || c.DBPath != "apppass.db" || c.GraphBaseURL != "https://graph.microsoft.com/v1.0" || c.RequestTTL != 72*time.Hour {
+		t.Errorf("defaults wrong: %+v", c)
+	}
+	for _, s := range []string{fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c)} {
+		for _, secret := range []string{"super-secret-value", "xoxb-123", "xapp-1-abc"} {
+			if strings.Contains(s, secret) {
+				t.Errorf("printing the config shows %q", secret)
+			}
+		}
+	}
+}
+
+func TestYAMLFileThenEnvironment(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "apppass.yaml")
+	if err := os.WriteFile(path, []byte("max_per_user: 20\nwarn_at: 15\nrequest_ttl: 24h\ndb: /tmp/x.db\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := valid()
+	m["APPPASS_CONFIG"] = path
+	m["APPPASS_WARN_AT"] = "18"
+	c, err := config.Load(env(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxPerUser != 20 || c.WarnAt != 18 || c.RequestTTL != 24*time.Hour || c.DBPath != "/tmp/x.db" {
+		t.Errorf("got max=%d warn=%d ttl=%v db=%s", c.MaxPerUser, c.WarnAt, c.RequestTTL, c.DBPath)
+	}
+}

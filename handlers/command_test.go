@@ -1,0 +1,86 @@
+package handlers_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/handlers"
+)
+
+func TestParseCommand(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want handlers.Command
+		bad  bool
+	}{
+		{"bare", "", handlers.Command{Verb: handlers.VerbHelp}, false},
+		{"help", "help", handlers.Command{Verb: handlers.VerbHelp}, false},
+		{"unknown", "frobnicate now", handlers.Command{Verb: handlers.VerbHelp, Unknown: "frobnicate"}, false},
+		{"list", "list", handlers.Command{Verb: handlers.VerbList}, false},
+		{"list upper", "LIST", handlers.Command{Verb: handlers.VerbList}, false},
+		{"create with spaces", "create  iPhone Mail ", handlers.Command{Verb: handlers.VerbCreate, Name: "iPhone Mail"}, false},
+		{"create without name", "create", handlers.Command{Verb: handlers.VerbCreate}, false},
+		{"delete", "delete iPhone Mail", handlers.Command{Verb: handlers.VerbDelete, Name: "iPhone Mail"}, false},
+		{"delete without name", "delete", handlers.Command{}, true},
+		{"revoke one", `revoke <@U123|bob> Outlook lost laptop`, handlers.Command{Verb: handlers.VerbRevoke, Target: "U123", Name: "Outlook", Reason: "lost laptop"}, false},
+		{"revoke quoted", `revoke <@U123|bob> "iPhone Mail" stolen`, handlers.Command{Verb: handlers.VerbRevoke, Target: "U123", Name: "iPhone Mail", Reason: "stolen"}, false},
+		{"revoke all", `revoke <@W9AB> --all left the company`, handlers.Command{Verb: handlers.VerbRevoke, Target: "W9AB", All: true, Reason: "left the company"}, false},
+		{"revoke no reason", `revoke <@U123|bob> --all`, handlers.Command{}, true},
+		{"revoke no target", `revoke bob --all gone`, handlers.Command{}, true},
+		{"revoke --allx", `revoke <@U1> --allx why`, handlers.Command{}, true},
+		{"show", "show <@U42|carol>", handlers.Command{Verb: handlers.VerbShow, Target: "U42"}, false},
+		{"show trailing", "show <@U42|carol> more", handlers.Command{}, true},
+		{"requests", "requests", handlers.Command{Verb: handlers.VerbRequests}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := handlers.ParseCommand(tt.in)
+			if tt.bad {
+				if err == nil || domain.KindOf(err) != domain.KindInvalid {
+					t.Fatalf("ParseCommand(%q) = %+v, %v; want an invalid error", tt.in, got, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseCommand(%q): %v", tt.in, err)
+			}
+			if got != tt.want {
+				t.Errorf("ParseCommand(%q) = %+v, want %+v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzParseCommand(f *testing.F) {
+	for _, s := range []string{"create iPhone Mail", "revoke <@U1|a> --all x", `revoke <@U1> "a b" c`, "show <@U1>", "delete x", "\x00", "revoke <@U1> “x”"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		c, err := handlers.ParseCommand(in)
+		if err != nil {
+			if domain.KindOf(err) != domain.KindInvalid || domain.MessageOf(err) == "" {
+				t.Fatalf("ParseCommand(%q): unexpected error %v", in, err)
+			}
+			return
+		}
+		switch c.Verb {
+		case handlers.VerbRevoke:
+			if c.Target == "" || c.Reason == "" || (!c.All && strings.TrimSpace(c.Name) == "") {
+				t.Fatalf("incomplete revoke from %q: %+v", in, c)
+			}
+		case handlers.VerbShow:
+			if c.Target == "" {
+				t.Fatalf("show without target from %q", in)
+			}
+		case handlers.VerbDelete:
+			if c.Name == "" {
+				t.Fatalf("delete without name from %q", in)
+			}
+		case handlers.VerbHelp, handlers.VerbList, handlers.VerbCreate, handlers.VerbRequests:
+		default:
+			t.Fatalf("unknown verb %q from %q", c.Verb, in)
+		}
+	})
+}
