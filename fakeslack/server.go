@@ -1,0 +1,200 @@
+// Package fakeslack is an in-process fake of Slack for end-to-end tests.
+//
+// It speaks the real wire protocols, so the unmodified
+// github.com/slack-go/slack client and its socketmode client can be pointed
+// at it:
+//
+//	s := fakeslack.New(t)
+//	api := slack.New(fakeslack.BotToken,
+//		slack.OptionAppLevelToken(fakeslack.AppToken),
+//		slack.OptionAPIURL(s.APIURL()))
+//	client := socketmode.New(api)
+//	go client.RunContext(ctx) // and drain client.Events
+//
+// The fake serves a subset of the Web API (auth, users, conversations.open,
+// chat, views, apps.connections.open), a Socket Mode WebSocket endpoint and
+// per-interaction response URLs. Tests drive user activity with
+// [Server.SlashCommand], [Server.BlockAction], [Server.ViewSubmission] and
+// [Server.EventCallback], inspect what the bot did with [Server.Calls],
+// [Server.Messages] and [Server.View], and inject failures with
+// [Server.FailMethod], [Server.RateLimit], [Server.FailResponseURLs],
+// [Server.DropSockets] and friends.
+//
+// All state lives behind one mutex; every method is safe for concurrent use.
+package fakeslack
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Tokens and identities of the fake workspace.
+const (
+	// AppToken is the only app-level token the fake accepts; it is
+	// required by apps.connections.open.
+	AppToken = "xapp-1-test"
+	// BotToken is the only bot token the fake accepts; every other Web API
+	// method requires it.
+	BotToken = "xoxb-test"
+	// BotUserID is the user ID of the bot itself (auth.test user_id).
+	BotUserID = "UBOT"
+	// BotID is the bot ID reported by auth.test and on bot messages.
+	BotID = "BBOT"
+	// BotName is the user name of the bot user.
+	BotName = "apppass"
+	// AppID is the app ID sent in hello and interaction payloads.
+	AppID = "A1"
+	// TeamID is the ID of the fake workspace; users added without a team get it.
+	TeamID = "T1"
+	// TeamDomain is the domain of the fake workspace.
+	TeamDomain = "fake"
+)
+
+// ErrClosed is returned by interaction methods when the server shuts down.
+var ErrClosed = errors.New("fakeslack: server closed")
+
+// Server is a running fake Slack. Create it with [New].
+type Server struct {
+	// Now is the clock used for expiry rules (trigger IDs expire after 3 s,
+	// response URLs after 30 min), message timestamps and Call.At. The fake
+	// reads it only while holding its lock. Assign it directly only before
+	// any client is connected; afterwards use [Server.SetNow], which is
+	// race-free.
+	Now func() time.Time
+
+	srv    *httptest.Server
+	closed chan struct{}
+	once   sync.Once
+	wg     sync.WaitGroup // socket goroutines
+
+	mu sync.Mutex
+	st state
+}
+
+// New starts a fake Slack on a local plain-HTTP httptest server. tb.Cleanup
+// closes the server and every socket connection.
+func New(tb testing.TB) *Server {
+	tb.Helper()
+	s := &Server{Now: time.Now, closed: make(chan struct{})}
+	s.st = newState()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/{method}", s.handleAPI)
+	mux.HandleFunc("/socket", s.handleSocket)
+	mux.HandleFunc("/response/{id}", s.handleResponseURL)
+	s.srv = httptest.NewServer(mux)
+	tb.Cleanup(s.Close)
+	s.AddUser(User{ID: BotUserID, Name: BotName, RealName: "AppPass", IsBot: true})
+	return s
+}
+
+// URL returns the base URL of the fake, e.g. "http://127.0.0.1:1234".
+func (s *Server) URL() string { return s.srv.URL }
+
+// APIURL returns the Web API base URL with a trailing slash, suitable for
+// slack.OptionAPIURL, e.g. "http://127.0.0.1:1234/api/".
+func (s *Server) APIURL() string { return s.srv.URL + "/api/" }
+
+// Close shuts the fake down: pending interactions fail with [ErrClosed],
+// sockets are closed and the HTTP server stops. It is called automatically
+// by the cleanup registered in [New] and is idempotent.
+func (s *Server) Close() {
+	s.once.Do(func() {
+		close(s.closed)
+		s.mu.Lock()
+		conns := s.st.takeConns()
+		s.mu.Unlock()
+		for _, c := range conns {
+			_ = c.ws.Close()
+		}
+		s.srv.CloseClientConnections()
+		s.srv.Close()
+		s.wg.Wait()
+	})
+}
+
+// SetNow replaces the fake's clock (see the Now field) under the lock, e.g.
+// s.SetNow(func() time.Time { return time.Now().Add(31 * time.Minute) }) to
+// expire every response URL. nil restores time.Now.
+func (s *Server) SetNow(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Now = now
+}
+
+// nowLocked returns the fake's current time. The caller must hold s.mu.
+func (s *Server) nowLocked() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
+}
+
+// sleep waits for d, returning early when the server closes or done fires.
+func (s *Server) sleep(d time.Duration, done <-chan struct{}) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-done:
+	case <-s.closed:
+	}
+}
+
+// User is a workspace member as served by users.info, users.list and
+// users.lookupByEmail.
+type User struct {
+	ID       string
+	TeamID   string // defaults to [TeamID]
+	Name     string // the handle, e.g. "alice"
+	RealName string
+	Email    string
+	IsBot    bool
+	Deleted  bool   // deactivated: still listed, but users.lookupByEmail answers users_not_found
+	TZ       string // IANA zone, e.g. "Europe/Berlin"; empty means "America/Los_Angeles"
+}
+
+// AddUser adds or replaces (by ID) a workspace member. The bot user
+// [BotUserID] is pre-registered and appears in users.list like in real Slack.
+func (s *Server) AddUser(u User) {
+	if u.TeamID == "" {
+		u.TeamID = TeamID
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.st.users[u.ID]; !ok {
+		s.st.userOrder = append(s.st.userOrder, u.ID)
+	}
+	s.st.users[u.ID] = &u
+}
+
+// AddChannel registers a channel the bot is a member of. members are the
+// other users in it; chat.postEphemeral to a user outside a non-empty member
+// list fails with user_not_in_channel (an empty list means "everyone").
+// Calling it again for the same id replaces the member list.
+func (s *Server) AddChannel(id string, members ...string) {
+	s.addChannel(id, true, members)
+}
+
+// AddChannelWithoutBot registers a channel the bot is NOT a member of:
+// chat.postMessage answers not_in_channel and chat.postEphemeral
+// channel_not_found, as real Slack does.
+func (s *Server) AddChannelWithoutBot(id string, members ...string) {
+	s.addChannel(id, false, members)
+}
+
+func (s *Server) addChannel(id string, botMember bool, members []string) {
+	ch := &channel{id: id, botMember: botMember, members: map[string]bool{}}
+	for _, m := range members {
+		ch.members[m] = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.channels[id] = ch
+}

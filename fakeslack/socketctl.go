@@ -1,0 +1,140 @@
+package fakeslack
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"time"
+)
+
+// pendingAck is an envelope waiting for the client's ack.
+type pendingAck struct {
+	ch    chan ackResult                // buffered, receives exactly one result
+	onAck func(payload json.RawMessage) // runs with Server.mu held, may be nil
+	acked bool
+}
+
+type ackResult struct {
+	at      time.Time
+	payload json.RawMessage
+}
+
+// handleAck records a frame from the client and resolves its envelope.
+func (s *Server) handleAck(data []byte) {
+	params, fields := jsonParams(data)
+	env := params["envelope_id"]
+	payload := fields["payload"]
+	if string(payload) == "null" {
+		payload = nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recordLocked(KindAck, env, params, data)
+	p, ok := s.st.pending[env]
+	if !ok || p.acked {
+		return
+	}
+	p.acked = true
+	if p.onAck != nil {
+		p.onAck(payload)
+	}
+	p.ch <- ackResult{at: time.Now(), payload: slices.Clone(payload)}
+}
+
+// SetPingInterval sets how often the fake pings each socket (default 1s).
+// It applies to connections made afterwards. A connection that sends
+// neither a pong nor a frame for 3 intervals (at least 2s) is closed by the
+// fake.
+// d <= 0 restores the default.
+func (s *Server) SetPingInterval(d time.Duration) {
+	if d <= 0 {
+		d = time.Second
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.pingInterval = d
+}
+
+// PausePings stops (true) or resumes (false) pinging every connection, to
+// exercise the client's ping timeout (slack-go's socketmode reconnects when
+// no ping arrives for its OptionPingInterval, default 30s).
+func (s *Server) PausePings(paused bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.pingsPaused = paused
+}
+
+// DropSockets abruptly closes every live WebSocket connection, without a
+// close frame. slack-go's socketmode client reconnects through
+// apps.connections.open right away.
+func (s *Server) DropSockets() {
+	s.mu.Lock()
+	conns := s.st.takeConns()
+	s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.ws.Close()
+	}
+}
+
+// SendDisconnect sends a {"type":"disconnect","reason":reason} message on
+// every live connection, as Slack does before rotating connections
+// (reason "refresh_requested", "warning", "link_disabled"...). slack-go's
+// client closes the connection and reconnects.
+func (s *Server) SendDisconnect(reason string) {
+	msg, _ := json.Marshal(map[string]any{
+		"type": "disconnect", "reason": reason,
+		"debug_info": map[string]any{"host": "fake"},
+	})
+	s.mu.Lock()
+	conns := make([]*wsConn, 0, len(s.st.conns))
+	for c := range s.st.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.write(msg)
+	}
+}
+
+// Connections returns the number of successful socket connections so far
+// (upgraded and greeted with hello), including ones that have since closed.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.connections
+}
+
+// LiveConnections returns the number of currently open socket connections.
+func (s *Server) LiveConnections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.st.conns)
+}
+
+// Pongs returns how many pong frames the clients have sent so far.
+func (s *Server) Pongs() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.pongs
+}
+
+// WaitConnections blocks until at least n successful connections were made
+// (see [Server.Connections]) and one is live, or ctx ends.
+func (s *Server) WaitConnections(ctx context.Context, n int) error {
+	for {
+		s.mu.Lock()
+		done := s.st.connections >= n && len(s.st.conns) > 0
+		changed := s.st.connChanged
+		s.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.closed:
+			return ErrClosed
+		case <-changed:
+		}
+	}
+}
