@@ -1,0 +1,190 @@
+// Package fakeentra is an in-process fake of the Microsoft Entra ID token
+// endpoint and of the small part of Microsoft Graph that apppass uses, served
+// over TLS by an httptest server.
+//
+// It speaks the real wire format, so the real azidentity.ClientSecretCredential
+// (MSAL underneath) and the real msgraph-sdk-go request adapter (kiota) can talk
+// to it unchanged: point the credential's cloud.Configuration
+// ActiveDirectoryAuthorityHost at [Server.AuthorityHost] with
+// DisableInstanceDiscovery set, point the Graph adapter's base URL at
+// [Server.GraphBaseURL], and use [Server.Client] (or [Server.CertPool]) as the
+// transport. With msgraph-sdk-go, give the kiota authentication provider
+// "127.0.0.1" as an allowed host (it attaches no token to other hosts than
+// Graph's by default, and the fake then answers 401); its default scope,
+// URL()+"/.default", is accepted like https://graph.microsoft.com/.default.
+//
+// Served routes (see route.go): OIDC discovery and the v2.0 token endpoint of
+// [TenantID]; GET /v1.0/users/{id|upn}; GET /v1.0/users?$filter=…;
+// POST /v1.0/users/{id}/checkMemberGroups; GET and POST /v1.0/applications;
+// POST /v1.0/applications/{id}/addPassword and …/removePassword;
+// POST /v1.0/servicePrincipals; GET /beta/reports/appCredentialSignInActivities.
+// Anything else answers 400 and is recorded as op "unknown".
+//
+// Tests shape the directory directly ([Server.AddUser], [Server.Seed], …),
+// inspect what happened ([Server.Calls], [Server.Applications], …) and make
+// the service misbehave ([Server.Inject], [Server.SetLatency],
+// [Server.SetReplicationLag], [Server.SetNewAppLag], [Server.SetObjectQuota]).
+//
+// All state sits behind one mutex, which is never held while sleeping or while
+// writing a response to the network. Listing pages costs O(page) thanks to
+// per-tag indexes and sequence-number skip tokens, so a tenant of 100,000
+// applications is cheap to serve.
+package fakeentra
+
+import (
+	"crypto/x509"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+)
+
+const (
+	// TenantID is the directory (tenant) ID that the fake serves; discovery and
+	// token requests for any other tenant fail.
+	TenantID = "6a1f3c52-8d4e-4b7a-9c2f-0e5d8b3a7f14"
+	// ClientID is the application (client) ID of apppass's own app
+	// registration, accepted by the token endpoint with [ClientSecret].
+	ClientID = "3e9b7d21-5c4a-4f86-b1d0-7a2e6c9f8b35"
+	// ClientSecret is the client secret accepted for [ClientID].
+	ClientSecret = "fake-client-secret"
+)
+
+// Server is a running fake of Entra ID and Microsoft Graph. Create it with
+// [New]; all methods are safe for concurrent use.
+type Server struct {
+	ts        *httptest.Server
+	tb        testing.TB
+	closed    chan struct{}
+	closeOnce sync.Once
+
+	mu  sync.Mutex
+	now func() time.Time
+
+	tokens map[string]tokenInfo
+
+	users      []*user
+	userByID   map[string]*user
+	userByUPN  map[string]*user
+	userByMail map[string][]*user
+	groups     map[string]map[string]struct{}
+	seedUsers  int
+
+	apps       []*app
+	appByID    map[string]*app
+	appByAppID map[string]*app
+	appsByTag  map[string][]*app
+	keyIndex   map[string]*app // keyId → app; built lazily, nil until first needed
+	secrets    map[string]secretRef
+	issued     []string
+	sps        map[string]*servicePrincipal
+	spCount    int
+
+	signInEnabled bool
+	signIns       []*signInEntry
+	signInByKey   map[string]*signInEntry
+	signInByApp   map[string][]*signInEntry
+
+	faults      map[string][]Fault
+	latency     map[string]time.Duration
+	replLag     time.Duration
+	newAppLag   time.Duration
+	objectQuota int // < 0: no quota
+
+	calls  []Call
+	counts map[string]int
+}
+
+// New starts a fake on a loopback TLS listener and registers its shutdown
+// with tb.Cleanup.
+func New(tb testing.TB) *Server {
+	tb.Helper()
+	s := &Server{
+		tb:          tb,
+		closed:      make(chan struct{}),
+		now:         time.Now,
+		tokens:      map[string]tokenInfo{},
+		userByID:    map[string]*user{},
+		userByUPN:   map[string]*user{},
+		userByMail:  map[string][]*user{},
+		groups:      map[string]map[string]struct{}{},
+		appByID:     map[string]*app{},
+		appByAppID:  map[string]*app{},
+		appsByTag:   map[string][]*app{},
+		secrets:     map[string]secretRef{},
+		sps:         map[string]*servicePrincipal{},
+		signInByKey: map[string]*signInEntry{},
+		signInByApp: map[string][]*signInEntry{},
+		faults:      map[string][]Fault{},
+		latency:     map[string]time.Duration{},
+		objectQuota: -1,
+		counts:      map[string]int{},
+	}
+	s.ts = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Close shuts the server down, cutting short any injected latency. It is
+// called automatically at test cleanup; calling it again is harmless.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		s.ts.Close()
+	})
+}
+
+// URL returns the server's base URL, https://127.0.0.1:port.
+func (s *Server) URL() string { return s.ts.URL }
+
+// AuthorityHost returns the value for azcore's
+// cloud.Configuration.ActiveDirectoryAuthorityHost: URL() plus "/".
+func (s *Server) AuthorityHost() string { return s.ts.URL + "/" }
+
+// GraphBaseURL returns the Graph v1.0 base URL, URL() plus "/v1.0".
+func (s *Server) GraphBaseURL() string { return s.ts.URL + "/v1.0" }
+
+// Client returns an HTTP client that trusts the fake's certificate. It is
+// shared; the server closes its idle connections on shutdown.
+func (s *Server) Client() *http.Client { return s.ts.Client() }
+
+// CertPool returns a pool holding only the fake's self-signed certificate.
+func (s *Server) CertPool() *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AddCert(s.ts.Certificate())
+	return pool
+}
+
+// SetNow replaces the clock used for credential start times, lags, call
+// timestamps and token claims; nil restores time.Now. The function must not
+// call back into the Server.
+func (s *Server) SetNow(now func() time.Time) {
+	if now == nil {
+		now = time.Now
+	}
+	s.mu.Lock()
+	s.now = now
+	s.mu.Unlock()
+}
+
+// clock reads the current fake time; it must be called without s.mu held.
+func (s *Server) clock() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now()
+}
+
+// sleep waits d, or less when the request is cancelled or the server closes.
+func (s *Server) sleep(r *http.Request, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+	case <-s.closed:
+	}
+}
