@@ -90,6 +90,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	var alerts alertProxy
 	svc := handlers.New(graph, graph, db, &alerts, handlers.Config{
 		MaxPerUser: cfg.MaxPerUser, PasswordLifetime: cfg.PasswordLifetime, Now: m.Now,
+		AdminGroup: cfg.AdminGroup, HelpdeskGroup: cfg.HelpdeskGroup, RequestTTL: cfg.RequestTTL,
 	}, log)
 	b := bot.New(bot.Config{
 		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
@@ -103,8 +104,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	var wg sync.WaitGroup
 	settleCtx, stopSettle := context.WithCancel(ctx)
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); svc.RunSettler(settleCtx, m.SettleInterval) }()
+	go func() { defer wg.Done(); b.RunRevocationUpkeep(settleCtx, m.SettleInterval) }()
 	err = b.Run(ctx)
 	stopSettle()
 	wg.Wait()

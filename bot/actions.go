@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -42,6 +43,10 @@ func (b *Bot) onBlockActions(evt *socketmode.Event, c *socketmode.Client) {
 		b.spawn("delete-cancel", func(ctx context.Context) {
 			b.respondOrDM(ctx, w, reply{Text: "Cancelled. Nothing was deleted.", Replace: true})
 		})
+	case actionRevokeApprove, actionRevokeRetry:
+		b.spawn("approve", func(ctx context.Context) { b.approve(ctx, w, act.Value) })
+	case actionRevokeDeny:
+		b.spawn("deny-form", func(ctx context.Context) { b.openDenyModal(ctx, w, cb.TriggerID, act.Value) })
 	default:
 		b.log.Info("unknown action", "action_id", act.ActionID)
 	}
@@ -96,6 +101,17 @@ func (b *Bot) confirmDelete(ctx context.Context, w where, keyID string) {
 func (b *Bot) onViewSubmission(evt *socketmode.Event, c *socketmode.Client) {
 	cb, ok := evt.Data.(slack.InteractionCallback)
 	if !ok || evt.Request == nil {
+		return
+	}
+	if cb.View.CallbackID == denyModalID {
+		reason := cb.View.State.Values["reason"]["reason"].Value
+		if strings.TrimSpace(reason) == "" {
+			b.ack(c, evt.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{"reason": "Please give a reason; the requester will be told it."}))
+			return
+		}
+		b.ack(c, evt.Request, nil)
+		w := where{Channel: b.cfg.HelpdeskChannel, User: cb.User.ID}
+		b.spawn("deny", func(ctx context.Context) { b.deny(ctx, w, cb.View.PrivateMetadata, reason) })
 		return
 	}
 	if cb.View.CallbackID != createModalID {

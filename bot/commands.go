@@ -39,10 +39,12 @@ func (b *Bot) onSlashCommand(evt *socketmode.Event, c *socketmode.Client) {
 		b.spawn("list", func(ctx context.Context) { b.list(ctx, w, false) })
 	case handlers.VerbDelete:
 		b.spawn("delete", func(ctx context.Context) { b.askDelete(ctx, w, parsed.Name, "") })
-	case handlers.VerbRevoke, handlers.VerbRequests, handlers.VerbShow:
-		b.spawn(string(parsed.Verb), func(ctx context.Context) {
-			b.respondOrDM(ctx, w, reply{Text: "Revocations are not available yet in this version of apppass."})
-		})
+	case handlers.VerbRevoke:
+		b.spawn("revoke", func(ctx context.Context) { b.revoke(ctx, w, parsed) })
+	case handlers.VerbRequests:
+		b.spawn("requests", func(ctx context.Context) { b.requests(ctx, w) })
+	case handlers.VerbShow:
+		b.spawn("show", func(ctx context.Context) { b.show(ctx, w, parsed.Target) })
 	default:
 		b.spawn("help", func(ctx context.Context) { b.help(ctx, w, parsed.Unknown) })
 	}
@@ -84,7 +86,9 @@ func usage(unknown string) string {
 		"• `/apppass create NAME` — a new app password, named for the device (e.g. `iPhone Mail`); shown to you once\n" +
 		"• `/apppass list` — your app passwords, with a Delete button each\n" +
 		"• `/apppass delete NAME` — delete one (asks to confirm)\n" +
-		"• `/apppass help` — this message"
+		"• `/apppass help` — this message\n" +
+		"_Admins:_ `/apppass revoke @person NAME|--all REASON` (a helpdesk member approves), `/apppass requests`\n" +
+		"_Helpdesk:_ `/apppass requests`, `/apppass show @person`"
 }
 
 func (b *Bot) list(ctx context.Context, w where, replace bool) {

@@ -49,6 +49,19 @@ type Store interface {
 	RecentCredentials(ctx context.Context, ownerID string, since time.Time) ([]domain.CredentialRecord, error)
 	UnsettledCredentials(ctx context.Context, olderThan time.Time) ([]domain.CredentialRecord, error)
 	Audit(ctx context.Context, e domain.AuditEvent) error
+	AuditFor(ctx context.Context, subjectID string, limit int) ([]domain.AuditEvent, error)
+
+	CreateRevocation(ctx context.Context, r *domain.RevocationRequest) error
+	// Revocation returns a KindNotFound error when there is none.
+	Revocation(ctx context.Context, id int64) (domain.RevocationRequest, error)
+	Revocations(ctx context.Context, statuses ...domain.RevocationStatus) ([]domain.RevocationRequest, error)
+	// ClaimRevocation is a compare-and-set: it reports whether this caller
+	// moved the request out of a decidable status.
+	ClaimRevocation(ctx context.Context, id int64, to domain.RevocationStatus, deciderSlack, deciderID, denyReason string, from ...domain.RevocationStatus) (bool, error)
+	SetRevocationStatus(ctx context.Context, id int64, status domain.RevocationStatus) error
+	SetRevocationOutcome(ctx context.Context, id int64, keyID, outcome string) error
+	SetRevocationMessage(ctx context.Context, id int64, channel, ts string) error
+	ExpireRevocations(ctx context.Context, now time.Time) ([]domain.RevocationRequest, error)
 }
 
 // Alerter tells the helpdesk about trouble no single person can fix, such
@@ -75,6 +88,9 @@ type Service struct {
 // Config holds the policy Service enforces.
 type Config struct {
 	MaxPerUser       int
+	AdminGroup       string // Entra group whose members may request revocations
+	HelpdeskGroup    string // Entra group whose members decide them and may show
+	RequestTTL       time.Duration
 	PasswordLifetime time.Duration // zero: Entra's default
 	// LagWindow is how long apppass trusts its own record of a credential
 	// it created or removed over Graph's listing, which can lag.
@@ -95,6 +111,9 @@ func New(dir Directory, entra Entra, store Store, alerter Alerter, cfg Config, l
 	}
 	if cfg.MaxPerUser == 0 {
 		cfg.MaxPerUser = 40
+	}
+	if cfg.RequestTTL == 0 {
+		cfg.RequestTTL = 72 * time.Hour
 	}
 	if cfg.LagWindow == 0 {
 		cfg.LagWindow = 15 * time.Minute

@@ -1,0 +1,368 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/apppass/apppass/domain"
+)
+
+// maxReason bounds the reason an admin or helpdesk member types.
+const maxReason = 500
+
+// RequestRevocation files an admin's request to revoke target's password
+// called name, or all of them. Nothing is revoked until a helpdesk member
+// approves. It returns KindForbidden unless the actor is an admin,
+// KindInvalid without a reason, KindNotFound for an unknown target or
+// password, and KindConflict when --all finds nothing to revoke.
+func (s *Service) RequestRevocation(ctx context.Context, actor, target domain.Actor, name string, all bool, reason string) (domain.RevocationRequest, error) {
+	requester, err := s.Resolve(ctx, actor)
+	if err != nil {
+		return domain.RevocationRequest{}, err
+	}
+	refuse := func(err error) (domain.RevocationRequest, error) {
+		s.audit(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: requester.ID, Action: "revoke-request",
+			Name: clip(name), Outcome: "refused: " + domain.KindOf(err).String()})
+		return domain.RevocationRequest{}, err
+	}
+	r, err := s.roles(ctx, requester)
+	if err != nil {
+		return domain.RevocationRequest{}, err
+	}
+	if !r.Admin {
+		return refuse(domain.Errorf(domain.KindForbidden, "Only apppass admins can ask for revocations."))
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return refuse(domain.Errorf(domain.KindInvalid, "Please give a reason; the person will be told it."))
+	}
+	if len([]rune(reason)) > maxReason {
+		return refuse(domain.Errorf(domain.KindInvalid, "Please keep the reason under %d characters.", maxReason))
+	}
+	subject, err := s.resolveTarget(ctx, target)
+	if err != nil {
+		return refuse(err)
+	}
+	h, err := s.current(ctx, subject)
+	if err != nil {
+		return domain.RevocationRequest{}, fmt.Errorf("request revocation: %w", err)
+	}
+	req := domain.RevocationRequest{
+		RequesterSlack: actor.SlackID, RequesterID: requester.ID, TargetSlack: target.SlackID, TargetID: subject.ID,
+		TargetName: subject.UserPrincipalName, All: all, Reason: reason, ExpiresAt: s.cfg.Now().Add(s.cfg.RequestTTL),
+	}
+	for _, p := range h.passwords {
+		if all || domain.SameName(p.Name, name) {
+			req.Items = append(req.Items, domain.RevocationItem{Password: p})
+		}
+	}
+	switch {
+	case len(req.Items) == 0 && all:
+		return refuse(domain.Errorf(domain.KindConflict, "%s has no app passwords, so there is nothing to revoke.", subject.UserPrincipalName))
+	case len(req.Items) == 0:
+		return refuse(domain.Errorf(domain.KindNotFound, "%s has no app password called “%s”.", subject.UserPrincipalName, clip(strings.TrimSpace(name))))
+	}
+	if err := s.store.CreateRevocation(ctx, &req); err != nil {
+		return domain.RevocationRequest{}, fmt.Errorf("request revocation: %w", err)
+	}
+	s.audit(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: requester.ID, SubjectID: subject.ID, Action: "revoke-request",
+		Name: revocationScope(req), Outcome: fmt.Sprintf("filed #%d", req.ID)})
+	return req, nil
+}
+
+// RevocationPosted records where the request was posted for the helpdesk.
+func (s *Service) RevocationPosted(ctx context.Context, id int64, channel, ts string) error {
+	return s.store.SetRevocationMessage(ctx, id, channel, ts)
+}
+
+// CancelRevocation withdraws a request nobody could see (the helpdesk
+// post failed).
+func (s *Service) CancelRevocation(ctx context.Context, id int64) error {
+	return s.store.SetRevocationStatus(ctx, id, domain.RevocationCancelled)
+}
+
+// decider checks that actor may decide req: a helpdesk member, as Entra
+// says now, who is neither the requester nor the target.
+func (s *Service) decider(ctx context.Context, actor domain.Actor, req domain.RevocationRequest) (domain.User, error) {
+	u, err := s.Resolve(ctx, actor)
+	if err != nil {
+		return domain.User{}, err
+	}
+	r, err := s.roles(ctx, u)
+	if err != nil {
+		return domain.User{}, err
+	}
+	switch {
+	case !r.Helpdesk:
+		return u, domain.Errorf(domain.KindForbidden, "Only helpdesk members can decide revocation requests.")
+	case u.ID == req.RequesterID || actor.SlackID == req.RequesterSlack:
+		return u, domain.Errorf(domain.KindForbidden, "You asked for this revocation, so someone else from the helpdesk has to decide it.")
+	case u.ID == req.TargetID || actor.SlackID == req.TargetSlack:
+		return u, domain.Errorf(domain.KindForbidden, "These are your own app passwords, so someone else from the helpdesk has to decide.")
+	}
+	return u, nil
+}
+
+// ApproveRevocation carries out request id on behalf of a helpdesk
+// member: removePassword for each of its passwords not yet removed. It is
+// also the Retry of a partly done request. Exactly one of several
+// concurrent deciders acts; the others get KindConflict. A failed removal
+// leaves the request partial; the outcome of each password is in the
+// returned request.
+func (s *Service) ApproveRevocation(ctx context.Context, actor domain.Actor, id int64) (domain.RevocationRequest, error) {
+	req, err := s.store.Revocation(ctx, id)
+	if err != nil {
+		return domain.RevocationRequest{}, err
+	}
+	approver, err := s.decider(ctx, actor, req)
+	if err != nil {
+		s.audit(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: approver.ID, SubjectID: req.TargetID, Action: "revoke-approve",
+			Name: fmt.Sprintf("#%d", id), Outcome: "refused: " + domain.KindOf(err).String()})
+		return req, err
+	}
+	won, err := s.store.ClaimRevocation(ctx, id, domain.RevocationApproving, actor.SlackID, approver.ID, "",
+		domain.RevocationPending, domain.RevocationPartial)
+	if err != nil {
+		return req, err
+	}
+	if !won {
+		return s.notDecidable(ctx, id)
+	}
+	s.audit(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: approver.ID, SubjectID: req.TargetID, Action: "revoke-approve",
+		Name: fmt.Sprintf("#%d", id), Outcome: "ok"})
+	return s.executeRevocation(ctx, req, actor.SlackID, approver.ID)
+}
+
+// executeRevocation removes each password of req that is not yet done and
+// records the outcomes and the final status.
+func (s *Service) executeRevocation(ctx context.Context, req domain.RevocationRequest, actorSlack, actorID string) (domain.RevocationRequest, error) {
+	unlock := s.locks.Lock(req.TargetID)
+	defer unlock()
+	app, found, err := s.entra.FindApplication(ctx, req.TargetID)
+	if err == nil && !found {
+		if stored, serr := s.store.Application(ctx, req.TargetID); serr == nil {
+			app, found = stored, true
+		}
+	}
+	failed := 0
+	for i, it := range req.Items {
+		if it.Done() {
+			continue
+		}
+		switch {
+		case err != nil:
+			it.Outcome = "failed: " + domain.MessageOf(err)
+		case !found:
+			it.Outcome = domain.OutcomeGone
+		default:
+			rerr := s.entra.RemovePassword(ctx, app, it.Password.KeyID)
+			switch {
+			case rerr == nil:
+				it.Outcome = domain.OutcomeRemoved
+				if serr := s.store.CredentialRemoved(ctx, req.TargetID, app.ObjectID, it.Password); serr != nil {
+					s.log.ErrorContext(ctx, "removal not recorded", "key_id", it.Password.KeyID, "err", serr)
+				}
+			case domain.KindOf(rerr) == domain.KindNotFound:
+				it.Outcome = domain.OutcomeGone
+			default:
+				it.Outcome = "failed: " + domain.MessageOf(rerr)
+				s.log.WarnContext(ctx, "revocation removal failed", "request", req.ID, "key_id", it.Password.KeyID, "err", rerr)
+			}
+		}
+		if !it.Done() {
+			failed++
+		}
+		req.Items[i] = it
+		if serr := s.store.SetRevocationOutcome(ctx, req.ID, it.Password.KeyID, it.Outcome); serr != nil {
+			s.log.ErrorContext(ctx, "revocation outcome not recorded", "request", req.ID, "err", serr)
+		}
+		s.audit(ctx, domain.AuditEvent{ActorSlack: actorSlack, ActorID: actorID, SubjectID: req.TargetID, Action: "revoke",
+			KeyID: it.Password.KeyID, Name: it.Password.Name, Outcome: it.Outcome})
+	}
+	req.Status = domain.RevocationDone
+	if failed > 0 {
+		req.Status = domain.RevocationPartial
+	}
+	if err := s.store.SetRevocationStatus(ctx, req.ID, req.Status); err != nil {
+		return req, fmt.Errorf("approve revocation: %w", err)
+	}
+	return s.store.Revocation(ctx, req.ID)
+}
+
+// DenyRevocation declines request id, with a reason, on behalf of a
+// helpdesk member who is neither requester nor target. Errors as
+// ApproveRevocation.
+func (s *Service) DenyRevocation(ctx context.Context, actor domain.Actor, id int64, reason string) (domain.RevocationRequest, error) {
+	req, err := s.store.Revocation(ctx, id)
+	if err != nil {
+		return domain.RevocationRequest{}, err
+	}
+	denier, err := s.decider(ctx, actor, req)
+	if err != nil {
+		s.audit(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: denier.ID, SubjectID: req.TargetID, Action: "revoke-deny",
+			Name: fmt.Sprintf("#%d", id), Outcome: "refused: " + domain.KindOf(err).String()})
+		return req, err
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" || len([]rune(reason)) > maxReason {
+		return req, domain.Errorf(domain.KindInvalid, "Please give a reason of at most %d characters; the requester will be told it.", maxReason)
+	}
+	won, err := s.store.ClaimRevocation(ctx, id, domain.RevocationDenied, actor.SlackID, denier.ID, reason, domain.RevocationPending)
+	if err != nil {
+		return req, err
+	}
+	if !won {
+		return s.notDecidable(ctx, id)
+	}
+	s.audit(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: denier.ID, SubjectID: req.TargetID, Action: "revoke-deny",
+		Name: fmt.Sprintf("#%d", id), Outcome: "ok"})
+	return s.store.Revocation(ctx, id)
+}
+
+// CheckDecider reports whether actor may decide request id now, so the
+// deny form is only offered to someone who may use it.
+func (s *Service) CheckDecider(ctx context.Context, actor domain.Actor, id int64) error {
+	req, err := s.store.Revocation(ctx, id)
+	if err != nil {
+		return err
+	}
+	if _, err := s.decider(ctx, actor, req); err != nil {
+		return err
+	}
+	if req.Status != domain.RevocationPending || !s.cfg.Now().Before(req.ExpiresAt) {
+		_, err := s.notDecidable(ctx, id)
+		return err
+	}
+	return nil
+}
+
+// notDecidable explains why request id can no longer be decided.
+func (s *Service) notDecidable(ctx context.Context, id int64) (domain.RevocationRequest, error) {
+	req, err := s.store.Revocation(ctx, id)
+	if err != nil {
+		return req, err
+	}
+	switch {
+	case req.Status == domain.RevocationPending || req.Status == domain.RevocationExpired:
+		return req, domain.Errorf(domain.KindConflict, "Request #%d has expired; nothing was changed. The admin can file it again.", id)
+	case req.Status == domain.RevocationApproving:
+		return req, domain.Errorf(domain.KindConflict, "Request #%d is being carried out by someone else right now.", id)
+	case req.Status == domain.RevocationCancelled:
+		return req, domain.Errorf(domain.KindConflict, "Request #%d was withdrawn.", id)
+	default:
+		return req, domain.Errorf(domain.KindConflict, "Request #%d was already decided (%s); nothing was changed.", id, req.Status)
+	}
+}
+
+// PendingRevocations lists the requests waiting for a decision. It
+// returns KindForbidden unless the actor is an admin or helpdesk member.
+func (s *Service) PendingRevocations(ctx context.Context, actor domain.Actor) ([]domain.RevocationRequest, error) {
+	u, err := s.Resolve(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.roles(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	if !r.Admin && !r.Helpdesk {
+		return nil, domain.Errorf(domain.KindForbidden, "Only apppass admins and the helpdesk can see revocation requests.")
+	}
+	all, err := s.store.Revocations(ctx, domain.RevocationPending, domain.RevocationPartial)
+	if err != nil {
+		return nil, err
+	}
+	now := s.cfg.Now()
+	var out []domain.RevocationRequest
+	for _, q := range all {
+		if q.Status == domain.RevocationPartial || now.Before(q.ExpiresAt) {
+			out = append(out, q)
+		}
+	}
+	return out, nil
+}
+
+// Profile is what the helpdesk sees of one person: their app passwords
+// (no secrets) and their recent audit trail.
+type Profile struct {
+	Listing
+	Events []domain.AuditEvent
+}
+
+// ShowUser returns target's profile for a helpdesk member. It returns
+// KindForbidden for everyone else.
+func (s *Service) ShowUser(ctx context.Context, actor, target domain.Actor) (Profile, error) {
+	u, err := s.Resolve(ctx, actor)
+	if err != nil {
+		return Profile{}, err
+	}
+	r, err := s.roles(ctx, u)
+	if err != nil {
+		return Profile{}, err
+	}
+	if !r.Helpdesk {
+		return Profile{}, domain.Errorf(domain.KindForbidden, "Only the helpdesk can look at someone else's app passwords.")
+	}
+	subject, err := s.resolveTarget(ctx, target)
+	if err != nil {
+		return Profile{}, err
+	}
+	h, err := s.current(ctx, subject)
+	if err != nil {
+		return Profile{}, fmt.Errorf("show: %w", err)
+	}
+	events, err := s.store.AuditFor(ctx, subject.ID, 15)
+	if err != nil {
+		return Profile{}, fmt.Errorf("show: %w", err)
+	}
+	s.audit(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: u.ID, SubjectID: subject.ID, Action: "show", Outcome: "ok"})
+	return Profile{Listing: Listing{Owner: subject, Passwords: h.passwords, Max: s.cfg.MaxPerUser}, Events: events}, nil
+}
+
+// ExpireRevocations marks requests past their time as expired, audits
+// them, and returns them so their messages can say so.
+func (s *Service) ExpireRevocations(ctx context.Context) ([]domain.RevocationRequest, error) {
+	expired, err := s.store.ExpireRevocations(ctx, s.cfg.Now())
+	for _, r := range expired {
+		s.audit(ctx, domain.AuditEvent{ActorSlack: "apppass", SubjectID: r.TargetID, Action: "revoke-expire",
+			Name: fmt.Sprintf("#%d", r.ID), Outcome: "expired"})
+	}
+	if err != nil {
+		return expired, fmt.Errorf("expire revocations: %w", err)
+	}
+	return expired, nil
+}
+
+// ResumeApprovals finishes approvals a crash interrupted: requests left
+// "approving" for longer than a command may run are carried out again;
+// removals are idempotent.
+func (s *Service) ResumeApprovals(ctx context.Context, olderThan time.Duration) ([]domain.RevocationRequest, error) {
+	stuck, err := s.store.Revocations(ctx, domain.RevocationApproving)
+	if err != nil {
+		return nil, err
+	}
+	var out []domain.RevocationRequest
+	for _, r := range stuck {
+		if s.cfg.Now().Sub(r.DecidedAt) < olderThan {
+			continue
+		}
+		done, err := s.executeRevocation(ctx, r, r.DecidedSlack, r.DecidedID)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, done)
+	}
+	return out, nil
+}
+
+func revocationScope(r domain.RevocationRequest) string {
+	if r.All {
+		return fmt.Sprintf("all (%d)", len(r.Items))
+	}
+	if len(r.Items) > 0 {
+		return r.Items[0].Password.Name
+	}
+	return ""
+}

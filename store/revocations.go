@@ -1,0 +1,208 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/apppass/apppass/domain"
+)
+
+// CreateRevocation stores a new pending request with its items and sets
+// r.ID.
+func (d *DB) CreateRevocation(ctx context.Context, r *domain.RevocationRequest) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("create revocation: %w", err)
+	}
+	defer tx.Rollback()
+	now := d.now()
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO revocation_requests (requester_slack, requester_id, target_slack, target_id, target_name, all_passwords,
+			reason, status, created_at, expires_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.RequesterSlack, r.RequesterID, r.TargetSlack, r.TargetID, r.TargetName, r.All, r.Reason,
+		domain.RevocationPending, now, toMillis(r.ExpiresAt), now)
+	if err != nil {
+		return fmt.Errorf("create revocation: %w", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("create revocation: %w", err)
+	}
+	for _, it := range r.Items {
+		p := it.Password
+		if _, err := tx.ExecContext(ctx, `INSERT INTO revocation_items (request_id, key_id, name, hint, created_at) VALUES (?, ?, ?, ?, ?)`,
+			id, p.KeyID, p.Name, p.Hint, toMillis(p.Created)); err != nil {
+			return fmt.Errorf("create revocation item: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create revocation: %w", err)
+	}
+	r.ID, r.Status, r.CreatedAt = id, domain.RevocationPending, fromMillis(now)
+	return nil
+}
+
+// Revocation returns request id with its items. It returns a KindNotFound
+// error when there is none.
+func (d *DB) Revocation(ctx context.Context, id int64) (domain.RevocationRequest, error) {
+	rs, err := d.queryRevocations(ctx, `WHERE id = ?`, id)
+	if err != nil {
+		return domain.RevocationRequest{}, err
+	}
+	if len(rs) == 0 {
+		return domain.RevocationRequest{}, domain.Errorf(domain.KindNotFound, "There is no revocation request #%d.", id)
+	}
+	return rs[0], nil
+}
+
+// Revocations returns the requests in one of statuses, oldest first.
+func (d *DB) Revocations(ctx context.Context, statuses ...domain.RevocationStatus) ([]domain.RevocationRequest, error) {
+	q := `WHERE status IN (`
+	args := []any{}
+	for i, s := range statuses {
+		if i > 0 {
+			q += ", "
+		}
+		q += "?"
+		args = append(args, s)
+	}
+	return d.queryRevocations(ctx, q+`)`, args...)
+}
+
+// PendingRevocations counts requests waiting for a decision.
+func (d *DB) PendingRevocations(ctx context.Context) (int, error) {
+	var n int
+	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM revocation_requests WHERE status = ? AND expires_at > ?`,
+		domain.RevocationPending, d.now()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count pending revocations: %w", err)
+	}
+	return n, nil
+}
+
+// ClaimRevocation moves request id from one of from to approving, on
+// behalf of the decider, if — and only if — it is still in one of those
+// statuses and unexpired. It reports whether this caller won: two helpdesk
+// members clicking at once cannot both act.
+func (d *DB) ClaimRevocation(ctx context.Context, id int64, to domain.RevocationStatus, deciderSlack, deciderID, denyReason string, from ...domain.RevocationStatus) (bool, error) {
+	now := d.now()
+	q := `UPDATE revocation_requests SET status = ?, decided_slack = ?, decided_id = ?, decided_at = ?, deny_reason = ?, updated_at = ?
+		WHERE id = ? AND (status = ? AND expires_at > ?`
+	args := []any{to, deciderSlack, deciderID, now, denyReason, now, id, domain.RevocationPending, now}
+	for _, s := range from {
+		if s != domain.RevocationPending {
+			q += ` OR status = ?`
+			args = append(args, s)
+		}
+	}
+	res, err := d.db.ExecContext(ctx, q+`)`, args...)
+	if err != nil {
+		return false, fmt.Errorf("claim revocation %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("claim revocation %d: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+// SetRevocationStatus records a request's new status.
+func (d *DB) SetRevocationStatus(ctx context.Context, id int64, status domain.RevocationStatus) error {
+	if _, err := d.db.ExecContext(ctx, `UPDATE revocation_requests SET status = ?, updated_at = ? WHERE id = ?`, status, d.now(), id); err != nil {
+		return fmt.Errorf("revocation %d to %s: %w", id, status, err)
+	}
+	return nil
+}
+
+// SetRevocationOutcome records what happened to one password of a request.
+func (d *DB) SetRevocationOutcome(ctx context.Context, id int64, keyID, outcome string) error {
+	if _, err := d.db.ExecContext(ctx, `UPDATE revocation_items SET outcome = ? WHERE request_id = ? AND key_id = ?`, outcome, id, keyID); err != nil {
+		return fmt.Errorf("revocation %d outcome: %w", id, err)
+	}
+	return nil
+}
+
+// SetRevocationMessage records where the request was posted.
+func (d *DB) SetRevocationMessage(ctx context.Context, id int64, channel, ts string) error {
+	if _, err := d.db.ExecContext(ctx, `UPDATE revocation_requests SET channel = ?, message_ts = ?, updated_at = ? WHERE id = ?`,
+		channel, ts, d.now(), id); err != nil {
+		return fmt.Errorf("revocation %d message: %w", id, err)
+	}
+	return nil
+}
+
+// ExpireRevocations marks pending requests whose time is up as expired and
+// returns them.
+func (d *DB) ExpireRevocations(ctx context.Context, now time.Time) ([]domain.RevocationRequest, error) {
+	due, err := d.queryRevocations(ctx, `WHERE status = ? AND expires_at <= ?`, domain.RevocationPending, toMillis(now))
+	if err != nil {
+		return nil, err
+	}
+	var out []domain.RevocationRequest
+	for _, r := range due {
+		res, err := d.db.ExecContext(ctx, `UPDATE revocation_requests SET status = ?, updated_at = ? WHERE id = ? AND status = ?`,
+			domain.RevocationExpired, d.now(), r.ID, domain.RevocationPending)
+		if err != nil {
+			return out, fmt.Errorf("expire revocation %d: %w", r.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			r.Status = domain.RevocationExpired
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (d *DB) queryRevocations(ctx context.Context, where string, args ...any) ([]domain.RevocationRequest, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT id, requester_slack, requester_id, target_slack, target_id, target_name, all_passwords,
+		reason, status, decided_slack, decided_id, decided_at, deny_reason, channel, message_ts, created_at, expires_at
+		FROM revocation_requests `+where+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query revocations: %w", err)
+	}
+	var out []domain.RevocationRequest
+	for rows.Next() {
+		var r domain.RevocationRequest
+		var decided, created, expires int64
+		if err := rows.Scan(&r.ID, &r.RequesterSlack, &r.RequesterID, &r.TargetSlack, &r.TargetID, &r.TargetName, &r.All,
+			&r.Reason, &r.Status, &r.DecidedSlack, &r.DecidedID, &decided, &r.DenyReason, &r.Channel, &r.MessageTS, &created, &expires); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("scan revocation: %w", err)
+		}
+		r.DecidedAt, r.CreatedAt, r.ExpiresAt = fromMillis(decided), fromMillis(created), fromMillis(expires)
+		out = append(out, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query revocations: %w", err)
+	}
+	for i := range out {
+		items, err := d.revocationItems(ctx, out[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Items = items
+	}
+	return out, nil
+}
+
+func (d *DB) revocationItems(ctx context.Context, id int64) ([]domain.RevocationItem, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT key_id, name, hint, created_at, outcome FROM revocation_items WHERE request_id = ? ORDER BY rowid`, id)
+	if err != nil {
+		return nil, fmt.Errorf("revocation %d items: %w", id, err)
+	}
+	defer rows.Close()
+	var out []domain.RevocationItem
+	for rows.Next() {
+		var it domain.RevocationItem
+		var created int64
+		if err := rows.Scan(&it.Password.KeyID, &it.Password.Name, &it.Password.Hint, &created, &it.Outcome); err != nil {
+			return nil, fmt.Errorf("revocation %d items: %w", id, err)
+		}
+		it.Password.Created = fromMillis(created)
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
