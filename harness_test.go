@@ -19,13 +19,20 @@ import (
 
 // The people of the end-to-end tests.
 const (
-	alice    = "UALICE" // an employee
-	bob      = "UBOB"   // another employee
-	dave     = "UDAVE"  // disabled in Entra
-	erin     = "UERIN"  // Slack email unknown to Entra
-	nomail   = "UNOMAIL"
-	channel  = "CGENERAL"
-	helpdesk = "CHELPDESK"
+	alice   = "UALICE" // an employee
+	bob     = "UBOB"   // another employee
+	dave    = "UDAVE"  // disabled in Entra
+	erin    = "UERIN"  // Slack email unknown to Entra
+	nomail  = "UNOMAIL"
+	adam    = "UADAM"  // admin
+	hana    = "UHANA"  // helpdesk
+	hugo    = "UHUGO"  // helpdesk
+	holly   = "UHOLLY" // admin and helpdesk
+	channel = "CGENERAL"
+
+	adminGroup    = "22222222-0000-0000-0000-0000000000ad"
+	helpdeskGroup = "22222222-0000-0000-0000-0000000000fd"
+	helpdesk      = "CHELPDESK"
 )
 
 // harness runs apppass's real wiring (Main.Run) against the Slack and
@@ -70,13 +77,22 @@ func newHarness(t *testing.T) *harness {
 		{alice, "alice", "alice@example.test", "11111111-0000-0000-0000-00000000000a", true},
 		{bob, "bob", "bob@example.test", "11111111-0000-0000-0000-00000000000b", true},
 		{dave, "dave", "dave@example.test", "11111111-0000-0000-0000-00000000000d", false},
+		{adam, "adam", "adam@example.test", "11111111-0000-0000-0000-0000000000a1", true},
+		{hana, "hana", "hana@example.test", "11111111-0000-0000-0000-0000000000b1", true},
+		{hugo, "hugo", "hugo@example.test", "11111111-0000-0000-0000-0000000000b2", true},
+		{holly, "holly", "holly@example.test", "11111111-0000-0000-0000-0000000000c1", true},
 	} {
 		h.slack.AddUser(fakeslack.User{ID: u.slack, Name: u.name, RealName: strings.ToUpper(u.name[:1]) + u.name[1:], Email: u.email})
 		h.entra.AddUser(fakeentra.User{ID: u.entra, DisplayName: u.name, UserPrincipalName: u.email, Mail: u.email, AccountEnabled: u.enabled})
 	}
+	h.entra.AddGroupMember(adminGroup, entraID(adam))
+	h.entra.AddGroupMember(adminGroup, entraID(holly))
+	h.entra.AddGroupMember(helpdeskGroup, entraID(hana))
+	h.entra.AddGroupMember(helpdeskGroup, entraID(hugo))
+	h.entra.AddGroupMember(helpdeskGroup, entraID(holly))
 	h.slack.AddUser(fakeslack.User{ID: erin, Name: "erin", Email: "erin@elsewhere.test"})
 	h.slack.AddUser(fakeslack.User{ID: nomail, Name: "nomail"})
-	h.slack.AddChannel(channel, alice, bob, dave, erin, nomail)
+	h.slack.AddChannel(channel)
 	h.slack.AddChannel(helpdesk)
 	h.clock = &clock{}
 	h.dbPath = filepath.Join(t.TempDir(), "apppass.db")
@@ -85,12 +101,16 @@ func newHarness(t *testing.T) *harness {
 		"AZURE_TENANT_ID": fakeentra.TenantID, "AZURE_CLIENT_ID": fakeentra.ClientID, "AZURE_CLIENT_SECRET": fakeentra.ClientSecret,
 		"AZURE_AUTHORITY_HOST": h.entra.AuthorityHost(), "GRAPH_BASE_URL": h.entra.GraphBaseURL(),
 		"APPPASS_DB": h.dbPath, "APPPASS_HELPDESK_CHANNEL": helpdesk,
+		"APPPASS_ADMIN_GROUP": adminGroup, "APPPASS_HELPDESK_GROUP": helpdeskGroup,
 	}
 	return h
 }
 
 func entraID(slackID string) string {
-	return map[string]string{alice: "11111111-0000-0000-0000-00000000000a", bob: "11111111-0000-0000-0000-00000000000b", dave: "11111111-0000-0000-0000-00000000000d"}[slackID]
+	return map[string]string{alice: "11111111-0000-0000-0000-00000000000a", bob: "11111111-0000-0000-0000-00000000000b",
+		dave: "11111111-0000-0000-0000-00000000000d", adam: "11111111-0000-0000-0000-0000000000a1",
+		hana: "11111111-0000-0000-0000-0000000000b1", hugo: "11111111-0000-0000-0000-0000000000b2",
+		holly: "11111111-0000-0000-0000-0000000000c1"}[slackID]
 }
 
 // start runs apppass until the test ends (or stop is called).
@@ -157,6 +177,15 @@ func (h *harness) command(user, text string) *fakeslack.Interaction {
 // response URL, or in the channel ephemerally to its user.
 func (h *harness) reply(ix *fakeslack.Interaction) fakeslack.Message {
 	h.t.Helper()
+	if len(ix.AckPayload) > 0 {
+		// Answered at once, in the ack (bad input).
+		var p struct {
+			Text string `json:"text"`
+		}
+		if json.Unmarshal(ix.AckPayload, &p) == nil && p.Text != "" {
+			return fakeslack.Message{Text: p.Text, Ephemeral: true, Via: fakeslack.ViaAck, Raw: ix.AckPayload}
+		}
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		for _, m := range h.slack.Messages() {
