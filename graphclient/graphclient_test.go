@@ -1,0 +1,155 @@
+package graphclient_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/fakeentra"
+	"github.com/apppass/apppass/graphclient"
+)
+
+func MustClient(tb testing.TB, s *fakeentra.Server) *graphclient.Client {
+	tb.Helper()
+	c, err := graphclient.New(graphclient.Options{
+		TenantID: fakeentra.TenantID, ClientID: fakeentra.ClientID, ClientSecret: domain.NewSecret(fakeentra.ClientSecret),
+		AuthorityHost: s.AuthorityHost(), GraphBaseURL: s.GraphBaseURL(), AppNamePrefix: "App passwords – ",
+		Transport: s.Client().Transport,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+func ctx(tb testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	tb.Cleanup(cancel)
+	return c
+}
+
+func graphOps(s *fakeentra.Server) []string {
+	var ops []string
+	for _, c := range s.Calls() {
+		if c.Op != "token" {
+			ops = append(ops, c.Op)
+		}
+	}
+	return ops
+}
+
+func TestFindUserByUPNThenMailAndCache(t *testing.T) {
+	s := fakeentra.New(t)
+	s.AddUser(fakeentra.User{ID: "u1", DisplayName: "Alice", UserPrincipalName: "alice@corp.test", Mail: "alice@mail.test", AccountEnabled: true})
+	c := MustClient(t, s)
+
+	u, err := c.FindUser(ctx(t), "Alice@Corp.test")
+	if err != nil || u.ID != "u1" || !u.AccountEnabled {
+		t.Fatalf("FindUser by UPN = %+v, %v", u, err)
+	}
+	s.ResetCalls()
+	u, err = c.FindUser(ctx(t), "alice@mail.test")
+	if err != nil || u.ID != "u1" {
+		t.Fatalf("FindUser by mail = %+v, %v", u, err)
+	}
+	if got := graphOps(s); len(got) != 2 || got[0] != "getUser" || got[1] != "filterUsers" {
+		t.Errorf("mail lookup ops = %v, want [getUser filterUsers]", got)
+	}
+	s.ResetCalls()
+	if _, err := c.FindUser(ctx(t), "alice@mail.test"); err != nil {
+		t.Fatal(err)
+	}
+	if got := graphOps(s); len(got) != 0 {
+		t.Errorf("cached lookup made calls %v", got)
+	}
+	if _, err := c.FindUser(ctx(t), "nobody@corp.test"); domain.KindOf(err) != domain.KindNotFound {
+		t.Errorf("unknown user: err = %v, want not found", err)
+	}
+}
+
+func TestMemberGroups(t *testing.T) {
+	s := fakeentra.New(t)
+	s.AddUser(fakeentra.User{ID: "u1", UserPrincipalName: "a@x.test", AccountEnabled: true})
+	s.AddGroupMember("g-help", "u1")
+	c := MustClient(t, s)
+	got, err := c.MemberGroups(ctx(t), "u1", []string{"g-admin", "g-help", ""})
+	if err != nil || len(got) != 1 || got[0] != "g-help" {
+		t.Fatalf("MemberGroups = %v, %v; want [g-help]", got, err)
+	}
+}
+
+func TestApplicationLifecycle(t *testing.T) {
+	s := fakeentra.New(t)
+	owner := domain.User{ID: "u1", UserPrincipalName: "a@x.test", AccountEnabled: true}
+	s.AddUser(fakeentra.User{ID: owner.ID, UserPrincipalName: owner.UserPrincipalName, AccountEnabled: true})
+	c := MustClient(t, s)
+	if _, found, err := c.FindApplication(ctx(t), owner.ID); err != nil || found {
+		t.Fatalf("FindApplication before create: found=%v err=%v", found, err)
+	}
+	app, err := c.CreateApplication(ctx(t), owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps := s.Applications()
+	if len(apps) != 1 || apps[0].DisplayName != "App passwords – a@x.test" || !apps[0].HasServicePrincipal || apps[0].AppID != app.AppID {
+		t.Fatalf("Entra holds %+v", apps)
+	}
+	if tags := apps[0].Tags; len(tags) != 2 || tags[0] != "apppass" || tags[1] != "apppass:owner:u1" {
+		t.Errorf("tags = %v", tags)
+	}
+	p, secret, err := c.AddPassword(ctx(t), app, "Phone", time.Time{})
+	if err != nil || secret.IsZero() || p.Name != "Phone" || p.KeyID == "" {
+		t.Fatalf("AddPassword = %+v, %v", p, err)
+	}
+	s.ResetCalls()
+	got, found, err := c.FindApplication(ctx(t), owner.ID)
+	if err != nil || !found || len(got.Passwords) != 1 {
+		t.Fatalf("cached application = %+v, %v, %v", got, found, err)
+	}
+	if ops := graphOps(s); len(ops) != 0 {
+		t.Errorf("warm FindApplication made calls %v", ops)
+	}
+	if err := c.RemovePassword(ctx(t), app, p.KeyID); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RemovePassword(ctx(t), app, p.KeyID); domain.KindOf(err) != domain.KindNotFound {
+		t.Errorf("removing twice: err = %v, want not found", err)
+	}
+}
+
+func TestThrottledReadsAreRetriedAfterRetryAfter(t *testing.T) {
+	s := fakeentra.New(t)
+	s.AddUser(fakeentra.User{ID: "u1", UserPrincipalName: "a@x.test", AccountEnabled: true})
+	c := MustClient(t, s)
+	s.Inject("listApplications", fakeentra.Fault{Status: 429, RetryAfter: 1})
+	start := time.Now()
+	if _, _, err := c.FreshApplication(ctx(t), "u1"); err != nil {
+		t.Fatalf("throttled read failed: %v", err)
+	}
+	if waited := time.Since(start); waited < 900*time.Millisecond {
+		t.Errorf("retried after %v, before Retry-After (1 s)", waited)
+	}
+	if n := s.Count("listApplications"); n != 2 {
+		t.Errorf("listApplications calls = %d, want 2", n)
+	}
+}
+
+func TestScanApplicationsPages(t *testing.T) {
+	s := fakeentra.New(t)
+	now := time.Now()
+	s.Seed(2100, 2, func(holder, i int) time.Time { return now.Add(-time.Duration(holder) * time.Hour) })
+	c := MustClient(t, s)
+	seen, creds := 0, 0
+	err := c.ScanApplications(ctx(t), func(a domain.Application) error {
+		seen++
+		creds += len(a.Passwords)
+		return nil
+	})
+	if err != nil || seen != 2100 || creds != 4200 {
+		t.Fatalf("scan saw %d apps, %d credentials, err %v", seen, creds, err)
+	}
+	if n := s.Count("listApplications"); n != 3 {
+		t.Errorf("listApplications calls = %d, want 3 pages of 999", n)
+	}
+}
