@@ -342,6 +342,11 @@ func (h *harness) assertNoLeaks(allowed map[string]bool) {
 		}
 	}
 	logs := h.logs.String()
+	for _, token := range []string{fakeslack.BotToken, fakeslack.AppToken, fakeentra.ClientSecret} {
+		if strings.Contains(logs, token) {
+			h.t.Errorf("a configured token or client secret is in the logs")
+		}
+	}
 	for _, s := range secrets {
 		if strings.Contains(logs, s) {
 			h.t.Errorf("secret leaked in the logs")
