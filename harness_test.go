@@ -125,6 +125,8 @@ func (h *harness) start() *harness {
 	m.SettleInterval = 200 * time.Millisecond
 	ready := make(chan *App, 1)
 	m.Ready = func(a *App) { ready <- a }
+	// Counted before Run: the bot may connect before Ready's receiver runs.
+	conns := h.slack.Connections()
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan error, 1)
 	go func() { h.done <- m.Run(ctx) }()
@@ -135,7 +137,7 @@ func (h *harness) start() *harness {
 	}
 	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer wcancel()
-	if err := h.slack.WaitConnections(wctx, h.slack.Connections()+1); err != nil {
+	if err := h.slack.WaitConnections(wctx, conns+1); err != nil {
 		h.t.Fatalf("apppass did not connect to Slack: %v", err)
 	}
 	h.t.Cleanup(func() { h.stop() })
