@@ -1,0 +1,41 @@
+package jobs
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/apppass/apppass/domain"
+)
+
+// limitWarningJob DMs everyone holding WarnAt or more app passwords
+// ("N of 40"), naming their oldest with Delete buttons, at most once per
+// person per NotifyCooldown.
+func (r *Runner) limitWarningJob(ctx context.Context) (Counts, error) {
+	return r.runWarning(ctx, warningJob{
+		policy: notifyPolicy{kind: NoticeLimit, cooldown: r.cfg.NotifyCooldown},
+		pick:   r.limitNotice,
+	})
+}
+
+// nearLimit is the limit rule: count >= WarnAt (34 no, 35 yes).
+func (r *Runner) nearLimit(held int) bool { return held >= r.cfg.WarnAt }
+
+func (r *Runner) limitNotice(h holder, now time.Time) (Notice, bool) {
+	if !r.nearLimit(len(h.Passwords)) {
+		return Notice{}, false
+	}
+	ps := slices.Clone(h.Passwords)
+	sortOldestFirst(ps)
+	return Notice{Kind: NoticeLimit, At: now, Held: len(ps), Max: r.cfg.MaxPerUser, Passwords: ps}, true
+}
+
+// sortOldestFirst orders by creation, then name, so notices are stable.
+func sortOldestFirst(ps []domain.Password) {
+	slices.SortStableFunc(ps, func(a, b domain.Password) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return compareFold(a.Name, b.Name)
+	})
+}

@@ -1,0 +1,201 @@
+package jobs
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Report is the weekly hygiene report, for the Slack adapter to render.
+type Report struct {
+	At time.Time
+	// Since starts the period of Created, Deleted and Revoked: the
+	// previous report, or 7 days back for the first one.
+	Since time.Time
+
+	Holders   int // people with an apppass application
+	Passwords int // app passwords in total
+	// Distribution counts holders by how many passwords they hold.
+	Distribution []Bucket
+	WarnAt, Max  int
+	// NearLimit is everyone holding WarnAt or more, most first.
+	NearLimit []HolderCount
+
+	Stale        int // passwords matching the stale rule
+	Expired      int // passwords past their expiry
+	ExpiringSoon int // passwords expiring within ExpiryWarning
+	// Unreachable counts holders of passwords whom apppass cannot find in
+	// Slack (left the company? a different email?): nobody can warn them.
+	Unreachable  int
+	LastUseKnown bool // staleness includes "unused" as well as age
+
+	StaleAfter, UnusedAfter, ExpiryWarning time.Duration
+
+	Created, Deleted, Revoked int // in the period, from the audit trail
+	PendingRevocations        int
+
+	// Previous holds the previous report's figures (keys Figure…); nil
+	// for the first report.
+	Previous Counts
+}
+
+// Bucket is one band of the distribution: holders of Min to Max passwords.
+type Bucket struct {
+	Min, Max int
+	Holders  int
+}
+
+// HolderCount is one person near the limit.
+type HolderCount struct {
+	Name string // UPN, or the Entra id when apppass knows no name
+	Held int
+}
+
+// The figures a report keeps for the next one's "change since".
+const (
+	FigureHolders     = "holders"
+	FigurePasswords   = "passwords"
+	FigureNearLimit   = "near_limit"
+	FigureStale       = "stale"
+	FigureExpired     = "expired"
+	FigureUnreachable = "unreachable"
+)
+
+// Figures returns the report's figures by Figure… key.
+func (r Report) Figures() Counts {
+	return Counts{
+		FigureHolders: r.Holders, FigurePasswords: r.Passwords, FigureNearLimit: len(r.NearLimit),
+		FigureStale: r.Stale, FigureExpired: r.Expired, FigureUnreachable: r.Unreachable,
+	}
+}
+
+// Change returns how figure moved since the previous report, and false
+// when there was none to compare with.
+func (r Report) Change(figure string) (int, bool) {
+	prev, ok := r.Previous[figure]
+	if !ok {
+		return 0, false
+	}
+	return r.Figures()[figure] - prev, true
+}
+
+// buckets are the distribution's bands: 0–9, 10–19, 20–(WarnAt−1) and
+// WarnAt–Max, dropping those that WarnAt makes empty.
+func buckets(warnAt, max int) []Bucket {
+	var out []Bucket
+	for _, lo := range []int{0, 10, 20} {
+		if lo < warnAt {
+			out = append(out, Bucket{Min: lo})
+		}
+	}
+	out = append(out, Bucket{Min: warnAt, Max: max})
+	for i := 0; i < len(out)-1; i++ {
+		out[i].Max = out[i+1].Min - 1
+	}
+	return out
+}
+
+// hygieneReportJob posts the report to the report channel and keeps its
+// figures for the next one.
+func (r *Runner) hygieneReportJob(ctx context.Context) (Counts, error) {
+	if r.cfg.ReportChannel == "" {
+		return nil, errors.New("no report channel: set APPPASS_REPORT_CHANNEL")
+	}
+	now := r.now()
+	rep := Report{
+		At: now, WarnAt: r.cfg.WarnAt, Max: r.cfg.MaxPerUser, Distribution: buckets(r.cfg.WarnAt, r.cfg.MaxPerUser),
+		StaleAfter: r.cfg.StaleAfter, UnusedAfter: r.cfg.UnusedAfter, ExpiryWarning: r.cfg.ExpiryWarning,
+	}
+	prevAt, prev, err := r.store.LastReportSnapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("previous report: %w", err)
+	}
+	rep.Since, rep.Previous = prevAt, prev
+	if prevAt.IsZero() {
+		rep.Since, rep.Previous = now.AddDate(0, 0, -7), nil
+	}
+	dir, err := r.directory(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	// Holders are resolved in batches, so memory holds one batch and the
+	// people near the limit, whatever the tenant's size.
+	var batch []recipient
+	var held []int // held[i] is batch[i]'s count
+	flush := func() error {
+		found, err := r.resolve(ctx, dir, batch)
+		if err != nil {
+			return err
+		}
+		for i, w := range batch {
+			f := found[w.id]
+			if f.SlackID == "" {
+				rep.Unreachable++
+			}
+			if r.nearLimit(held[i]) {
+				rep.NearLimit = append(rep.NearLimit, HolderCount{Name: f.Name, Held: held[i]})
+			}
+		}
+		batch, held = batch[:0], held[:0]
+		return nil
+	}
+	rep.LastUseKnown, err = r.scan(ctx, true, func(h holder) error {
+		n := len(h.Passwords)
+		rep.Holders++
+		rep.Passwords += n
+		for i := range rep.Distribution {
+			if b := &rep.Distribution[i]; n >= b.Min && (n <= b.Max || i == len(rep.Distribution)-1) {
+				b.Holders++
+				break
+			}
+		}
+		for _, p := range h.Passwords {
+			switch {
+			case expired(p, now):
+				rep.Expired++
+			case r.expiresSoon(p, now):
+				rep.ExpiringSoon++
+			}
+			if r.isStale(p, now, h.LastUseKnown) {
+				rep.Stale++
+			}
+		}
+		if n == 0 {
+			return ctx.Err()
+		}
+		batch, held = append(batch, h.recipient), append(held, n)
+		if len(batch) == resolveBatch {
+			return flush()
+		}
+		return ctx.Err()
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return rep.Figures(), err
+	}
+	slices.SortFunc(rep.NearLimit, func(a, b HolderCount) int {
+		return cmp.Or(cmp.Compare(b.Held, a.Held), compareFold(a.Name, b.Name))
+	})
+	if rep.Created, rep.Deleted, rep.Revoked, err = r.store.AuditCounts(ctx, rep.Since); err != nil {
+		return rep.Figures(), fmt.Errorf("audit counts: %w", err)
+	}
+	if rep.PendingRevocations, err = r.store.PendingRevocations(ctx); err != nil {
+		return rep.Figures(), fmt.Errorf("pending revocations: %w", err)
+	}
+	counts := rep.Figures()
+	counts["created"], counts["deleted"], counts["revoked"], counts["pending_revocations"] = rep.Created, rep.Deleted, rep.Revoked, rep.PendingRevocations
+	if err := r.slack.PostReport(ctx, r.cfg.ReportChannel, rep); err != nil {
+		return counts, fmt.Errorf("post report: %w", err)
+	}
+	if err := r.store.SaveReportSnapshot(context.WithoutCancel(ctx), now, rep.Figures()); err != nil {
+		return counts, fmt.Errorf("save report figures (report posted): %w", err)
+	}
+	counts["posted"] = 1
+	return counts, nil
+}

@@ -1,0 +1,72 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/apppass/apppass/domain"
+)
+
+// holder is one person's app passwords as the scan sees them.
+type holder struct {
+	recipient
+	// Passwords are the application's credentials; LastUsed is set where
+	// sign-in data has a last sign-in.
+	Passwords []domain.Password
+	// LastUseKnown reports that the tenant has sign-in data, so a
+	// password without LastUsed has never been used.
+	LastUseKnown bool
+}
+
+// lastUse is the last sign-in of each credential that has one, keyed by
+// the key id's 16 bytes: about 40 bytes a credential, the one part of a
+// scan that grows with the tenant (only when sign-in data exists).
+type lastUse map[uuid.UUID]int64
+
+// scan streams every apppass application once, calling fn with each
+// holder. With withLastUse it first reads the sign-in report, when the
+// tenant has one, and fills in Password.LastUsed; lastUseKnown reports
+// whether it could.
+func (r *Runner) scan(ctx context.Context, withLastUse bool, fn func(h holder) error) (lastUseKnown bool, err error) {
+	var uses lastUse
+	if withLastUse {
+		uses = lastUse{}
+		lastUseKnown, err = r.entra.CredentialSignIns(ctx, func(keyID string, last time.Time) error {
+			id, err := uuid.Parse(keyID)
+			if err != nil {
+				return nil // not a credential apppass could hold
+			}
+			if t := last.Unix(); t > uses[id] {
+				uses[id] = t
+			}
+			return nil
+		})
+		if err != nil {
+			return false, fmt.Errorf("read sign-in activity: %w", err)
+		}
+		if !lastUseKnown {
+			r.log.DebugContext(ctx, "no sign-in data in this tenant; staleness is by age only")
+		}
+	}
+	err = r.entra.ScanHolders(ctx, func(app domain.Application, upn string) error {
+		if len(uses) > 0 {
+			for i := range app.Passwords {
+				p := &app.Passwords[i]
+				if id, err := uuid.Parse(p.KeyID); err == nil {
+					if t, ok := uses[id]; ok {
+						last := time.Unix(t, 0).UTC()
+						p.LastUsed = &last
+					}
+				}
+			}
+		}
+		return fn(holder{recipient: recipient{id: app.OwnerID, upn: upn}, Passwords: app.Passwords, LastUseKnown: lastUseKnown})
+	})
+	if err != nil {
+		return lastUseKnown, fmt.Errorf("scan applications: %w", err)
+	}
+	return lastUseKnown, nil
+}
