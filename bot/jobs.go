@@ -1,0 +1,263 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/apppass/apppass/jobs"
+)
+
+// maxRateLimited bounds how many 429s in a row one call waits out before
+// it gives up (the job then retries that person at its next run).
+const maxRateLimited = 8
+
+// JobSlack is the Slack side of the scheduled jobs (jobs.Slack): one paged
+// users.list per run, warnings as DMs with Delete buttons, and the
+// hygiene report. It paces itself only by Slack's 429s, waiting each
+// Retry-After, so a workspace that does not throttle gets its DMs at full
+// speed. It is safe for concurrent use.
+type JobSlack struct {
+	api *slack.Client
+	log *slog.Logger
+	// Sleep waits out a 429's Retry-After; tests replace it. It returns
+	// ctx's error when ctx ends first.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// NewJobSlack returns a JobSlack posting as the bot of cfg (BotToken,
+// APIURL, HTTPClient). It makes no network call.
+func NewJobSlack(cfg Config, log *slog.Logger) *JobSlack {
+	if log == nil {
+		log = slog.Default()
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	opts := []slack.Option{slack.OptionHTTPClient(hc)}
+	if cfg.APIURL != "" {
+		opts = append(opts, slack.OptionAPIURL(cfg.APIURL))
+	}
+	return &JobSlack{api: slack.New(cfg.BotToken.Reveal(), opts...), log: log, Sleep: sleepCtx}
+}
+
+// SlackUsersByEmail pages through users.list once and returns the Slack
+// id of every active person with an email, by lower-cased email. Bots,
+// deactivated accounts and Slackbot are left out. A 429 is waited out and
+// the same page asked again.
+func (s *JobSlack) SlackUsersByEmail(ctx context.Context) (map[string]string, error) {
+	out := map[string]string{}
+	p := s.api.GetUsersPaginated(slack.GetUsersOptionLimit(200), slack.GetUsersOptionIncludeLocale(false))
+	limited := 0
+	for {
+		next, err := p.Next(ctx)
+		if p.Done(err) {
+			return out, nil
+		}
+		if err != nil {
+			if werr := s.waitRateLimit(ctx, err, &limited); werr != nil {
+				return nil, fmt.Errorf("users.list: %w", werr)
+			}
+			continue
+		}
+		limited = 0
+		p = next
+		for _, u := range p.Users {
+			email := strings.ToLower(strings.TrimSpace(u.Profile.Email))
+			if u.Deleted || u.IsBot || u.ID == "USLACKBOT" || email == "" {
+				continue
+			}
+			out[email] = u.ID
+		}
+	}
+}
+
+// SendNotice DMs the warning n to Slack user slackID, with a Delete button
+// per password named. It returns an error when Slack did not take it.
+func (s *JobSlack) SendNotice(ctx context.Context, slackID string, n jobs.Notice) error {
+	text, blocks := noticeMessage(n)
+	return s.post(ctx, slackID, text, blocks)
+}
+
+// PostReport posts the hygiene report r to channel. It returns an error
+// when Slack did not take it.
+func (s *JobSlack) PostReport(ctx context.Context, channel string, r jobs.Report) error {
+	text, blocks := reportMessage(r)
+	return s.post(ctx, channel, text, blocks)
+}
+
+// post sends one message, waiting out 429s. A user id as channel posts to
+// the bot's DM with that person.
+func (s *JobSlack) post(ctx context.Context, channel, text string, blocks []slack.Block) error {
+	limited := 0
+	for {
+		_, _, err := s.api.PostMessageContext(ctx, channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		if err == nil {
+			return nil
+		}
+		if werr := s.waitRateLimit(ctx, err, &limited); werr != nil {
+			return fmt.Errorf("chat.postMessage to %s: %w", channel, werr)
+		}
+	}
+}
+
+// waitRateLimit waits out err when it is Slack's 429 and returns nil to
+// ask again; otherwise, or after too many 429s in a row, it returns err.
+func (s *JobSlack) waitRateLimit(ctx context.Context, err error, limited *int) error {
+	var rl *slack.RateLimitedError
+	if !errors.As(err, &rl) {
+		return err
+	}
+	if *limited++; *limited > maxRateLimited {
+		return fmt.Errorf("still rate limited after %d waits: %w", maxRateLimited, err)
+	}
+	wait := rl.RetryAfter
+	if wait <= 0 {
+		wait = time.Second
+	}
+	s.log.InfoContext(ctx, "slack rate limit; waiting", "retry_after", wait)
+	return s.Sleep(ctx, wait)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// noticeMessage renders a warning: a lead paragraph, one row per password
+// named with a Delete button (the same delete_ask action as in
+// `/apppass list`, so ownership is checked again on click), and a pointer
+// to the rest.
+func noticeMessage(n jobs.Notice) (string, []slack.Block) {
+	var text, lead string
+	switch n.Kind {
+	case jobs.NoticeLimit:
+		text = fmt.Sprintf("You hold %d of %d app passwords.", n.Held, n.Max)
+		lead = fmt.Sprintf(":warning: You hold *%d of %d* app passwords. At %d you cannot create another. "+
+			"Please delete the ones no device uses any more. Your oldest:", n.Held, n.Max, n.Max)
+	case jobs.NoticeStale:
+		text = fmt.Sprintf("%d of your app passwords look stale.", len(n.Passwords)+n.More)
+		rule := fmt.Sprintf("created %d or more days ago", days(n.StaleAfter))
+		if n.LastUseKnown {
+			rule += fmt.Sprintf(", or not used for %d days", days(n.UnusedAfter))
+		}
+		lead = fmt.Sprintf(":broom: These app passwords look stale (%s). If no device uses one any more, delete it; "+
+			"if one still does, create a new password for it with `/apppass create NAME` and delete the old one.", rule)
+	case jobs.NoticeExpiry:
+		text = fmt.Sprintf("%d of your app passwords expire within %d days.", len(n.Passwords)+n.More, days(n.ExpiryWarning))
+		lead = fmt.Sprintf(":hourglass_flowing_sand: These app passwords expire within %d days; devices using them will then "+
+			"stop signing in. Create a replacement with `/apppass create NAME`, put it in the device, and delete the old one.", days(n.ExpiryWarning))
+	default:
+		text = "A note about your app passwords."
+		lead = text
+	}
+	blocks := []slack.Block{section(lead)}
+	for _, p := range n.Passwords {
+		line := passwordLine(p)
+		switch {
+		case n.Kind == jobs.NoticeExpiry && !p.Expires.IsZero():
+			line += fmt.Sprintf(" · *in %s*", daysFrom(n.At, p.Expires))
+		case n.Kind == jobs.NoticeStale && n.LastUseKnown && p.LastUsed == nil:
+			line += " · never used"
+		}
+		del := slack.NewButtonBlockElement(actionDeleteAsk, p.KeyID, plain("Delete"))
+		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, line, false, false), nil, slack.NewAccessory(del)))
+	}
+	tail := "`/apppass list` shows all your app passwords."
+	if n.More > 0 {
+		tail = fmt.Sprintf("…and %d more. ", n.More) + tail
+	}
+	blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, tail, false, false)))
+	return text, blocks
+}
+
+// maxReportNames keeps the near-limit list inside one section's 3,000
+// characters.
+const maxReportNames = 40
+
+// reportMessage renders the hygiene report.
+func reportMessage(r jobs.Report) (string, []slack.Block) {
+	figure := func(label, key string, v int) *slack.TextBlockObject {
+		s := fmt.Sprintf("*%s*\n%d", label, v)
+		if d, ok := r.Change(key); ok {
+			s += fmt.Sprintf(" (%+d)", d)
+		}
+		return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+	}
+	fields := []*slack.TextBlockObject{
+		figure("Holders", jobs.FigureHolders, r.Holders),
+		figure("App passwords", jobs.FigurePasswords, r.Passwords),
+		figure(fmt.Sprintf("At or above %d", r.WarnAt), jobs.FigureNearLimit, len(r.NearLimit)),
+		figure("Stale", jobs.FigureStale, r.Stale),
+		figure("Expired", jobs.FigureExpired, r.Expired),
+		figure("Holders not found in Slack", jobs.FigureUnreachable, r.Unreachable),
+	}
+	var dist []string
+	for _, b := range r.Distribution {
+		dist = append(dist, fmt.Sprintf("%d–%d: *%d*", b.Min, b.Max, b.Holders))
+	}
+	activity := fmt.Sprintf("*Since %s:* %d created · %d deleted · %d revoked\n*Revocation requests pending:* %d\n*Expiring within %d days:* %d",
+		day(r.Since), r.Created, r.Deleted, r.Revoked, r.PendingRevocations, days(r.ExpiryWarning), r.ExpiringSoon)
+	near := fmt.Sprintf("*Holding %d or more of %d:* nobody", r.WarnAt, r.Max)
+	if len(r.NearLimit) > 0 {
+		names := make([]string, 0, min(len(r.NearLimit), maxReportNames))
+		for i, h := range r.NearLimit {
+			if i == maxReportNames {
+				break
+			}
+			names = append(names, fmt.Sprintf("%s (%d)", escape(clipRunes(h.Name, 60)), h.Held))
+		}
+		near = fmt.Sprintf("*Holding %d or more of %d:* %s", r.WarnAt, r.Max, strings.Join(names, ", "))
+		if more := len(r.NearLimit) - len(names); more > 0 {
+			near += fmt.Sprintf(", and %d more", more)
+		}
+	}
+	rule := fmt.Sprintf("Stale: created %d+ days ago", days(r.StaleAfter))
+	if r.LastUseKnown {
+		rule += fmt.Sprintf(", or unused for %d+ days", days(r.UnusedAfter))
+	} else {
+		rule += " (no sign-in data in this tenant, so age only)"
+	}
+	if r.Previous == nil {
+		rule += ". First report: changes are shown from the next one."
+	} else {
+		rule += ". Changes in brackets are since the previous report."
+	}
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(plain("App password hygiene — " + day(r.At))),
+		slack.NewSectionBlock(nil, fields, nil),
+		section("*Holders by number of app passwords:* " + strings.Join(dist, " · ")),
+		section(near),
+		section(activity),
+		slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, rule, false, false)),
+	}
+	text := fmt.Sprintf("App password hygiene: %d holders, %d app passwords, %d stale, %d expired.", r.Holders, r.Passwords, r.Stale, r.Expired)
+	return text, blocks
+}
+
+func days(d time.Duration) int { return int(d / (24 * time.Hour)) }
+
+// daysFrom says how far t is after now, in whole days ("3 days").
+func daysFrom(now, t time.Time) string {
+	n := int(t.Sub(now).Hours() / 24)
+	switch {
+	case n < 1:
+		return "less than a day"
+	case n == 1:
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", n)
+}
