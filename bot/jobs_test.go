@@ -176,11 +176,11 @@ func TestReportIsPostedToTheChannel(t *testing.T) {
 	at := time.Date(2026, 3, 9, 8, 0, 0, 0, time.UTC)
 	r := jobs.Report{
 		At: at, Since: at.AddDate(0, 0, -7), Holders: 120, Passwords: 845, WarnAt: 35, Max: 40,
-		Distribution: []jobs.Bucket{{Min: 0, Max: 9, Holders: 100}, {Min: 10, Max: 19, Holders: 15}, {Min: 20, Max: 34, Holders: 3}, {Min: 35, Max: 40, Holders: 2}},
 		Stale: 40, Expired: 3, ExpiringSoon: 5, Unreachable: 2, Created: 12, Deleted: 20, Revoked: 1, PendingRevocations: 2,
 		StaleAfter: 180 * 24 * time.Hour, UnusedAfter: 90 * 24 * time.Hour, ExpiryWarning: 14 * 24 * time.Hour, LastUseKnown: true,
 		Previous: jobs.Counts{jobs.FigureHolders: 117, jobs.FigurePasswords: 857},
 	}
+	r.Distribution = []jobs.Bucket{{Min: 0, Max: 9, Holders: 100}, {Min: 10, Max: 19, Holders: 15}, {Min: 20, Max: 34, Holders: 3}, {Min: 35, Max: 40, Holders: 2}}
 	for i := range 60 {
 		r.NearLimit = append(r.NearLimit, jobs.HolderCount{Name: fmt.Sprintf("<@U%d>@example.test", i), Held: 40 - i%6})
 	}

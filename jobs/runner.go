@@ -175,6 +175,8 @@ func (r *Runner) runScheduled(ctx context.Context, name string) {
 	switch {
 	case errors.Is(err, ErrBusy):
 		r.log.InfoContext(ctx, "job skipped: running elsewhere", "job", name)
+	case err != nil && ctx.Err() != nil:
+		r.log.InfoContext(ctx, "job interrupted by shutdown; retried at the next tick", "job", name, "run", res.ID, "counts", res.Counts)
 	case err != nil:
 		r.log.ErrorContext(ctx, "job failed; retried at the next tick", "job", name, "run", res.ID, "counts", res.Counts, "err", err)
 	}
