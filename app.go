@@ -4,15 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	"github.com/apppass/apppass/bot"
 	"github.com/apppass/apppass/config"
 	"github.com/apppass/apppass/graphclient"
 	"github.com/apppass/apppass/handlers"
+	"github.com/apppass/apppass/jobs"
 	"github.com/apppass/apppass/store"
 )
 
@@ -42,6 +49,7 @@ type App struct {
 	Graph   *graphclient.Client
 	Service *handlers.Service
 	Bot     *bot.Bot
+	Jobs    *jobs.Runner
 }
 
 // NewMain reads the configuration. Its error names the setting at fault.
@@ -53,65 +61,190 @@ func NewMain(getenv func(string) string, log *slog.Logger) (*Main, error) {
 	return &Main{Config: cfg, Log: log, SettleInterval: time.Minute, Now: time.Now}, nil
 }
 
-// Run opens the database, connects to Slack and serves until ctx ends;
-// then in-flight commands finish (bounded by the shutdown grace), the
-// socket closes and the database closes.
-func (m *Main) Run(ctx context.Context) (err error) {
+// parts are apppass's pieces, built once per command.
+type parts struct {
+	db    *store.DB
+	graph *graphclient.Client
+	log   *slog.Logger
+}
+
+// open opens the database and builds the Graph client. The caller closes
+// the database.
+func (m *Main) open(ctx context.Context) (*parts, error) {
 	cfg := m.Config
-	log := m.Log
-	if log == nil {
-		log = slog.Default()
+	if m.Log == nil {
+		m.Log = slog.Default()
 	}
 	if m.Now == nil {
 		m.Now = time.Now
 	}
-	log.Info("apppass starting", "version", version, "slack_api", cfg.SlackAPIURL, "graph", cfg.GraphBaseURL,
-		"authority", cfg.AuthorityHost, "tenant", cfg.TenantID, "db", cfg.DBPath, "max_per_user", cfg.MaxPerUser)
-
 	db, err := store.Open(ctx, cfg.DBPath)
+	if err != nil {
+		return nil, err
+	}
+	db.Now = m.Now
+	graph, err := graphclient.New(graphclient.Options{
+		TenantID: cfg.TenantID, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
+		AuthorityHost: cfg.AuthorityHost, GraphBaseURL: cfg.GraphBaseURL, AppNamePrefix: cfg.AppNamePrefix,
+		Transport: m.GraphTransport, Now: m.Now, Logger: m.Log,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &parts{db: db, graph: graph, log: m.Log}, nil
+}
+
+func (m *Main) botConfig() bot.Config {
+	cfg := m.Config
+	return bot.Config{
+		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
+		HelpdeskChannel: cfg.HelpdeskChannel, CommandTimeout: cfg.CommandTimeout, ShutdownGrace: cfg.ShutdownGrace,
+		HTTPClient: m.SlackHTTPClient,
+	}
+}
+
+// jobs builds the job runner on p.
+func (m *Main) jobs(p *parts) (*jobs.Runner, error) {
+	cfg := m.Config
+	host, _ := os.Hostname()
+	return jobs.New(jobs.Deps{
+		Entra: p.graph, Slack: bot.NewJobSlack(m.botConfig(), p.log), Store: p.db, Now: m.Now, Log: p.log,
+	}, jobs.Config{
+		MaxPerUser: cfg.MaxPerUser, WarnAt: cfg.WarnAt, NotifyCooldown: cfg.NotifyCooldown, StaleAfter: cfg.StaleAfter,
+		UnusedAfter: cfg.UnusedAfter, ExpiryWarning: cfg.ExpiryWarning, Location: cfg.Location(), Schedules: cfg.Schedules,
+		ReportChannel: cfg.ReportChannel, Holder: host + ":" + strconv.Itoa(os.Getpid()),
+	})
+}
+
+// Run opens the database, connects to Slack, schedules the jobs and
+// serves until ctx ends; then in-flight commands finish (bounded by the
+// shutdown grace), running jobs stop, the socket closes and the database
+// closes.
+func (m *Main) Run(ctx context.Context) (err error) {
+	cfg := m.Config
+	p, err := m.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if cerr := db.Close(); cerr != nil {
+		if cerr := p.db.Close(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("close database: %w", cerr))
 		}
 	}()
-	db.Now = m.Now
+	log := p.log
+	log.Info("apppass starting", "version", version, "slack_api", cfg.SlackAPIURL, "graph", cfg.GraphBaseURL,
+		"authority", cfg.AuthorityHost, "tenant", cfg.TenantID, "db", cfg.DBPath, "max_per_user", cfg.MaxPerUser)
 
-	graph, err := graphclient.New(graphclient.Options{
-		TenantID: cfg.TenantID, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
-		AuthorityHost: cfg.AuthorityHost, GraphBaseURL: cfg.GraphBaseURL, AppNamePrefix: cfg.AppNamePrefix,
-		Transport: m.GraphTransport, Now: m.Now, Logger: log,
-	})
-	if err != nil {
-		return err
-	}
 	var alerts alertProxy
-	svc := handlers.New(graph, graph, db, &alerts, handlers.Config{
+	svc := handlers.New(p.graph, p.graph, p.db, &alerts, handlers.Config{
 		MaxPerUser: cfg.MaxPerUser, PasswordLifetime: cfg.PasswordLifetime, Now: m.Now,
 		AdminGroup: cfg.AdminGroup, HelpdeskGroup: cfg.HelpdeskGroup, RequestTTL: cfg.RequestTTL,
 	}, log)
-	b := bot.New(bot.Config{
-		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
-		HelpdeskChannel: cfg.HelpdeskChannel, CommandTimeout: cfg.CommandTimeout, ShutdownGrace: cfg.ShutdownGrace,
-		HTTPClient: m.SlackHTTPClient,
-	}, svc, log)
+	b := bot.New(m.botConfig(), svc, log)
 	alerts.set(b)
+	runner, err := m.jobs(p)
+	if err != nil {
+		return err
+	}
 	if m.Ready != nil {
-		m.Ready(&App{DB: db, Graph: graph, Service: svc, Bot: b})
+		m.Ready(&App{DB: p.db, Graph: p.graph, Service: svc, Bot: b, Jobs: runner})
 	}
 
 	var wg sync.WaitGroup
-	settleCtx, stopSettle := context.WithCancel(ctx)
-	wg.Add(2)
-	go func() { defer wg.Done(); svc.RunSettler(settleCtx, m.SettleInterval) }()
-	go func() { defer wg.Done(); b.RunRevocationUpkeep(settleCtx, m.SettleInterval) }()
+	bg, stopBG := context.WithCancel(ctx)
+	wg.Add(3)
+	go func() { defer wg.Done(); svc.RunSettler(bg, m.SettleInterval) }()
+	go func() { defer wg.Done(); b.RunRevocationUpkeep(bg, m.SettleInterval) }()
+	go func() {
+		defer wg.Done()
+		if err := runner.Start(bg); err != nil && bg.Err() == nil {
+			log.Error("job scheduler stopped", "err", err)
+		}
+	}()
 	err = b.Run(ctx)
-	stopSettle()
+	stopBG()
 	wg.Wait()
 	log.Info("apppass stopped")
 	return err
+}
+
+// RunJob runs one job once, now, and reports it on out. It returns an
+// error when the job is unknown, busy elsewhere, or failed.
+func (m *Main) RunJob(ctx context.Context, name string, out io.Writer) (err error) {
+	p, err := m.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, p.db.Close()) }()
+	runner, err := m.jobs(p)
+	if err != nil {
+		return err
+	}
+	res, err := runner.RunOnce(ctx, name)
+	fmt.Fprintf(out, "%s: %s in %s %s\n", name, res.Outcome, res.End.Sub(res.Start).Round(time.Millisecond), formatCounts(res.Counts))
+	if err != nil {
+		return fmt.Errorf("job %s: %w", name, err)
+	}
+	return nil
+}
+
+// ListJobs prints every job, its schedule, next run and last run.
+func (m *Main) ListJobs(ctx context.Context, out io.Writer) (err error) {
+	p, err := m.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, p.db.Close()) }()
+	runner, err := m.jobs(p)
+	if err != nil {
+		return err
+	}
+	statuses, err := runner.List(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "JOB\tSCHEDULE\tNEXT RUN\tLAST RUN\tOUTCOME\tCOUNTS")
+	for _, s := range statuses {
+		next := "-"
+		if !s.Next.IsZero() {
+			next = s.Next.Format(time.RFC3339)
+		}
+		if s.Disabled != "" {
+			next = "disabled: " + s.Disabled
+		}
+		last, outcome, counts := "never", "-", ""
+		if s.Last != nil {
+			last = s.Last.Start.Format(time.RFC3339)
+			if !s.Last.End.IsZero() {
+				last += " (" + s.Last.End.Sub(s.Last.Start).Round(time.Millisecond).String() + ")"
+			}
+			outcome = s.Last.Outcome
+			if s.Last.Error != "" {
+				outcome += ": " + s.Last.Error
+			}
+			counts = formatCounts(s.Last.Counts)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Schedule, next, last, outcome, counts)
+	}
+	return tw.Flush()
+}
+
+func formatCounts(c jobs.Counts) string {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, "%s=%d", k, c[k])
+	}
+	return b.String()
 }
 
 // alertProxy lets the service alert through the bot, which is built after

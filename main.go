@@ -1,8 +1,10 @@
 // Command apppass is a Slack app through which employees manage their own
 // Microsoft 365 / Entra app passwords.
 //
-//	apppass [serve]   run the bot (socket mode)
-//	apppass version   print the version
+//	apppass [serve]          run the bot (socket mode) and the scheduled jobs
+//	apppass job run NAME     run one job once, now, and exit (non-zero if it failed)
+//	apppass job list         show the jobs, their schedules and last runs
+//	apppass version          print the version
 package main
 
 import (
@@ -32,6 +34,8 @@ func main() {
 	}
 }
 
+const usage = "usage: apppass [serve] | apppass job run NAME | apppass job list | apppass version"
+
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
@@ -52,10 +56,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return m.Run(ctx)
+	case "job":
+		m, err := NewMain(getenv, slog.New(slog.NewJSONHandler(stderr, nil)))
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(args) == 2 && args[1] == "list":
+			return m.ListJobs(ctx, stdout)
+		case len(args) == 3 && args[1] == "run":
+			return m.RunJob(ctx, args[2], stdout)
+		}
+		return usageError{usage}
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: apppass [serve|version]")
+		fmt.Fprintln(stdout, usage)
 		return nil
 	default:
-		return usageError{fmt.Sprintf("unknown command %q; usage: apppass [serve|version]", verb)}
+		return usageError{fmt.Sprintf("unknown command %q; %s", verb, usage)}
 	}
 }
