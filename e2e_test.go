@@ -482,3 +482,21 @@ func hasCredential(h *harness, name string) bool {
 	}
 	return false
 }
+
+func TestListShowsLastUseWhenEntraHasIt(t *testing.T) {
+	h := newHarness(t).start()
+	h.entra.EnableSignInActivity(true)
+	h.ask(alice, "create Phone")
+	h.ask(alice, "create Laptop")
+	var phone string
+	for _, c := range h.entra.CredentialsOf(entraID(alice)) {
+		if c.DisplayName == "Phone" {
+			phone = c.KeyID
+		}
+	}
+	h.entra.SetLastSignIn(phone, time.Date(2026, 11, 3, 8, 0, 0, 0, time.UTC))
+	out := h.ask(alice, "list")
+	if !strings.Contains(out, "last used 3 Nov 2026") || strings.Count(out, "last used") != 1 {
+		t.Fatalf("list does not show Phone's last use (only):\n%s", out)
+	}
+}

@@ -58,6 +58,8 @@ type Client struct {
 	// newApps remembers applications this process created, and when, so
 	// addPassword can wait out Entra's replication lag on them.
 	newApps *expirable.LRU[string, time.Time]
+	// lastUsed caches sign-in dates per application (by appId).
+	lastUsed *expirable.LRU[string, map[string]time.Time]
 }
 
 type cachedApp struct {
@@ -124,6 +126,7 @@ func New(opts Options) (*Client, error) {
 		users:    expirable.NewLRU[string, domain.User](10000, nil, opts.CacheTTL),
 		apps:     expirable.NewLRU[string, cachedApp](10000, nil, opts.CacheTTL),
 		newApps:  expirable.NewLRU[string, time.Time](1000, nil, 10*time.Minute),
+		lastUsed: expirable.NewLRU[string, map[string]time.Time](10000, nil, time.Hour),
 	}, nil
 }
 

@@ -38,6 +38,42 @@ type signInPage struct {
 // It stops at fn's first error and returns it; other Graph failures are
 // returned as KindUpstream domain errors.
 func (c *Client) CredentialSignIns(ctx context.Context, fn func(keyID string, last time.Time) error) (available bool, err error) {
+	return c.credentialSignIns(ctx, "", fn)
+}
+
+// LastUsed returns the last sign-in of each of application appID's
+// credentials that has one, for `list`. Where the tenant has no sign-in
+// data it returns an empty map, and remembers that for an hour so lists
+// do not keep asking. Results are cached like applications.
+func (c *Client) LastUsed(ctx context.Context, appID string) (map[string]time.Time, error) {
+	if last, ok := c.lastUsed.Get(appID); ok {
+		return last, nil
+	}
+	if _, off := c.lastUsed.Get(signInsUnavailable); off {
+		return map[string]time.Time{}, nil
+	}
+	last := map[string]time.Time{}
+	filter := "appId eq '" + strings.ReplaceAll(appID, "'", "''") + "'"
+	available, err := c.credentialSignIns(ctx, filter, func(keyID string, t time.Time) error {
+		last[strings.ToLower(keyID)] = t
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !available {
+		c.lastUsed.Add(signInsUnavailable, nil)
+		return map[string]time.Time{}, nil
+	}
+	c.lastUsed.Add(appID, last)
+	return last, nil
+}
+
+// signInsUnavailable is the lastUsed cache key that records a tenant
+// without sign-in data.
+const signInsUnavailable = "\x00unavailable"
+
+func (c *Client) credentialSignIns(ctx context.Context, filter string, fn func(keyID string, last time.Time) error) (available bool, err error) {
 	adapter := c.graph.GetAdapter()
 	first, err := betaURL(adapter.GetBaseUrl(), "reports/appCredentialSignInActivities")
 	if err != nil {
@@ -45,6 +81,9 @@ func (c *Client) CredentialSignIns(ctx context.Context, fn func(keyID string, la
 	}
 	q := first.Query()
 	q.Set("$top", "999")
+	if filter != "" {
+		q.Set("$filter", filter)
+	}
 	first.RawQuery = q.Encode()
 	errorMapping := abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue}
 	next := first

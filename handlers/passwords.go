@@ -92,7 +92,27 @@ func (s *Service) List(ctx context.Context, actor domain.Actor) (Listing, error)
 	if err != nil {
 		return Listing{}, fmt.Errorf("list: %w", err)
 	}
+	s.addLastUse(ctx, h)
 	return Listing{Owner: owner, Passwords: h.passwords, Max: s.cfg.MaxPerUser}, nil
+}
+
+// addLastUse fills in last-use dates where Entra has them. They are a
+// courtesy: without them the listing is still right, so failures are only
+// logged.
+func (s *Service) addLastUse(ctx context.Context, h holding) {
+	if !h.found || h.app.AppID == "" || len(h.passwords) == 0 {
+		return
+	}
+	last, err := s.entra.LastUsed(ctx, h.app.AppID)
+	if err != nil {
+		s.log.WarnContext(ctx, "last-use dates unavailable", "app", h.app.AppID, "err", err)
+		return
+	}
+	for i, p := range h.passwords {
+		if t, ok := last[strings.ToLower(p.KeyID)]; ok {
+			h.passwords[i].LastUsed = &t
+		}
+	}
 }
 
 // CreatePassword creates an app password called name for the acting

@@ -81,6 +81,10 @@ func (f *fakeEntra) RemovePassword(ctx context.Context, app domain.Application, 
 
 func (f *fakeEntra) TenantID() string { return "tenant" }
 
+func (f *fakeEntra) LastUsed(ctx context.Context, appID string) (map[string]time.Time, error) {
+	return nil, nil
+}
+
 type fakeDir struct{}
 
 func (fakeDir) FindUser(ctx context.Context, email string) (domain.User, error) {

@@ -33,6 +33,9 @@ type Entra interface {
 	AddPassword(ctx context.Context, app domain.Application, name string, expires time.Time) (domain.Password, domain.Secret, error)
 	// RemovePassword returns a KindNotFound error when keyID is gone.
 	RemovePassword(ctx context.Context, app domain.Application, keyID string) error
+	// LastUsed returns the last sign-in per key id (lower case) of the
+	// application with client id appID; empty where unknown.
+	LastUsed(ctx context.Context, appID string) (map[string]time.Time, error)
 	TenantID() string
 }
 
