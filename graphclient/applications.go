@@ -88,36 +88,6 @@ func (c *Client) CreateServicePrincipal(ctx context.Context, appID string) error
 	return nil
 }
 
-// ScanApplications calls fn with every apppass application, one page of
-// at most 999 at a time, following @odata.nextLink. It holds one page in
-// memory. It stops at fn's first error and returns it.
-func (c *Client) ScanApplications(ctx context.Context, fn func(domain.Application) error) error {
-	filter := "tags/any(t:t eq '" + tagApppass + "')"
-	top := int32(999)
-	res, err := c.graph.Applications().Get(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{
-		QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Filter: &filter, Select: appSelect, Top: &top},
-	})
-	for {
-		if err != nil {
-			return fmt.Errorf("scan applications: %w", classify("listApplications", err))
-		}
-		for _, a := range res.GetValue() {
-			app := toApplication(a)
-			if app.OwnerID == "" {
-				continue
-			}
-			if err := fn(app); err != nil {
-				return err
-			}
-		}
-		next := res.GetOdataNextLink()
-		if next == nil || *next == "" {
-			return nil
-		}
-		res, err = c.graph.Applications().WithUrl(*next).Get(ctx, nil)
-	}
-}
-
 func toApplication(a models.Applicationable) domain.Application {
 	app := domain.Application{ObjectID: deref(a.GetId()), AppID: deref(a.GetAppId())}
 	for _, t := range a.GetTags() {

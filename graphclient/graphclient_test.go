@@ -135,13 +135,13 @@ func TestThrottledReadsAreRetriedAfterRetryAfter(t *testing.T) {
 	}
 }
 
-func TestScanApplicationsPages(t *testing.T) {
+func TestScanHoldersPages(t *testing.T) {
 	s := fakeentra.New(t)
 	now := time.Now()
 	s.Seed(2100, 2, func(holder, i int) time.Time { return now.Add(-time.Duration(holder) * time.Hour) })
 	c := MustClient(t, s)
 	seen, creds := 0, 0
-	err := c.ScanApplications(ctx(t), func(a domain.Application) error {
+	err := c.ScanHolders(ctx(t), func(a domain.Application, upn string) error {
 		seen++
 		creds += len(a.Passwords)
 		return nil

@@ -10,9 +10,9 @@ import (
 	"github.com/apppass/apppass/domain"
 )
 
-// ScanHolders is ScanApplications for the scheduled jobs: it also passes
-// the owner's user principal name as apppass wrote it into the
-// application's displayName ("{prefix}{UPN}"), so that people can be found
+// ScanHolders calls fn with every apppass application, following
+// @odata.nextLink, and with the owner's user principal name as apppass
+// wrote it into the application's displayName ("{prefix}{UPN}"), so that people can be found
 // in Slack by email without a Graph call per person. upn is empty when the
 // displayName does not have that shape (renamed, or made by other means).
 //
