@@ -66,9 +66,9 @@ func (b *Bot) help(ctx context.Context, w where, unknown string) {
 	text := usage(unknown)
 	a, err := b.actor(ctx, w.User)
 	if err == nil {
-		var l handlers.Listing
-		if l, err = b.svc.List(ctx, a); err == nil {
-			text += fmt.Sprintf("\n\nYou hold *%d of %d* app passwords.", len(l.Passwords), l.Max)
+		var n int
+		if n, err = b.svc.Count(ctx, a); err == nil {
+			text += fmt.Sprintf("\n\nYou hold *%d of %d* app passwords.", n, b.svc.MaxPerUser())
 		}
 	}
 	if err != nil {

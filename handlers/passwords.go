@@ -84,16 +84,43 @@ func (s *Service) current(ctx context.Context, owner domain.User) (holding, erro
 // KindForbidden error for people apppass cannot match to an enabled Entra
 // user.
 func (s *Service) List(ctx context.Context, actor domain.Actor) (Listing, error) {
-	owner, err := s.Resolve(ctx, actor)
+	owner, h, err := s.passwordsOf(ctx, actor)
 	if err != nil {
 		return Listing{}, err
 	}
-	h, err := s.current(ctx, owner)
-	if err != nil {
-		return Listing{}, fmt.Errorf("list: %w", err)
-	}
 	s.addLastUse(ctx, h)
 	return Listing{Owner: owner, Passwords: h.passwords, Max: s.cfg.MaxPerUser}, nil
+}
+
+// Count returns how many app passwords the acting person holds. Errors
+// as List.
+func (s *Service) Count(ctx context.Context, actor domain.Actor) (int, error) {
+	_, h, err := s.passwordsOf(ctx, actor)
+	return len(h.passwords), err
+}
+
+// passwordsOf resolves the actor and reads their current passwords,
+// without the last-use dates only a listing shows.
+func (s *Service) passwordsOf(ctx context.Context, actor domain.Actor) (domain.User, holding, error) {
+	owner, err := s.Resolve(ctx, actor)
+	if err != nil {
+		return domain.User{}, holding{}, err
+	}
+	h, err := s.current(ctx, owner)
+	if err != nil {
+		return domain.User{}, holding{}, fmt.Errorf("passwords of %s: %w", owner.ID, err)
+	}
+	return owner, h, nil
+}
+
+// byKey finds key id keyID, ignoring case, among ps.
+func byKey(ps []domain.Password, keyID string) (domain.Password, bool) {
+	for _, p := range ps {
+		if strings.EqualFold(p.KeyID, keyID) {
+			return p, true
+		}
+	}
+	return domain.Password{}, false
 }
 
 // addLastUse fills in last-use dates where Entra has them. They are a
@@ -247,12 +274,12 @@ func (s *Service) createApplication(ctx context.Context, owner domain.User) (dom
 // FindPassword returns the acting person's app password called name. It
 // returns a KindNotFound error when they have none by that name.
 func (s *Service) FindPassword(ctx context.Context, actor domain.Actor, name string) (domain.Password, error) {
-	l, err := s.List(ctx, actor)
+	_, h, err := s.passwordsOf(ctx, actor)
 	if err != nil {
 		return domain.Password{}, err
 	}
 	clean := strings.TrimSpace(name)
-	for _, p := range l.Passwords {
+	for _, p := range h.passwords {
 		if domain.SameName(p.Name, clean) {
 			return p, nil
 		}
@@ -264,14 +291,12 @@ func (s *Service) FindPassword(ctx context.Context, actor domain.Actor, name str
 // FindPasswordByKey returns the acting person's app password keyID. It
 // returns a KindNotFound error when it is not theirs or no longer exists.
 func (s *Service) FindPasswordByKey(ctx context.Context, actor domain.Actor, keyID string) (domain.Password, error) {
-	l, err := s.List(ctx, actor)
+	_, h, err := s.passwordsOf(ctx, actor)
 	if err != nil {
 		return domain.Password{}, err
 	}
-	for _, p := range l.Passwords {
-		if strings.EqualFold(p.KeyID, keyID) {
-			return p, nil
-		}
+	if p, ok := byKey(h.passwords, keyID); ok {
+		return p, nil
 	}
 	return domain.Password{}, domain.Errorf(domain.KindNotFound, "That app password no longer exists, or is not yours.")
 }
@@ -291,13 +316,8 @@ func (s *Service) DeletePassword(ctx context.Context, actor domain.Actor, keyID 
 	if err != nil {
 		return domain.Password{}, fmt.Errorf("delete: %w", err)
 	}
-	var p domain.Password
-	for _, q := range h.passwords {
-		if strings.EqualFold(q.KeyID, keyID) {
-			p = q
-		}
-	}
-	if p.KeyID == "" {
+	p, ok := byKey(h.passwords, keyID)
+	if !ok {
 		s.audit(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: owner.ID, SubjectID: owner.ID, Action: "delete",
 			KeyID: clip(keyID), Outcome: "refused: not_found"})
 		return domain.Password{}, domain.Errorf(domain.KindNotFound, "That app password no longer exists, or is not yours.")
