@@ -171,26 +171,31 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 // RunJob runs one job once, now, and reports it on out. It returns an
 // error when the job is unknown, busy elsewhere, or failed.
-func (m *Main) RunJob(ctx context.Context, name string, out io.Writer) (err error) {
-	p, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, p.db.Close()) }()
-	runner, err := m.jobs(p)
-	if err != nil {
-		return err
-	}
-	res, err := runner.RunOnce(ctx, name)
-	fmt.Fprintf(out, "%s: %s in %s %s\n", name, res.Outcome, res.End.Sub(res.Start).Round(time.Millisecond), formatCounts(res.Counts))
-	if err != nil {
-		return fmt.Errorf("job %s: %w", name, err)
-	}
-	return nil
+func (m *Main) RunJob(ctx context.Context, name string, out io.Writer) error {
+	return m.withJobs(ctx, func(runner *jobs.Runner) error {
+		res, err := runner.RunOnce(ctx, name)
+		fmt.Fprintf(out, "%s: %s in %s %s\n", name, res.Outcome, res.End.Sub(res.Start).Round(time.Millisecond), formatCounts(res.Counts))
+		if err != nil {
+			return fmt.Errorf("job %s: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // ListJobs prints every job, its schedule, next run and last run.
-func (m *Main) ListJobs(ctx context.Context, out io.Writer) (err error) {
+func (m *Main) ListJobs(ctx context.Context, out io.Writer) error {
+	return m.withJobs(ctx, func(runner *jobs.Runner) error {
+		statuses, err := runner.List(ctx)
+		if err != nil {
+			return err
+		}
+		return printStatuses(out, statuses)
+	})
+}
+
+// withJobs opens apppass's parts, builds the job runner, calls f with it
+// and closes the database.
+func (m *Main) withJobs(ctx context.Context, f func(*jobs.Runner) error) (err error) {
 	p, err := m.open(ctx)
 	if err != nil {
 		return err
@@ -200,10 +205,10 @@ func (m *Main) ListJobs(ctx context.Context, out io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	statuses, err := runner.List(ctx)
-	if err != nil {
-		return err
-	}
+	return f(runner)
+}
+
+func printStatuses(out io.Writer, statuses []jobs.Status) error {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "JOB\tSCHEDULE\tNEXT RUN\tLAST RUN\tOUTCOME\tCOUNTS")
 	for _, s := range statuses {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,8 +112,9 @@ func entraID(slackID string) string {
 		holly: "11111111-0000-0000-0000-0000000000c1"}[slackID]
 }
 
-// start runs apppass until the test ends (or stop is called).
-func (h *harness) start() *harness {
+// newMain builds the Main that `apppass serve` and `apppass job …` use,
+// pointed at the fakes, logging at debug level into h.logs.
+func (h *harness) newMain() *Main {
 	h.t.Helper()
 	m, err := NewMain(func(k string) string { return h.env[k] }, slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
@@ -122,6 +122,13 @@ func (h *harness) start() *harness {
 	}
 	m.GraphTransport = h.entra.Client().Transport
 	m.Now = h.clock.Now
+	return m
+}
+
+// start runs apppass until the test ends (or stop is called).
+func (h *harness) start() *harness {
+	h.t.Helper()
+	m := h.newMain()
 	m.SettleInterval = 200 * time.Millisecond
 	ready := make(chan *App, 1)
 	m.Ready = func(a *App) { ready <- a }
@@ -366,8 +373,6 @@ func (h *harness) assertNoLeaks(allowed map[string]bool) {
 		}
 	}
 }
-
-var _ = http.StatusOK
 
 // clock is the wall clock moved forward by Add, so tests can age records
 // without sleeping.

@@ -4,25 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apppass/apppass/jobs"
 )
-
-// newMain builds the Main that `apppass job …` uses, pointed at the fakes.
-func (h *harness) newMain() *Main {
-	h.t.Helper()
-	m, err := NewMain(func(k string) string { return h.env[k] }, slog.New(slog.NewJSONHandler(h.logs, nil)))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	m.GraphTransport = h.entra.Client().Transport
-	m.Now = h.clock.Now
-	return m
-}
 
 func TestJobRunAndList(t *testing.T) {
 	h := newHarness(t)

@@ -134,10 +134,6 @@ func (b *Bot) approve(ctx context.Context, w where, value string) {
 		return
 	}
 	req, err := b.svc.ApproveRevocation(ctx, a, id)
-	if err != nil && req.ID == 0 {
-		b.fail(ctx, w, "approve", err, false)
-		return
-	}
 	if err != nil {
 		b.fail(ctx, w, "approve", err, false)
 		return
