@@ -256,6 +256,32 @@ func TestRequestsExpire(t *testing.T) {
 	if h.countOf(alice) != 1 {
 		t.Fatal("an expired request revoked something")
 	}
+	h.waitFor("adam's DM", func() bool { return len(h.slack.DMsTo(adam)) > 0 })
+	if dm := messageText(h.slack.DMsTo(adam)[0]); !strings.Contains(dm, "expired without a decision") {
+		t.Errorf("adam's expiry DM: %s", dm)
+	}
+}
+
+func TestApprovalInterruptedByACrashIsFinished(t *testing.T) {
+	h := newHarness(t).start()
+	h.ask(alice, "create Laptop")
+	h.ask(adam, "revoke <@UALICE|alice> Laptop lost")
+	req := h.helpdeskRequest()
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	// The approval was claimed, then the process died before removing.
+	h.start()
+	won, err := h.app.DB.ClaimRevocation(h.ctx(), 1, "approving", hana, entraID(hana), "", "pending")
+	if err != nil || !won {
+		t.Fatalf("claim: %v %v", won, err)
+	}
+	if h.countOf(alice) != 1 {
+		t.Fatal("setup: nothing should be removed yet")
+	}
+	h.clock.Add(5 * time.Minute)
+	h.waitFor("the resumed approval", func() bool { return h.countOf(alice) == 0 })
+	h.waitFor("message update", func() bool { return strings.Contains(messageText(h.currentRequest(req.TS)), "Approved by <@UHANA>") })
 }
 
 func TestPartialFailureThenRetry(t *testing.T) {
