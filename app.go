@@ -17,6 +17,7 @@ import (
 
 	"github.com/apppass/apppass/bot"
 	"github.com/apppass/apppass/config"
+	"github.com/apppass/apppass/domain"
 	"github.com/apppass/apppass/graphclient"
 	"github.com/apppass/apppass/handlers"
 	"github.com/apppass/apppass/jobs"
@@ -113,7 +114,7 @@ func (m *Main) jobs(p *parts) (*jobs.Runner, error) {
 	}, jobs.Config{
 		MaxPerUser: cfg.MaxPerUser, WarnAt: cfg.WarnAt, NotifyCooldown: cfg.NotifyCooldown, StaleAfter: cfg.StaleAfter,
 		UnusedAfter: cfg.UnusedAfter, ExpiryWarning: cfg.ExpiryWarning, Location: cfg.Location(), Schedules: cfg.Schedules,
-		ReportChannel: cfg.ReportChannel, Holder: host + ":" + strconv.Itoa(os.Getpid()),
+		ReportChannel: cfg.ReportChannel, Instance: host + ":" + strconv.Itoa(os.Getpid()),
 	})
 }
 
@@ -236,7 +237,7 @@ func printStatuses(out io.Writer, statuses []jobs.Status) error {
 	return tw.Flush()
 }
 
-func formatCounts(c jobs.Counts) string {
+func formatCounts(c domain.Counts) string {
 	keys := make([]string, 0, len(c))
 	for k := range c {
 		keys = append(keys, k)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/apppass/apppass/jobs"
+	"github.com/apppass/apppass/domain"
 )
 
 // maxRateLimited bounds how many 429s in a row one call waits out before
@@ -81,14 +81,14 @@ func (s *JobSlack) SlackUsersByEmail(ctx context.Context) (map[string]string, er
 
 // SendNotice DMs the warning n to Slack user slackID, with a Delete button
 // per password named. It returns an error when Slack did not take it.
-func (s *JobSlack) SendNotice(ctx context.Context, slackID string, n jobs.Notice) error {
+func (s *JobSlack) SendNotice(ctx context.Context, slackID string, n domain.Notice) error {
 	text, blocks := noticeMessage(n)
 	return s.post(ctx, slackID, text, blocks)
 }
 
 // PostReport posts the hygiene report r to channel. It returns an error
 // when Slack did not take it.
-func (s *JobSlack) PostReport(ctx context.Context, channel string, r jobs.Report) error {
+func (s *JobSlack) PostReport(ctx context.Context, channel string, r domain.Report) error {
 	text, blocks := reportMessage(r)
 	return s.post(ctx, channel, text, blocks)
 }
@@ -141,14 +141,14 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // named with a Delete button (the same delete_ask action as in
 // `/apppass list`, so ownership is checked again on click), and a pointer
 // to the rest.
-func noticeMessage(n jobs.Notice) (string, []slack.Block) {
+func noticeMessage(n domain.Notice) (string, []slack.Block) {
 	var text, lead string
 	switch n.Kind {
-	case jobs.NoticeLimit:
+	case domain.NoticeLimit:
 		text = fmt.Sprintf("You hold %d of %d app passwords.", n.Held, n.Max)
 		lead = fmt.Sprintf(":warning: You hold *%d of %d* app passwords. At %d you cannot create another. "+
 			"Please delete the ones no device uses any more. Your oldest:", n.Held, n.Max, n.Max)
-	case jobs.NoticeStale:
+	case domain.NoticeStale:
 		text = fmt.Sprintf("%d of your app passwords look stale.", len(n.Passwords)+n.More)
 		rule := fmt.Sprintf("created %d or more days ago", days(n.StaleAfter))
 		if n.LastUseKnown {
@@ -156,7 +156,7 @@ func noticeMessage(n jobs.Notice) (string, []slack.Block) {
 		}
 		lead = fmt.Sprintf(":broom: These app passwords look stale (%s). If no device uses one any more, delete it; "+
 			"if one still does, create a new password for it with `/apppass create NAME` and delete the old one.", rule)
-	case jobs.NoticeExpiry:
+	case domain.NoticeExpiry:
 		text = fmt.Sprintf("%d of your app passwords expire within %d days.", len(n.Passwords)+n.More, days(n.ExpiryWarning))
 		lead = fmt.Sprintf(":hourglass_flowing_sand: These app passwords expire within %d days; devices using them will then "+
 			"stop signing in. Create a replacement with `/apppass create NAME`, put it in the device, and delete the old one.", days(n.ExpiryWarning))
@@ -168,9 +168,9 @@ func noticeMessage(n jobs.Notice) (string, []slack.Block) {
 	for _, p := range n.Passwords {
 		line := passwordLine(p)
 		switch {
-		case n.Kind == jobs.NoticeExpiry && !p.Expires.IsZero():
+		case n.Kind == domain.NoticeExpiry && !p.Expires.IsZero():
 			line += fmt.Sprintf(" · *in %s*", daysFrom(n.At, p.Expires))
-		case n.Kind == jobs.NoticeStale && n.LastUseKnown && p.LastUsed == nil:
+		case n.Kind == domain.NoticeStale && n.LastUseKnown && p.LastUsed == nil:
 			line += " · never used"
 		}
 		del := slack.NewButtonBlockElement(actionDeleteAsk, p.KeyID, plain("Delete"))
@@ -189,7 +189,7 @@ func noticeMessage(n jobs.Notice) (string, []slack.Block) {
 const maxReportNames = 40
 
 // reportMessage renders the hygiene report.
-func reportMessage(r jobs.Report) (string, []slack.Block) {
+func reportMessage(r domain.Report) (string, []slack.Block) {
 	figure := func(label, key string, v int) *slack.TextBlockObject {
 		s := fmt.Sprintf("*%s*\n%d", label, v)
 		if d, ok := r.Change(key); ok {
@@ -198,12 +198,12 @@ func reportMessage(r jobs.Report) (string, []slack.Block) {
 		return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
 	}
 	fields := []*slack.TextBlockObject{
-		figure("Holders", jobs.FigureHolders, r.Holders),
-		figure("App passwords", jobs.FigurePasswords, r.Passwords),
-		figure(fmt.Sprintf("At or above %d", r.WarnAt), jobs.FigureNearLimit, len(r.NearLimit)),
-		figure("Stale", jobs.FigureStale, r.Stale),
-		figure("Expired", jobs.FigureExpired, r.Expired),
-		figure("Holders not found in Slack", jobs.FigureUnreachable, r.Unreachable),
+		figure("Holders", domain.FigureHolders, r.Holders),
+		figure("App passwords", domain.FigurePasswords, r.Passwords),
+		figure(fmt.Sprintf("At or above %d", r.WarnAt), domain.FigureNearLimit, len(r.NearLimit)),
+		figure("Stale", domain.FigureStale, r.Stale),
+		figure("Expired", domain.FigureExpired, r.Expired),
+		figure("Holders not found in Slack", domain.FigureUnreachable, r.Unreachable),
 	}
 	var dist []string
 	for _, b := range r.Distribution {

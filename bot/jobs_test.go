@@ -15,7 +15,6 @@ import (
 	"github.com/apppass/apppass/bot"
 	"github.com/apppass/apppass/domain"
 	"github.com/apppass/apppass/fakeslack"
-	"github.com/apppass/apppass/jobs"
 )
 
 // sleeps records the waits a JobSlack asked for, without waiting.
@@ -95,13 +94,13 @@ func TestNoticeIsADMWithDeleteButtons(t *testing.T) {
 		{KeyID: "k-2", Name: "iPhone", Hint: "xyz", Created: now.AddDate(0, -7, 0), Expires: now.Add(13 * 24 * time.Hour)},
 	}
 	notices := []struct {
-		n    jobs.Notice
+		n    domain.Notice
 		want []string
 	}{
-		{jobs.Notice{Kind: jobs.NoticeLimit, At: now, Held: 37, Max: 40, Passwords: ps, More: 35}, []string{"*37 of 40*", "…and 35 more"}},
-		{jobs.Notice{Kind: jobs.NoticeStale, At: now, Held: 2, Max: 40, Passwords: ps, StaleAfter: 180 * 24 * time.Hour, UnusedAfter: 90 * 24 * time.Hour, LastUseKnown: true},
+		{domain.Notice{Kind: domain.NoticeLimit, At: now, Held: 37, Max: 40, Passwords: ps, More: 35}, []string{"*37 of 40*", "…and 35 more"}},
+		{domain.Notice{Kind: domain.NoticeStale, At: now, Held: 2, Max: 40, Passwords: ps, StaleAfter: 180 * 24 * time.Hour, UnusedAfter: 90 * 24 * time.Hour, LastUseKnown: true},
 			[]string{"180 or more days ago", "not used for 90 days", "never used", "last used 2 Nov 2025"}},
-		{jobs.Notice{Kind: jobs.NoticeExpiry, At: now, Held: 2, Max: 40, Passwords: ps, ExpiryWarning: 14 * 24 * time.Hour}, []string{"within 14 days", "*in 5 days*", "*in 13 days*"}},
+		{domain.Notice{Kind: domain.NoticeExpiry, At: now, Held: 2, Max: 40, Passwords: ps, ExpiryWarning: 14 * 24 * time.Hour}, []string{"within 14 days", "*in 5 days*", "*in 13 days*"}},
 	}
 	for _, tt := range notices {
 		if err := s.SendNotice(context.Background(), "U1", tt.n); err != nil {
@@ -136,7 +135,7 @@ func TestFanOutWaitsOutRateLimits(t *testing.T) {
 	}
 	fake.RateLimit("chat.postMessage", 5, 2)
 	s, waited := mustJobSlack(t, fake)
-	n := jobs.Notice{Kind: jobs.NoticeLimit, Held: 35, Max: 40, Passwords: []domain.Password{{KeyID: "k", Name: "x"}}}
+	n := domain.Notice{Kind: domain.NoticeLimit, Held: 35, Max: 40, Passwords: []domain.Password{{KeyID: "k", Name: "x"}}}
 	var wg sync.WaitGroup
 	for i := range 10 {
 		wg.Add(1)
@@ -163,7 +162,7 @@ func TestNoticeGivesUpWhenSlackKeepsThrottling(t *testing.T) {
 	fake.AddUser(fakeslack.User{ID: "U1", Name: "alice", Email: "alice@example.test"})
 	fake.RateLimit("chat.postMessage", -1, 1)
 	s, waited := mustJobSlack(t, fake)
-	err := s.SendNotice(context.Background(), "U1", jobs.Notice{Kind: jobs.NoticeLimit, Held: 35, Max: 40})
+	err := s.SendNotice(context.Background(), "U1", domain.Notice{Kind: domain.NoticeLimit, Held: 35, Max: 40})
 	if err == nil || len(waited.all()) != 8 {
 		t.Fatalf("err = %v after %d waits; want an error after 8", err, len(waited.all()))
 	}
@@ -174,15 +173,15 @@ func TestReportIsPostedToTheChannel(t *testing.T) {
 	fake.AddChannel("CREPORT")
 	s, _ := mustJobSlack(t, fake)
 	at := time.Date(2026, 3, 9, 8, 0, 0, 0, time.UTC)
-	r := jobs.Report{
+	r := domain.Report{
 		At: at, Since: at.AddDate(0, 0, -7), Holders: 120, Passwords: 845, WarnAt: 35, Max: 40,
 		Stale: 40, Expired: 3, ExpiringSoon: 5, Unreachable: 2, Created: 12, Deleted: 20, Revoked: 1, PendingRevocations: 2,
 		StaleAfter: 180 * 24 * time.Hour, UnusedAfter: 90 * 24 * time.Hour, ExpiryWarning: 14 * 24 * time.Hour, LastUseKnown: true,
-		Previous: jobs.Counts{jobs.FigureHolders: 117, jobs.FigurePasswords: 857},
+		Previous: domain.Counts{domain.FigureHolders: 117, domain.FigurePasswords: 857},
 	}
-	r.Distribution = []jobs.Bucket{{Min: 0, Max: 9, Holders: 100}, {Min: 10, Max: 19, Holders: 15}, {Min: 20, Max: 34, Holders: 3}, {Min: 35, Max: 40, Holders: 2}}
+	r.Distribution = []domain.Bucket{{Min: 0, Max: 9, Holders: 100}, {Min: 10, Max: 19, Holders: 15}, {Min: 20, Max: 34, Holders: 3}, {Min: 35, Max: 40, Holders: 2}}
 	for i := range 60 {
-		r.NearLimit = append(r.NearLimit, jobs.HolderCount{Name: fmt.Sprintf("<@U%d>@example.test", i), Held: 40 - i%6})
+		r.NearLimit = append(r.NearLimit, domain.HolderCount{Name: fmt.Sprintf("<@U%d>@example.test", i), Held: 40 - i%6})
 	}
 	if err := s.PostReport(context.Background(), "CREPORT", r); err != nil {
 		t.Fatal(err)

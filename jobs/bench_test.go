@@ -70,7 +70,7 @@ func benchScanAndReport(b *testing.B, holders, perHolder int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if res.Counts[jobs.FigureHolders] != holders || res.Counts[jobs.FigureUnreachable] != 0 {
+		if res.Counts[domain.FigureHolders] != holders || res.Counts[domain.FigureUnreachable] != 0 {
 			b.Fatalf("counts = %v", res.Counts)
 		}
 		runs++

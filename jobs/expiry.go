@@ -11,9 +11,9 @@ import (
 // expiryWarningJob DMs everyone whose app passwords expire within
 // ExpiryWarning, naming them. Each password is named once, ever: the
 // cooldown is per password, not per person.
-func (r *Runner) expiryWarningJob(ctx context.Context) (Counts, error) {
+func (r *Runner) expiryWarningJob(ctx context.Context) (domain.Counts, error) {
 	return r.runWarning(ctx, warningJob{
-		policy: notifyPolicy{kind: NoticeExpiry},
+		policy: notifyPolicy{kind: domain.NoticeExpiry},
 		pick:   r.expiryNotice,
 	})
 }
@@ -31,7 +31,7 @@ func expired(p domain.Password, now time.Time) bool {
 	return !p.Expires.IsZero() && !p.Expires.After(now)
 }
 
-func (r *Runner) expiryNotice(h holder, now time.Time) (Notice, bool) {
+func (r *Runner) expiryNotice(h holder, now time.Time) (domain.Notice, bool) {
 	var soon []domain.Password
 	for _, p := range h.Passwords {
 		if r.expiresSoon(p, now) {
@@ -39,11 +39,11 @@ func (r *Runner) expiryNotice(h holder, now time.Time) (Notice, bool) {
 		}
 	}
 	if len(soon) == 0 {
-		return Notice{}, false
+		return domain.Notice{}, false
 	}
 	slices.SortStableFunc(soon, func(a, b domain.Password) int { return a.Expires.Compare(b.Expires) })
-	return Notice{
-		Kind: NoticeExpiry, At: now, Held: len(h.Passwords), Max: r.cfg.MaxPerUser, Passwords: soon,
+	return domain.Notice{
+		Kind: domain.NoticeExpiry, At: now, Held: len(h.Passwords), Max: r.cfg.MaxPerUser, Passwords: soon,
 		ExpiryWarning: r.cfg.ExpiryWarning,
 	}, true
 }

@@ -69,19 +69,19 @@ func (f *fakeEntra) withSignIns(last map[string]time.Time) *fakeEntra {
 // fakeSlack is a jobs.Slack whose behaviour is its function fields.
 type fakeSlack struct {
 	SlackUsersByEmailFn func(ctx context.Context) (map[string]string, error)
-	SendNoticeFn        func(ctx context.Context, slackID string, n jobs.Notice) error
-	PostReportFn        func(ctx context.Context, channel string, r jobs.Report) error
+	SendNoticeFn        func(ctx context.Context, slackID string, n domain.Notice) error
+	PostReportFn        func(ctx context.Context, channel string, r domain.Report) error
 }
 
 func (f *fakeSlack) SlackUsersByEmail(ctx context.Context) (map[string]string, error) {
 	return f.SlackUsersByEmailFn(ctx)
 }
 
-func (f *fakeSlack) SendNotice(ctx context.Context, slackID string, n jobs.Notice) error {
+func (f *fakeSlack) SendNotice(ctx context.Context, slackID string, n domain.Notice) error {
 	return f.SendNoticeFn(ctx, slackID, n)
 }
 
-func (f *fakeSlack) PostReport(ctx context.Context, channel string, r jobs.Report) error {
+func (f *fakeSlack) PostReport(ctx context.Context, channel string, r domain.Report) error {
 	return f.PostReportFn(ctx, channel, r)
 }
 
@@ -89,15 +89,15 @@ func (f *fakeSlack) PostReport(ctx context.Context, channel string, r jobs.Repor
 type slackLog struct {
 	mu         sync.Mutex
 	userLists  int
-	notices    map[string][]jobs.Notice // by Slack id
-	reports    []jobs.Report
+	notices    map[string][]domain.Notice // by Slack id
+	reports    []domain.Report
 	reportedTo []string
 }
 
 // recordingSlack returns a fakeSlack with workspace directory dir
 // (email → Slack id) that records what it is asked to send.
 func recordingSlack(dir map[string]string) (*fakeSlack, *slackLog) {
-	l := &slackLog{notices: map[string][]jobs.Notice{}}
+	l := &slackLog{notices: map[string][]domain.Notice{}}
 	return &fakeSlack{
 		SlackUsersByEmailFn: func(context.Context) (map[string]string, error) {
 			l.mu.Lock()
@@ -105,13 +105,13 @@ func recordingSlack(dir map[string]string) (*fakeSlack, *slackLog) {
 			l.userLists++
 			return dir, nil
 		},
-		SendNoticeFn: func(_ context.Context, id string, n jobs.Notice) error {
+		SendNoticeFn: func(_ context.Context, id string, n domain.Notice) error {
 			l.mu.Lock()
 			defer l.mu.Unlock()
 			l.notices[id] = append(l.notices[id], n)
 			return nil
 		},
-		PostReportFn: func(_ context.Context, ch string, r jobs.Report) error {
+		PostReportFn: func(_ context.Context, ch string, r domain.Report) error {
 			l.mu.Lock()
 			defer l.mu.Unlock()
 			l.reports = append(l.reports, r)
@@ -121,10 +121,10 @@ func recordingSlack(dir map[string]string) (*fakeSlack, *slackLog) {
 	}, l
 }
 
-func (l *slackLog) noticesTo(id string) []jobs.Notice {
+func (l *slackLog) noticesTo(id string) []domain.Notice {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]jobs.Notice(nil), l.notices[id]...)
+	return append([]domain.Notice(nil), l.notices[id]...)
 }
 
 func (l *slackLog) total() int {
@@ -216,18 +216,18 @@ func app(owner int, ps ...domain.Password) domain.Application {
 	return domain.Application{ObjectID: "obj-" + entraID(owner), AppID: "app-" + entraID(owner), OwnerID: entraID(owner), Passwords: ps}
 }
 
-// newRunner builds a Runner at clk over entra, slack and db, as holder.
-func newRunner(tb testing.TB, holder string, clk *clock, entra jobs.Scanner, slack jobs.Slack, db jobs.Store) *jobs.Runner {
+// newRunner builds a Runner at clk over entra, slack and db, as instance.
+func newRunner(tb testing.TB, instance string, clk *clock, entra jobs.Scanner, slack jobs.Slack, db jobs.Store) *jobs.Runner {
 	tb.Helper()
 	r, err := jobs.New(jobs.Deps{Entra: entra, Slack: slack, Store: db, Now: clk.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
-		jobs.Config{ReportChannel: "CREPORT", Holder: holder})
+		jobs.Config{ReportChannel: "CREPORT", Instance: instance})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return r
 }
 
-func mustRun(tb testing.TB, r *jobs.Runner, job string) jobs.Result {
+func mustRun(tb testing.TB, r *jobs.Runner, job string) domain.JobRun {
 	tb.Helper()
 	res, err := r.RunOnce(context.Background(), job)
 	if err != nil {

@@ -64,8 +64,8 @@ type Config struct {
 	// ReportChannel is the Slack channel id of the hygiene report; without
 	// it the report is not scheduled and `job run` of it fails.
 	ReportChannel string
-	// Holder names this process in job leases, e.g. hostname:pid.
-	Holder string
+	// Instance names this process in job leases and runs, e.g. hostname:pid.
+	Instance string
 }
 
 // Deps are the jobs' collaborators.
@@ -96,63 +96,52 @@ type Slack interface {
 	SlackUsersByEmail(ctx context.Context) (map[string]string, error)
 	// SendNotice sends n to Slack user slackID as a direct message. An
 	// error means it was not delivered.
-	SendNotice(ctx context.Context, slackID string, n Notice) error
+	SendNotice(ctx context.Context, slackID string, n domain.Notice) error
 	// PostReport posts r to channel.
-	PostReport(ctx context.Context, channel string, r Report) error
+	PostReport(ctx context.Context, channel string, r domain.Report) error
 }
 
 // Store keeps job runs, leases, notifications sent and report snapshots.
 // *store.DB satisfies it.
 type Store interface {
-	// AcquireLease makes holder the only runner of job until at+ttl, if
-	// nobody holds an unexpired lease on it at at. It reports whether
-	// holder got it.
-	AcquireLease(ctx context.Context, job, holder string, at time.Time, ttl time.Duration) (bool, error)
-	// RenewLease extends holder's lease to at+ttl; false when holder no
+	// AcquireLease makes instance the only runner of job until at+ttl, if
+	// no other holds an unexpired lease on it at at. It reports whether
+	// instance got it.
+	AcquireLease(ctx context.Context, job, instance string, at time.Time, ttl time.Duration) (bool, error)
+	// RenewLease extends instance's lease to at+ttl; false when instance no
 	// longer holds it.
-	RenewLease(ctx context.Context, job, holder string, at time.Time, ttl time.Duration) (bool, error)
-	// ReleaseLease gives up holder's lease on job, if it still has it.
-	ReleaseLease(ctx context.Context, job, holder string) error
+	RenewLease(ctx context.Context, job, instance string, at time.Time, ttl time.Duration) (bool, error)
+	// ReleaseLease gives up instance's lease on job, if it still has it.
+	ReleaseLease(ctx context.Context, job, instance string) error
 
 	// StartJobRun records that a run of job began at at and returns its id.
-	StartJobRun(ctx context.Context, job, holder string, at time.Time) (int64, error)
+	StartJobRun(ctx context.Context, job, instance string, at time.Time) (int64, error)
 	// FinishJobRun records how run r.ID ended.
-	FinishJobRun(ctx context.Context, r Result) error
+	FinishJobRun(ctx context.Context, r domain.JobRun) error
 	// LastJobRun returns the latest run of job; false when it never ran.
-	LastJobRun(ctx context.Context, job string) (Result, bool, error)
+	LastJobRun(ctx context.Context, job string) (domain.JobRun, bool, error)
 
 	// KnownPeople returns what the store remembers of those of entraIDs
 	// who have used apppass, by Entra id.
-	KnownPeople(ctx context.Context, entraIDs []string) (map[string]KnownPerson, error)
+	KnownPeople(ctx context.Context, entraIDs []string) (map[string]domain.KnownPerson, error)
 	// LastNotified returns when person last got a notice of kind; zero
 	// when never.
-	LastNotified(ctx context.Context, kind NoticeKind, person string) (time.Time, error)
+	LastNotified(ctx context.Context, kind domain.NoticeKind, person string) (time.Time, error)
 	// NotifiedKeys returns the keys person was already notified of, for
 	// kind.
-	NotifiedKeys(ctx context.Context, kind NoticeKind, person string) (map[string]bool, error)
+	NotifiedKeys(ctx context.Context, kind domain.NoticeKind, person string) (map[string]bool, error)
 	// RecordNotification records that person got a notice of kind about
 	// keys at at.
-	RecordNotification(ctx context.Context, kind NoticeKind, person string, keys []string, at time.Time) error
+	RecordNotification(ctx context.Context, kind domain.NoticeKind, person string, keys []string, at time.Time) error
 
 	// LastReportSnapshot returns the figures of the previous report and
 	// when it was posted; a zero time when there was none.
-	LastReportSnapshot(ctx context.Context) (time.Time, Counts, error)
+	LastReportSnapshot(ctx context.Context) (time.Time, domain.Counts, error)
 	// SaveReportSnapshot records the figures of a report posted at at.
-	SaveReportSnapshot(ctx context.Context, at time.Time, figures Counts) error
+	SaveReportSnapshot(ctx context.Context, at time.Time, figures domain.Counts) error
 	// AuditCounts counts app passwords created, deleted and revoked since
 	// since, from the audit trail.
 	AuditCounts(ctx context.Context, since time.Time) (created, deleted, revoked int, err error)
 	// PendingRevocations counts revocation requests awaiting a decision.
 	PendingRevocations(ctx context.Context) (int, error)
 }
-
-// KnownPerson is what the store remembers of someone who used apppass.
-type KnownPerson struct {
-	SlackID string
-	UPN     string
-	Email   string
-}
-
-// Counts are a run's tallies by name (e.g. "holders", "sent",
-// "unreachable"), or a report's figures.
-type Counts map[string]int

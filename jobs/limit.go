@@ -11,9 +11,9 @@ import (
 // limitWarningJob DMs everyone holding WarnAt or more app passwords
 // ("N of 40"), naming their oldest with Delete buttons, at most once per
 // person per NotifyCooldown.
-func (r *Runner) limitWarningJob(ctx context.Context) (Counts, error) {
+func (r *Runner) limitWarningJob(ctx context.Context) (domain.Counts, error) {
 	return r.runWarning(ctx, warningJob{
-		policy: notifyPolicy{kind: NoticeLimit, cooldown: r.cfg.NotifyCooldown},
+		policy: notifyPolicy{kind: domain.NoticeLimit, cooldown: r.cfg.NotifyCooldown},
 		pick:   r.limitNotice,
 	})
 }
@@ -21,13 +21,13 @@ func (r *Runner) limitWarningJob(ctx context.Context) (Counts, error) {
 // nearLimit is the limit rule: count >= WarnAt (34 no, 35 yes).
 func (r *Runner) nearLimit(held int) bool { return held >= r.cfg.WarnAt }
 
-func (r *Runner) limitNotice(h holder, now time.Time) (Notice, bool) {
+func (r *Runner) limitNotice(h holder, now time.Time) (domain.Notice, bool) {
 	if !r.nearLimit(len(h.Passwords)) {
-		return Notice{}, false
+		return domain.Notice{}, false
 	}
 	ps := slices.Clone(h.Passwords)
 	sortOldestFirst(ps)
-	return Notice{Kind: NoticeLimit, At: now, Held: len(ps), Max: r.cfg.MaxPerUser, Passwords: ps}, true
+	return domain.Notice{Kind: domain.NoticeLimit, At: now, Held: len(ps), Max: r.cfg.MaxPerUser, Passwords: ps}, true
 }
 
 // sortOldestFirst orders by creation, then name, so notices are stable.

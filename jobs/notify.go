@@ -9,36 +9,6 @@ import (
 	"github.com/apppass/apppass/domain"
 )
 
-// NoticeKind is what a warning is about; notifications are recorded, and
-// cooled down, per person and kind.
-type NoticeKind string
-
-// The notice kinds.
-const (
-	NoticeLimit  NoticeKind = "limit"  // holding warn_at or more
-	NoticeStale  NoticeKind = "stale"  // holding stale passwords
-	NoticeExpiry NoticeKind = "expiry" // passwords expiring soon
-)
-
-// Notice is one warning to one person, for the Slack adapter to render
-// with a Delete button per password named.
-type Notice struct {
-	Kind NoticeKind
-	At   time.Time // when the job ran
-	Held int       // how many app passwords the person holds
-	Max  int       // the per-person limit
-	// Passwords are the ones the notice names: the oldest first for limit
-	// and stale notices, the soonest to expire first for expiry notices.
-	Passwords []domain.Password
-	// More counts further passwords the notice is about but does not name.
-	More int
-	// The rules that selected the passwords, for the wording.
-	StaleAfter    time.Duration
-	UnusedAfter   time.Duration
-	LastUseKnown  bool // sign-in data exists; Password.LastUsed is set where there was a sign-in
-	ExpiryWarning time.Duration
-}
-
 // maxNamed bounds the passwords one notice names (each is a Block Kit
 // section with a Delete button; Slack allows 50 blocks).
 const maxNamed = 10
@@ -50,12 +20,12 @@ const dmWorkers = 4
 // candidate is a person a warning job selected, with their notice.
 type candidate struct {
 	who    recipient
-	notice Notice
+	notice domain.Notice
 }
 
 // notifyPolicy says when a person already had enough of a kind of notice.
 type notifyPolicy struct {
-	kind NoticeKind
+	kind domain.NoticeKind
 	// cooldown > 0: at most one notice per person per cooldown. Zero:
 	// each password is named once, ever.
 	cooldown time.Duration
@@ -66,8 +36,8 @@ type notifyPolicy struct {
 // returns the tallies; an error when the store fails (the run stops), the
 // context ends, or some notices could not be delivered (the others are
 // recorded and the failed ones are tried again next run).
-func (r *Runner) notifyAll(ctx context.Context, p notifyPolicy, cands []candidate, now time.Time) (Counts, error) {
-	counts := Counts{"selected": len(cands), "sent": 0}
+func (r *Runner) notifyAll(ctx context.Context, p notifyPolicy, cands []candidate, now time.Time) (domain.Counts, error) {
+	counts := domain.Counts{"selected": len(cands), "sent": 0}
 	if len(cands) == 0 {
 		return counts, nil
 	}
@@ -75,11 +45,11 @@ func (r *Runner) notifyAll(ctx context.Context, p notifyPolicy, cands []candidat
 	for i, c := range cands {
 		who[i] = c.who
 	}
-	dir, err := r.directory(ctx)
+	ws, err := r.readWorkspace(ctx)
 	if err != nil {
 		return counts, err
 	}
-	found, err := r.resolve(ctx, dir, who)
+	found, err := r.resolve(ctx, ws, who)
 	if err != nil {
 		return counts, err
 	}
@@ -188,12 +158,12 @@ type warningJob struct {
 	lastUse bool // needs sign-in data
 	// pick returns the notice for h, or false when h is not to be warned.
 	// It keeps only what the notice needs.
-	pick func(h holder, now time.Time) (Notice, bool)
+	pick func(h holder, now time.Time) (domain.Notice, bool)
 }
 
 // runWarning scans the tenant once, keeping only the people w picks, then
 // notifies them.
-func (r *Runner) runWarning(ctx context.Context, w warningJob) (Counts, error) {
+func (r *Runner) runWarning(ctx context.Context, w warningJob) (domain.Counts, error) {
 	now := r.now()
 	holders := 0
 	var cands []candidate
@@ -205,7 +175,7 @@ func (r *Runner) runWarning(ctx context.Context, w warningJob) (Counts, error) {
 		return ctx.Err()
 	})
 	if err != nil {
-		return Counts{"holders": holders}, err
+		return domain.Counts{"holders": holders}, err
 	}
 	counts, err := r.notifyAll(ctx, w.policy, cands, now)
 	counts["holders"] = holders

@@ -78,7 +78,7 @@ func TestOverlappingRunsRunOnce(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	blocking := *slack
-	blocking.SendNoticeFn = func(ctx context.Context, id string, n jobs.Notice) error {
+	blocking.SendNoticeFn = func(ctx context.Context, id string, n domain.Notice) error {
 		once.Do(func() { close(entered) })
 		<-release
 		return slack.SendNoticeFn(ctx, id, n)
@@ -148,7 +148,7 @@ func TestInterruptedRunDoesNotNotifyTwice(t *testing.T) {
 			ctx, crash := context.WithCancel(context.Background())
 			dying := *slack
 			var mu sync.Mutex
-			dying.SendNoticeFn = func(c context.Context, id string, n jobs.Notice) error {
+			dying.SendNoticeFn = func(c context.Context, id string, n domain.Notice) error {
 				mu.Lock()
 				defer mu.Unlock()
 				if sent.total() >= 7 {
@@ -158,10 +158,10 @@ func TestInterruptedRunDoesNotNotifyTwice(t *testing.T) {
 				return slack.SendNoticeFn(c, id, n)
 			}
 			res, err := newRunner(t, "a", clk, entra, &dying, testStore{DB: db}).RunOnce(ctx, kind)
-			if err == nil || res.Outcome != jobs.OutcomeFailed {
+			if err == nil || res.Outcome != domain.JobFailed {
 				t.Fatalf("interrupted run: %v, %+v; want a failed run", err, res)
 			}
-			if last, _, _ := db.LastJobRun(context.Background(), kind); last.Outcome != jobs.OutcomeFailed || last.Error == "" {
+			if last, _, _ := db.LastJobRun(context.Background(), kind); last.Outcome != domain.JobFailed || last.Error == "" {
 				t.Errorf("recorded run = %+v, want failed with its cause", last)
 			}
 
@@ -186,7 +186,7 @@ func TestUndeliveredNoticesAreRetriedNextRun(t *testing.T) {
 	slack, sent := recordingSlack(knownPeople(t, db, 1, 2, 3))
 	entra := tenant([]domain.Application{app(1, pws(35, t0)...), app(2, pws(35, t0)...), app(3, pws(35, t0)...)}, nil)
 	flaky := *slack
-	flaky.SendNoticeFn = func(ctx context.Context, id string, n jobs.Notice) error {
+	flaky.SendNoticeFn = func(ctx context.Context, id string, n domain.Notice) error {
 		if id == slackID(2) {
 			return errors.New("channel_not_found")
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/apppass/apppass/domain"
 )
 
 // recipient is an Entra user the jobs want to reach.
@@ -18,23 +20,23 @@ type found struct {
 	Name    string // UPN when known, else the Entra id
 }
 
-// directory is the workspace's active people, from one users.list.
-type directory struct {
+// workspace is the Slack workspace's active people, from one users.list.
+type workspace struct {
 	byEmail map[string]string // lower-cased email → Slack id
 	active  map[string]bool   // Slack ids of active people
 }
 
-// directory reads the workspace once; a run calls it at most once.
-func (r *Runner) directory(ctx context.Context) (directory, error) {
+// readWorkspace reads the Slack workspace once; a run calls it at most once.
+func (r *Runner) readWorkspace(ctx context.Context) (workspace, error) {
 	byEmail, err := r.slack.SlackUsersByEmail(ctx)
 	if err != nil {
-		return directory{}, fmt.Errorf("list Slack users: %w", err)
+		return workspace{}, fmt.Errorf("list Slack users: %w", err)
 	}
-	d := directory{byEmail: byEmail, active: make(map[string]bool, len(byEmail))}
+	ws := workspace{byEmail: byEmail, active: make(map[string]bool, len(byEmail))}
 	for _, id := range byEmail {
-		d.active[id] = true
+		ws.active[id] = true
 	}
-	return d, nil
+	return ws, nil
 }
 
 // resolveBatch bounds how many Entra ids go to the store in one query.
@@ -42,9 +44,9 @@ const resolveBatch = 500
 
 // resolve finds people in Slack without a look-up per person: first the
 // store's mapping (everyone who used apppass), if that Slack account is
-// still active; then the directory, by the email or UPN the store
+// still active; then the workspace, by the email or UPN the store
 // remembers or the UPN from Entra. Everyone in who gets an entry.
-func (r *Runner) resolve(ctx context.Context, dir directory, who []recipient) (map[string]found, error) {
+func (r *Runner) resolve(ctx context.Context, ws workspace, who []recipient) (map[string]found, error) {
 	out := make(map[string]found, len(who))
 	for start := 0; start < len(who); start += resolveBatch {
 		chunk := who[start:min(start+resolveBatch, len(who))]
@@ -57,20 +59,20 @@ func (r *Runner) resolve(ctx context.Context, dir directory, who []recipient) (m
 			return nil, fmt.Errorf("look up known people: %w", err)
 		}
 		for _, w := range chunk {
-			out[w.id] = dir.find(w, known[w.id])
+			out[w.id] = ws.find(w, known[w.id])
 		}
 	}
 	return out, nil
 }
 
-func (d directory) find(w recipient, k KnownPerson) found {
+func (ws workspace) find(w recipient, k domain.KnownPerson) found {
 	f := found{Name: firstOf(k.UPN, w.upn, k.Email, w.id)}
-	if k.SlackID != "" && d.active[k.SlackID] {
+	if k.SlackID != "" && ws.active[k.SlackID] {
 		f.SlackID = k.SlackID
 		return f
 	}
 	for _, email := range []string{k.Email, k.UPN, w.upn} {
-		if id := d.byEmail[strings.ToLower(strings.TrimSpace(email))]; email != "" && id != "" {
+		if id := ws.byEmail[strings.ToLower(strings.TrimSpace(email))]; email != "" && id != "" {
 			f.SlackID = id
 			return f
 		}

@@ -6,92 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
+
+	"github.com/apppass/apppass/domain"
 )
-
-// Report is the weekly hygiene report, for the Slack adapter to render.
-type Report struct {
-	At time.Time
-	// Since starts the period of Created, Deleted and Revoked: the
-	// previous report, or 7 days back for the first one.
-	Since time.Time
-
-	Holders   int // people with an apppass application
-	Passwords int // app passwords in total
-	// Distribution counts holders by how many passwords they hold.
-	Distribution []Bucket
-	WarnAt, Max  int
-	// NearLimit is everyone holding WarnAt or more, most first.
-	NearLimit []HolderCount
-
-	Stale        int // passwords matching the stale rule
-	Expired      int // passwords past their expiry
-	ExpiringSoon int // passwords expiring within ExpiryWarning
-	// Unreachable counts holders of passwords whom apppass cannot find in
-	// Slack (left the company? a different email?): nobody can warn them.
-	Unreachable  int
-	LastUseKnown bool // staleness includes "unused" as well as age
-
-	StaleAfter, UnusedAfter, ExpiryWarning time.Duration
-
-	Created, Deleted, Revoked int // in the period, from the audit trail
-	PendingRevocations        int
-
-	// Previous holds the previous report's figures (keys Figure…); nil
-	// for the first report.
-	Previous Counts
-}
-
-// Bucket is one band of the distribution: holders of Min to Max passwords.
-type Bucket struct {
-	Min, Max int
-	Holders  int
-}
-
-// HolderCount is one person near the limit.
-type HolderCount struct {
-	Name string // UPN, or the Entra id when apppass knows no name
-	Held int
-}
-
-// The figures a report keeps for the next one's "change since".
-const (
-	FigureHolders     = "holders"
-	FigurePasswords   = "passwords"
-	FigureNearLimit   = "near_limit"
-	FigureStale       = "stale"
-	FigureExpired     = "expired"
-	FigureUnreachable = "unreachable"
-)
-
-// Figures returns the report's figures by Figure… key.
-func (r Report) Figures() Counts {
-	return Counts{
-		FigureHolders: r.Holders, FigurePasswords: r.Passwords, FigureNearLimit: len(r.NearLimit),
-		FigureStale: r.Stale, FigureExpired: r.Expired, FigureUnreachable: r.Unreachable,
-	}
-}
-
-// Change returns how figure moved since the previous report, and false
-// when there was none to compare with.
-func (r Report) Change(figure string) (int, bool) {
-	prev, ok := r.Previous[figure]
-	if !ok {
-		return 0, false
-	}
-	return r.Figures()[figure] - prev, true
-}
 
 // buckets are the distribution's bands: 0–9, 10–19, 20–(WarnAt−1) and
 // WarnAt–Max, dropping those that WarnAt makes empty.
-func buckets(warnAt, max int) []Bucket {
-	var out []Bucket
+func buckets(warnAt, max int) []domain.Bucket {
+	var out []domain.Bucket
 	for _, lo := range []int{0, 10, 20} {
 		if lo < warnAt {
-			out = append(out, Bucket{Min: lo})
+			out = append(out, domain.Bucket{Min: lo})
 		}
 	}
-	out = append(out, Bucket{Min: warnAt, Max: max})
+	out = append(out, domain.Bucket{Min: warnAt, Max: max})
 	for i := 0; i < len(out)-1; i++ {
 		out[i].Max = out[i+1].Min - 1
 	}
@@ -100,12 +28,12 @@ func buckets(warnAt, max int) []Bucket {
 
 // hygieneReportJob posts the report to the report channel and keeps its
 // figures for the next one.
-func (r *Runner) hygieneReportJob(ctx context.Context) (Counts, error) {
+func (r *Runner) hygieneReportJob(ctx context.Context) (domain.Counts, error) {
 	if r.cfg.ReportChannel == "" {
 		return nil, errors.New("no report channel: set APPPASS_REPORT_CHANNEL")
 	}
 	now := r.now()
-	rep := Report{
+	rep := domain.Report{
 		At: now, WarnAt: r.cfg.WarnAt, Max: r.cfg.MaxPerUser, Distribution: buckets(r.cfg.WarnAt, r.cfg.MaxPerUser),
 		StaleAfter: r.cfg.StaleAfter, UnusedAfter: r.cfg.UnusedAfter, ExpiryWarning: r.cfg.ExpiryWarning,
 	}
@@ -117,7 +45,7 @@ func (r *Runner) hygieneReportJob(ctx context.Context) (Counts, error) {
 	if prevAt.IsZero() {
 		rep.Since, rep.Previous = now.AddDate(0, 0, -7), nil
 	}
-	dir, err := r.directory(ctx)
+	ws, err := r.readWorkspace(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +55,7 @@ func (r *Runner) hygieneReportJob(ctx context.Context) (Counts, error) {
 	var batch []recipient
 	var held []int // held[i] is batch[i]'s count
 	flush := func() error {
-		found, err := r.resolve(ctx, dir, batch)
+		found, err := r.resolve(ctx, ws, batch)
 		if err != nil {
 			return err
 		}
@@ -137,7 +65,7 @@ func (r *Runner) hygieneReportJob(ctx context.Context) (Counts, error) {
 				rep.Unreachable++
 			}
 			if r.nearLimit(held[i]) {
-				rep.NearLimit = append(rep.NearLimit, HolderCount{Name: f.Name, Held: held[i]})
+				rep.NearLimit = append(rep.NearLimit, domain.HolderCount{Name: f.Name, Held: held[i]})
 			}
 		}
 		batch, held = batch[:0], held[:0]
@@ -179,7 +107,7 @@ func (r *Runner) hygieneReportJob(ctx context.Context) (Counts, error) {
 	if err != nil {
 		return rep.Figures(), err
 	}
-	slices.SortFunc(rep.NearLimit, func(a, b HolderCount) int {
+	slices.SortFunc(rep.NearLimit, func(a, b domain.HolderCount) int {
 		return cmp.Or(cmp.Compare(b.Held, a.Held), compareFold(a.Name, b.Name))
 	})
 	if rep.Created, rep.Deleted, rep.Revoked, err = r.store.AuditCounts(ctx, rep.Since); err != nil {

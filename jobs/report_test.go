@@ -30,7 +30,7 @@ func TestHygieneReportContent(t *testing.T) {
 	entra := tenant(apps, map[string]string{entraID(6): "six@example.test"})
 
 	// The previous report, a week ago, and what happened since.
-	if err := db.SaveReportSnapshot(ctx, t0.Add(-7*day), jobs.Counts{jobs.FigureHolders: 5, jobs.FigurePasswords: 150, jobs.FigureStale: 0}); err != nil {
+	if err := db.SaveReportSnapshot(ctx, t0.Add(-7*day), domain.Counts{domain.FigureHolders: 5, domain.FigurePasswords: 150, domain.FigureStale: 0}); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range []struct {
@@ -63,8 +63,8 @@ func TestHygieneReportContent(t *testing.T) {
 	}
 	check("holders", r.Holders, 6)
 	check("passwords", r.Passwords, 12+25+35+40+36)
-	check("distribution", r.Distribution, []jobs.Bucket{{Min: 0, Max: 9, Holders: 1}, {Min: 10, Max: 19, Holders: 1}, {Min: 20, Max: 34, Holders: 1}, {Min: 35, Max: 40, Holders: 3}})
-	check("near limit", r.NearLimit, []jobs.HolderCount{{Name: email(5), Held: 40}, {Name: "six@example.test", Held: 36}, {Name: email(4), Held: 35}})
+	check("distribution", r.Distribution, []domain.Bucket{{Min: 0, Max: 9, Holders: 1}, {Min: 10, Max: 19, Holders: 1}, {Min: 20, Max: 34, Holders: 1}, {Min: 35, Max: 40, Holders: 3}})
+	check("near limit", r.NearLimit, []domain.HolderCount{{Name: email(5), Held: 40}, {Name: "six@example.test", Held: 36}, {Name: email(4), Held: 35}})
 	check("stale", r.Stale, 2)
 	check("expired", r.Expired, 1)
 	check("expiring soon", r.ExpiringSoon, 1)
@@ -72,12 +72,12 @@ func TestHygieneReportContent(t *testing.T) {
 	check("period", r.Since, t0.Add(-7*day))
 	check("created, deleted, revoked", []int{r.Created, r.Deleted, r.Revoked}, []int{3, 2, 1})
 	check("pending revocations", r.PendingRevocations, 4)
-	for figure, want := range map[string]int{jobs.FigureHolders: 1, jobs.FigurePasswords: -2, jobs.FigureStale: 2} {
+	for figure, want := range map[string]int{domain.FigureHolders: 1, domain.FigurePasswords: -2, domain.FigureStale: 2} {
 		if got, ok := r.Change(figure); !ok || got != want {
 			t.Errorf("change of %s = %d, %v; want %+d", figure, got, ok, want)
 		}
 	}
-	if _, ok := r.Change(jobs.FigureUnreachable); ok {
+	if _, ok := r.Change(domain.FigureUnreachable); ok {
 		t.Errorf("change of a figure the previous report lacked is reported")
 	}
 	check("run counts", []int{res.Counts["holders"], res.Counts["posted"], res.Counts["created"]}, []int{6, 1, 3})
@@ -87,7 +87,7 @@ func TestHygieneReportContent(t *testing.T) {
 	mustRun(t, newRunner(t, "a", clk, entra, slack, st), jobs.HygieneReport)
 	next := sent.reports[1]
 	check("next period", next.Since, t0)
-	if d, ok := next.Change(jobs.FigureUnreachable); !ok || d != 0 {
+	if d, ok := next.Change(domain.FigureUnreachable); !ok || d != 0 {
 		t.Errorf("next report: change of unreachable = %d, %v; want 0", d, ok)
 	}
 }
@@ -100,7 +100,7 @@ func TestFirstHygieneReport(t *testing.T) {
 	if r.Previous != nil || !r.Since.Equal(t0.Add(-7*day)) {
 		t.Errorf("first report: previous %v, since %v; want none and 7 days back", r.Previous, r.Since)
 	}
-	if _, ok := r.Change(jobs.FigureHolders); ok {
+	if _, ok := r.Change(domain.FigureHolders); ok {
 		t.Errorf("first report claims a change")
 	}
 }

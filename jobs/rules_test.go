@@ -27,7 +27,7 @@ func TestLimitWarningAtItsEdges(t *testing.T) {
 			t.Fatalf("%d of 40: %d notices, want 1", held, len(ns))
 		}
 		n := ns[0]
-		if n.Kind != jobs.NoticeLimit || n.Held != held || n.Max != 40 {
+		if n.Kind != domain.NoticeLimit || n.Held != held || n.Max != 40 {
 			t.Errorf("%d of 40: notice %s %d of %d", held, n.Kind, n.Held, n.Max)
 		}
 		if len(n.Passwords) != 10 || n.More != held-10 {

@@ -12,34 +12,17 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
-)
 
-// Outcomes of a run.
-const (
-	OutcomeRunning = "running" // started; still running, or the process died
-	OutcomeOK      = "ok"
-	OutcomeFailed  = "failed"
+	"github.com/apppass/apppass/domain"
 )
-
-// Result is one run of a job, as recorded in the store.
-type Result struct {
-	ID      int64
-	Job     string
-	Holder  string // the process (and run) that held the lease
-	Start   time.Time
-	End     time.Time // zero while running
-	Outcome string    // Outcome…
-	Counts  Counts
-	Error   string // why it failed
-}
 
 // Status is a job as `apppass job list` shows it.
 type Status struct {
 	Name     string
-	Schedule string    // cron expression, in the Runner's time zone
-	Next     time.Time // next scheduled start; zero when not scheduled
-	Disabled string    // why the job is not scheduled, if it is not
-	Last     *Result   // nil when it never ran
+	Schedule string         // cron expression, in the Runner's time zone
+	Next     time.Time      // next scheduled start; zero when not scheduled
+	Disabled string         // why the job is not scheduled, if it is not
+	Last     *domain.JobRun // nil when it never ran
 }
 
 // ErrBusy means another run of the job holds its lease, in this process
@@ -65,7 +48,7 @@ type Runner struct {
 	log   *slog.Logger
 	cfg   Config
 	jobs  []*job
-	runs  atomic.Int64 // numbers this process's runs, for lease holders
+	runs  atomic.Int64 // numbers this process's runs, for lease instances
 }
 
 type job struct {
@@ -73,7 +56,7 @@ type job struct {
 	spec     string
 	schedule cron.Schedule
 	disabled string
-	run      func(ctx context.Context) (Counts, error)
+	run      func(ctx context.Context) (domain.Counts, error)
 	running  atomic.Bool
 }
 
@@ -102,7 +85,7 @@ func New(deps Deps, cfg Config) (*Runner, error) {
 		}
 		specs[name] = spec
 	}
-	runs := map[string]func(context.Context) (Counts, error){
+	runs := map[string]func(context.Context) (domain.Counts, error){
 		LimitWarning: r.limitWarningJob, StaleWarning: r.staleWarningJob,
 		ExpiryWarning: r.expiryWarningJob, HygieneReport: r.hygieneReportJob,
 	}
@@ -140,9 +123,9 @@ func withDefaults(c Config) Config {
 	if c.Location == nil {
 		c.Location = time.UTC
 	}
-	if c.Holder == "" {
+	if c.Instance == "" {
 		host, _ := os.Hostname()
-		c.Holder = fmt.Sprintf("%s:%d", host, os.Getpid())
+		c.Instance = fmt.Sprintf("%s:%d", host, os.Getpid())
 	}
 	return c
 }
@@ -163,7 +146,7 @@ func (r *Runner) Start(ctx context.Context) error {
 		c.Schedule(j.schedule, cron.FuncJob(func() { r.runScheduled(ctx, j.name) }))
 	}
 	c.Start()
-	r.log.InfoContext(ctx, "jobs scheduled", "time_zone", r.cfg.Location.String(), "holder", r.cfg.Holder)
+	r.log.InfoContext(ctx, "jobs scheduled", "time_zone", r.cfg.Location.String(), "instance", r.cfg.Instance)
 	<-ctx.Done()
 	<-c.Stop().Done()
 	return nil
@@ -186,49 +169,49 @@ func (r *Runner) runScheduled(ctx context.Context, name string) {
 // returns ErrUnknownJob for an unknown name, ErrBusy when the job is
 // running already (here or in another process), and the job's error when
 // it failed.
-func (r *Runner) RunOnce(ctx context.Context, name string) (Result, error) {
+func (r *Runner) RunOnce(ctx context.Context, name string) (domain.JobRun, error) {
 	j := r.job(name)
 	if j == nil {
-		return Result{}, fmt.Errorf("%w %q (jobs are %s)", ErrUnknownJob, name, strings.Join(Names(), ", "))
+		return domain.JobRun{}, fmt.Errorf("%w %q (jobs are %s)", ErrUnknownJob, name, strings.Join(Names(), ", "))
 	}
 	if !j.running.CompareAndSwap(false, true) {
-		return Result{Job: name}, fmt.Errorf("job %s: %w in this process", name, ErrBusy)
+		return domain.JobRun{Job: name}, fmt.Errorf("job %s: %w in this process", name, ErrBusy)
 	}
 	defer j.running.Store(false)
 
-	holder := fmt.Sprintf("%s#%d", r.cfg.Holder, r.runs.Add(1))
-	got, err := r.store.AcquireLease(ctx, name, holder, r.now(), leaseTTL)
+	instance := fmt.Sprintf("%s#%d", r.cfg.Instance, r.runs.Add(1))
+	got, err := r.store.AcquireLease(ctx, name, instance, r.now(), leaseTTL)
 	if err != nil {
-		return Result{Job: name}, fmt.Errorf("job %s: lease: %w", name, err)
+		return domain.JobRun{Job: name}, fmt.Errorf("job %s: lease: %w", name, err)
 	}
 	if !got {
-		return Result{Job: name}, fmt.Errorf("job %s: %w in another process", name, ErrBusy)
+		return domain.JobRun{Job: name}, fmt.Errorf("job %s: %w in another process", name, ErrBusy)
 	}
 	// Give the lease back even when ctx has ended.
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if err := r.store.ReleaseLease(rctx, name, holder); err != nil {
+		if err := r.store.ReleaseLease(rctx, name, instance); err != nil {
 			r.log.WarnContext(ctx, "job lease not released; it expires by itself", "job", name, "err", err)
 		}
 	}()
 
-	res := Result{Job: name, Holder: holder, Start: r.now(), Outcome: OutcomeRunning}
-	if res.ID, err = r.store.StartJobRun(ctx, name, holder, res.Start); err != nil {
+	res := domain.JobRun{Job: name, Instance: instance, Start: r.now(), Outcome: domain.JobRunning}
+	if res.ID, err = r.store.StartJobRun(ctx, name, instance, res.Start); err != nil {
 		return res, fmt.Errorf("job %s: record start: %w", name, err)
 	}
 	jctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	stopRenew := r.keepLease(jctx, name, holder, cancel)
+	stopRenew := r.keepLease(jctx, name, instance, cancel)
 	counts, runErr := j.run(jctx)
 	stopRenew()
 	if runErr != nil && context.Cause(jctx) != nil && ctx.Err() == nil {
 		runErr = fmt.Errorf("%w: %w", context.Cause(jctx), runErr)
 	}
 
-	res.End, res.Counts, res.Outcome = r.now(), counts, OutcomeOK
+	res.End, res.Counts, res.Outcome = r.now(), counts, domain.JobOK
 	if runErr != nil {
-		res.Outcome, res.Error = OutcomeFailed, runErr.Error()
+		res.Outcome, res.Error = domain.JobFailed, runErr.Error()
 	}
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer fcancel()
@@ -245,7 +228,7 @@ func (r *Runner) RunOnce(ctx context.Context, name string) (Result, error) {
 // keepLease renews the run's lease until the returned stop is called; if
 // the lease is lost (the process stalled past its TTL and another took
 // over), it cancels the run so two processes do not both notify.
-func (r *Runner) keepLease(ctx context.Context, name, holder string, cancel context.CancelCauseFunc) (stop func()) {
+func (r *Runner) keepLease(ctx context.Context, name, instance string, cancel context.CancelCauseFunc) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -259,7 +242,7 @@ func (r *Runner) keepLease(ctx context.Context, name, holder string, cancel cont
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				ok, err := r.store.RenewLease(ctx, name, holder, r.now(), leaseTTL)
+				ok, err := r.store.RenewLease(ctx, name, instance, r.now(), leaseTTL)
 				if err == nil && !ok {
 					err = errors.New("lease taken over by another process")
 				}

@@ -42,7 +42,7 @@ func TestListShowsSchedulesInTheTimeZone(t *testing.T) {
 	slack, _ := recordingSlack(knownPeople(t, db, 1))
 	clk := &clock{t: t0} // Monday 2 March 2026, 10:00 in Berlin
 	r, err := jobs.New(jobs.Deps{Entra: tenant([]domain.Application{app(1, pws(35, t0)...)}, nil), Slack: slack, Store: testStore{DB: db}, Now: clk.Now},
-		jobs.Config{Location: berlin, Schedules: map[string]string{jobs.ExpiryWarning: "30 6 * * *"}, Holder: "a"})
+		jobs.Config{Location: berlin, Schedules: map[string]string{jobs.ExpiryWarning: "30 6 * * *"}, Instance: "a"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestListShowsSchedulesInTheTimeZone(t *testing.T) {
 			t.Errorf("job %d = %s %q next %v ran %v; want %s %q next %v ran %v", i, s.Name, s.Schedule, s.Next, s.Last != nil, w.name, w.schedule, w.next, w.ran)
 		}
 	}
-	if last := list[0].Last; last == nil || last.ID != res.ID || last.Outcome != jobs.OutcomeOK || last.Counts["sent"] != 1 || !last.Start.Equal(t0) {
+	if last := list[0].Last; last == nil || last.ID != res.ID || last.Outcome != domain.JobOK || last.Counts["sent"] != 1 || !last.Start.Equal(t0) {
 		t.Errorf("last run = %+v, want run %d ok with sent=1", last, res.ID)
 	}
 	if list[3].Disabled == "" {
@@ -99,11 +99,11 @@ func TestFailedRunIsRecordedAndRetried(t *testing.T) {
 		return domain.Errorf(domain.KindUpstream, "Microsoft Entra is busy right now.")
 	}}
 	res, err := newRunner(t, "a", clk, broken, slack, testStore{DB: db}).RunOnce(context.Background(), jobs.LimitWarning)
-	if err == nil || res.Outcome != jobs.OutcomeFailed || !strings.Contains(res.Error, "busy") {
+	if err == nil || res.Outcome != domain.JobFailed || !strings.Contains(res.Error, "busy") {
 		t.Fatalf("broken run: %v, %+v", err, res)
 	}
 	last, _, _ := db.LastJobRun(context.Background(), jobs.LimitWarning)
-	if last.Outcome != jobs.OutcomeFailed || !strings.Contains(last.Error, "busy") || !last.End.Equal(t0) {
+	if last.Outcome != domain.JobFailed || !strings.Contains(last.Error, "busy") || !last.End.Equal(t0) {
 		t.Errorf("recorded = %+v", last)
 	}
 	clk.Add(24 * time.Hour) // the next tick; the failed run gave its lease back

@@ -11,9 +11,9 @@ import (
 // staleWarningJob DMs everyone holding stale app passwords (see isStale),
 // naming them with Delete buttons, at most once per person per
 // NotifyCooldown.
-func (r *Runner) staleWarningJob(ctx context.Context) (Counts, error) {
+func (r *Runner) staleWarningJob(ctx context.Context) (domain.Counts, error) {
 	return r.runWarning(ctx, warningJob{
-		policy:  notifyPolicy{kind: NoticeStale, cooldown: r.cfg.NotifyCooldown},
+		policy:  notifyPolicy{kind: domain.NoticeStale, cooldown: r.cfg.NotifyCooldown},
 		lastUse: true,
 		pick:    r.staleNotice,
 	})
@@ -39,7 +39,7 @@ func (r *Runner) isStale(p domain.Password, now time.Time, lastUseKnown bool) bo
 	return now.Sub(since) >= r.cfg.UnusedAfter
 }
 
-func (r *Runner) staleNotice(h holder, now time.Time) (Notice, bool) {
+func (r *Runner) staleNotice(h holder, now time.Time) (domain.Notice, bool) {
 	var stale []domain.Password
 	for _, p := range h.Passwords {
 		if r.isStale(p, now, h.LastUseKnown) {
@@ -47,11 +47,11 @@ func (r *Runner) staleNotice(h holder, now time.Time) (Notice, bool) {
 		}
 	}
 	if len(stale) == 0 {
-		return Notice{}, false
+		return domain.Notice{}, false
 	}
 	sortOldestFirst(stale)
-	return Notice{
-		Kind: NoticeStale, At: now, Held: len(h.Passwords), Max: r.cfg.MaxPerUser, Passwords: stale,
+	return domain.Notice{
+		Kind: domain.NoticeStale, At: now, Held: len(h.Passwords), Max: r.cfg.MaxPerUser, Passwords: stale,
 		StaleAfter: r.cfg.StaleAfter, UnusedAfter: r.cfg.UnusedAfter, LastUseKnown: h.LastUseKnown,
 	}, true
 }

@@ -152,8 +152,8 @@ func TestScanOf2500Holders(t *testing.T) {
 	if n := graphCalls(entra); n > maxGraph {
 		t.Errorf("hygiene-report made %d Graph calls, want at most %d", n, maxGraph)
 	}
-	if res.Counts[jobs.FigureHolders] != holders || res.Counts[jobs.FigurePasswords] != 3*holders ||
-		res.Counts[jobs.FigureUnreachable] != holders/10 || res.Counts[jobs.FigureStale] != holders/2 {
+	if res.Counts[domain.FigureHolders] != holders || res.Counts[domain.FigurePasswords] != 3*holders ||
+		res.Counts[domain.FigureUnreachable] != holders/10 || res.Counts[domain.FigureStale] != holders/2 {
 		t.Errorf("report counts = %v", res.Counts)
 	}
 	if msgs := fake.MessagesIn("CREPORT"); len(msgs) != 1 {

@@ -9,18 +9,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apppass/apppass/jobs"
+	"github.com/apppass/apppass/domain"
 )
 
-// AcquireLease makes holder the only runner of job until at+ttl, if
+// AcquireLease makes instance the only runner of job until at+ttl, if
 // nobody holds an unexpired lease at at: a compare-and-set, so of two
-// processes asking at once exactly one gets it. A holder cannot take its
-// own unexpired lease twice. It reports whether holder got it.
-func (d *DB) AcquireLease(ctx context.Context, job, holder string, at time.Time, ttl time.Duration) (bool, error) {
+// processes asking at once exactly one gets it. An instance cannot take its
+// own unexpired lease twice. It reports whether instance got it.
+func (d *DB) AcquireLease(ctx context.Context, job, instance string, at time.Time, ttl time.Duration) (bool, error) {
 	res, err := d.db.ExecContext(ctx, `
 		INSERT INTO job_leases (job, holder, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-		WHERE job_leases.expires_at <= ?`, job, holder, toMillis(at.Add(ttl)), toMillis(at))
+		WHERE job_leases.expires_at <= ?`, job, instance, toMillis(at.Add(ttl)), toMillis(at))
 	if err != nil {
 		return false, fmt.Errorf("acquire lease on %s: %w", job, err)
 	}
@@ -31,11 +31,11 @@ func (d *DB) AcquireLease(ctx context.Context, job, holder string, at time.Time,
 	return n == 1, nil
 }
 
-// RenewLease extends holder's lease on job to at+ttl. It reports false
-// when holder no longer holds it.
-func (d *DB) RenewLease(ctx context.Context, job, holder string, at time.Time, ttl time.Duration) (bool, error) {
+// RenewLease extends instance's lease on job to at+ttl. It reports false
+// when instance no longer holds it.
+func (d *DB) RenewLease(ctx context.Context, job, instance string, at time.Time, ttl time.Duration) (bool, error) {
 	res, err := d.db.ExecContext(ctx, `UPDATE job_leases SET expires_at = ? WHERE job = ? AND holder = ?`,
-		toMillis(at.Add(ttl)), job, holder)
+		toMillis(at.Add(ttl)), job, instance)
 	if err != nil {
 		return false, fmt.Errorf("renew lease on %s: %w", job, err)
 	}
@@ -46,10 +46,10 @@ func (d *DB) RenewLease(ctx context.Context, job, holder string, at time.Time, t
 	return n == 1, nil
 }
 
-// ReleaseLease gives up holder's lease on job; a lease someone else holds
+// ReleaseLease gives up instance's lease on job; a lease someone else holds
 // is left alone.
-func (d *DB) ReleaseLease(ctx context.Context, job, holder string) error {
-	if _, err := d.db.ExecContext(ctx, `DELETE FROM job_leases WHERE job = ? AND holder = ?`, job, holder); err != nil {
+func (d *DB) ReleaseLease(ctx context.Context, job, instance string) error {
+	if _, err := d.db.ExecContext(ctx, `DELETE FROM job_leases WHERE job = ? AND holder = ?`, job, instance); err != nil {
 		return fmt.Errorf("release lease on %s: %w", job, err)
 	}
 	return nil
@@ -57,9 +57,9 @@ func (d *DB) ReleaseLease(ctx context.Context, job, holder string) error {
 
 // StartJobRun records that a run of job began at at, with outcome
 // "running", and returns the run's id.
-func (d *DB) StartJobRun(ctx context.Context, job, holder string, at time.Time) (int64, error) {
+func (d *DB) StartJobRun(ctx context.Context, job, instance string, at time.Time) (int64, error) {
 	res, err := d.db.ExecContext(ctx, `INSERT INTO job_runs (job, holder, started_at, outcome) VALUES (?, ?, ?, ?)`,
-		job, holder, toMillis(at), jobs.OutcomeRunning)
+		job, instance, toMillis(at), domain.JobRunning)
 	if err != nil {
 		return 0, fmt.Errorf("start run of %s: %w", job, err)
 	}
@@ -71,7 +71,7 @@ func (d *DB) StartJobRun(ctx context.Context, job, holder string, at time.Time) 
 }
 
 // FinishJobRun records run r.ID's end, outcome, counts and error.
-func (d *DB) FinishJobRun(ctx context.Context, r jobs.Result) error {
+func (d *DB) FinishJobRun(ctx context.Context, r domain.JobRun) error {
 	counts, err := json.Marshal(r.Counts)
 	if err != nil {
 		return fmt.Errorf("finish run %d: %w", r.ID, err)
@@ -88,21 +88,21 @@ func (d *DB) FinishJobRun(ctx context.Context, r jobs.Result) error {
 }
 
 // LastJobRun returns the latest run of job, and false when it never ran.
-func (d *DB) LastJobRun(ctx context.Context, job string) (jobs.Result, bool, error) {
-	r := jobs.Result{Job: job}
+func (d *DB) LastJobRun(ctx context.Context, job string) (domain.JobRun, bool, error) {
+	r := domain.JobRun{Job: job}
 	var start, end int64
 	var counts string
 	err := d.db.QueryRowContext(ctx, `SELECT id, holder, started_at, ended_at, outcome, counts, error
 		FROM job_runs WHERE job = ? ORDER BY id DESC LIMIT 1`, job).
-		Scan(&r.ID, &r.Holder, &start, &end, &r.Outcome, &counts, &r.Error)
+		Scan(&r.ID, &r.Instance, &start, &end, &r.Outcome, &counts, &r.Error)
 	if errors.Is(err, sql.ErrNoRows) {
-		return jobs.Result{}, false, nil
+		return domain.JobRun{}, false, nil
 	}
 	if err != nil {
-		return jobs.Result{}, false, fmt.Errorf("last run of %s: %w", job, err)
+		return domain.JobRun{}, false, fmt.Errorf("last run of %s: %w", job, err)
 	}
 	if err := json.Unmarshal([]byte(counts), &r.Counts); err != nil {
-		return jobs.Result{}, false, fmt.Errorf("last run of %s: counts: %w", job, err)
+		return domain.JobRun{}, false, fmt.Errorf("last run of %s: counts: %w", job, err)
 	}
 	r.Start, r.End = fromMillis(start), fromMillis(end)
 	return r, true, nil
@@ -111,8 +111,8 @@ func (d *DB) LastJobRun(ctx context.Context, job string) (jobs.Result, bool, err
 // KnownPeople returns, for each of entraIDs that has used apppass, the
 // Slack user, UPN and email last seen for them. Ids nobody used are
 // absent. Keep entraIDs to a few hundred per call.
-func (d *DB) KnownPeople(ctx context.Context, entraIDs []string) (map[string]jobs.KnownPerson, error) {
-	out := make(map[string]jobs.KnownPerson, len(entraIDs))
+func (d *DB) KnownPeople(ctx context.Context, entraIDs []string) (map[string]domain.KnownPerson, error) {
+	out := make(map[string]domain.KnownPerson, len(entraIDs))
 	if len(entraIDs) == 0 {
 		return out, nil
 	}
@@ -129,7 +129,7 @@ func (d *DB) KnownPeople(ctx context.Context, entraIDs []string) (map[string]job
 	defer rows.Close()
 	for rows.Next() {
 		var id string
-		var p jobs.KnownPerson
+		var p domain.KnownPerson
 		if err := rows.Scan(&id, &p.SlackID, &p.UPN, &p.Email); err != nil {
 			return nil, fmt.Errorf("known people: %w", err)
 		}
@@ -143,7 +143,7 @@ func (d *DB) KnownPeople(ctx context.Context, entraIDs []string) (map[string]job
 
 // LastNotified returns when person last got a notice of kind, or the zero
 // time when never.
-func (d *DB) LastNotified(ctx context.Context, kind jobs.NoticeKind, person string) (time.Time, error) {
+func (d *DB) LastNotified(ctx context.Context, kind domain.NoticeKind, person string) (time.Time, error) {
 	var at sql.NullInt64
 	err := d.db.QueryRowContext(ctx, `SELECT max(sent_at) FROM notifications WHERE kind = ? AND person = ?`,
 		string(kind), person).Scan(&at)
@@ -154,7 +154,7 @@ func (d *DB) LastNotified(ctx context.Context, kind jobs.NoticeKind, person stri
 }
 
 // NotifiedKeys returns the keys person has had a notice of kind about.
-func (d *DB) NotifiedKeys(ctx context.Context, kind jobs.NoticeKind, person string) (map[string]bool, error) {
+func (d *DB) NotifiedKeys(ctx context.Context, kind domain.NoticeKind, person string) (map[string]bool, error) {
 	rows, err := d.db.QueryContext(ctx, `SELECT key FROM notifications WHERE kind = ? AND person = ?`, string(kind), person)
 	if err != nil {
 		return nil, fmt.Errorf("%s notices to %s: %w", kind, person, err)
@@ -176,7 +176,7 @@ func (d *DB) NotifiedKeys(ctx context.Context, kind jobs.NoticeKind, person stri
 
 // RecordNotification records, in one transaction, that person got a
 // notice of kind about keys at at; a key noticed before gets the new time.
-func (d *DB) RecordNotification(ctx context.Context, kind jobs.NoticeKind, person string, keys []string, at time.Time) error {
+func (d *DB) RecordNotification(ctx context.Context, kind domain.NoticeKind, person string, keys []string, at time.Time) error {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("record %s notice to %s: %w", kind, person, err)
@@ -197,7 +197,7 @@ func (d *DB) RecordNotification(ctx context.Context, kind jobs.NoticeKind, perso
 
 // LastReportSnapshot returns when the previous hygiene report was posted
 // and its figures; a zero time and nil figures when there was none.
-func (d *DB) LastReportSnapshot(ctx context.Context) (time.Time, jobs.Counts, error) {
+func (d *DB) LastReportSnapshot(ctx context.Context) (time.Time, domain.Counts, error) {
 	var at int64
 	var figures string
 	err := d.db.QueryRowContext(ctx, `SELECT at, figures FROM report_snapshots ORDER BY id DESC LIMIT 1`).Scan(&at, &figures)
@@ -207,7 +207,7 @@ func (d *DB) LastReportSnapshot(ctx context.Context) (time.Time, jobs.Counts, er
 	if err != nil {
 		return time.Time{}, nil, fmt.Errorf("last report: %w", err)
 	}
-	var c jobs.Counts
+	var c domain.Counts
 	if err := json.Unmarshal([]byte(figures), &c); err != nil {
 		return time.Time{}, nil, fmt.Errorf("last report figures: %w", err)
 	}
@@ -215,7 +215,7 @@ func (d *DB) LastReportSnapshot(ctx context.Context) (time.Time, jobs.Counts, er
 }
 
 // SaveReportSnapshot records the figures of a report posted at at.
-func (d *DB) SaveReportSnapshot(ctx context.Context, at time.Time, figures jobs.Counts) error {
+func (d *DB) SaveReportSnapshot(ctx context.Context, at time.Time, figures domain.Counts) error {
 	b, err := json.Marshal(figures)
 	if err != nil {
 		return fmt.Errorf("save report figures: %w", err)

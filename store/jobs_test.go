@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/apppass/apppass/domain"
-	"github.com/apppass/apppass/jobs"
 )
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -89,17 +88,17 @@ func TestJobRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, ok, err := db.LastJobRun(ctx, "j")
-	if err != nil || !ok || got.ID != id || got.Outcome != jobs.OutcomeRunning || !got.Start.Equal(t0) || !got.End.IsZero() {
+	if err != nil || !ok || got.ID != id || got.Outcome != domain.JobRunning || !got.Start.Equal(t0) || !got.End.IsZero() {
 		t.Fatalf("running run = %+v, %v, %v", got, ok, err)
 	}
-	want := jobs.Result{ID: id, Job: "j", Holder: "host:1#1", Start: t0, End: t0.Add(time.Minute), Outcome: jobs.OutcomeFailed,
-		Counts: jobs.Counts{"sent": 3, "failed": 1}, Error: "1 of 4 limit notices could not be sent"}
+	want := domain.JobRun{ID: id, Job: "j", Instance: "host:1#1", Start: t0, End: t0.Add(time.Minute), Outcome: domain.JobFailed,
+		Counts: domain.Counts{"sent": 3, "failed": 1}, Error: "1 of 4 limit notices could not be sent"}
 	if err := db.FinishJobRun(ctx, want); err != nil {
 		t.Fatal(err)
 	}
 	got, _, err = db.LastJobRun(ctx, "j")
 	if err != nil || got.Outcome != want.Outcome || got.Error != want.Error || !got.End.Equal(want.End) ||
-		got.Counts["sent"] != 3 || got.Counts["failed"] != 1 || got.Holder != want.Holder {
+		got.Counts["sent"] != 3 || got.Counts["failed"] != 1 || got.Instance != want.Instance {
 		t.Fatalf("finished run = %+v, %v; want %+v", got, err, want)
 	}
 	id2, _ := db.StartJobRun(ctx, "j", "host:1#2", t0.Add(time.Hour))
@@ -111,25 +110,25 @@ func TestJobRuns(t *testing.T) {
 func TestNotifications(t *testing.T) {
 	ctx := context.Background()
 	db, _ := MustOpen(t)
-	if at, err := db.LastNotified(ctx, jobs.NoticeLimit, "p"); err != nil || !at.IsZero() {
+	if at, err := db.LastNotified(ctx, domain.NoticeLimit, "p"); err != nil || !at.IsZero() {
 		t.Fatalf("LastNotified before any = %v, %v", at, err)
 	}
-	if err := db.RecordNotification(ctx, jobs.NoticeLimit, "p", []string{"k1", "k2"}, t0); err != nil {
+	if err := db.RecordNotification(ctx, domain.NoticeLimit, "p", []string{"k1", "k2"}, t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.RecordNotification(ctx, jobs.NoticeLimit, "p", []string{"k2"}, t0.Add(time.Hour)); err != nil {
+	if err := db.RecordNotification(ctx, domain.NoticeLimit, "p", []string{"k2"}, t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.RecordNotification(ctx, jobs.NoticeExpiry, "p", []string{"k9"}, t0.Add(2*time.Hour)); err != nil {
+	if err := db.RecordNotification(ctx, domain.NoticeExpiry, "p", []string{"k9"}, t0.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if at, err := db.LastNotified(ctx, jobs.NoticeLimit, "p"); err != nil || !at.Equal(t0.Add(time.Hour)) {
+	if at, err := db.LastNotified(ctx, domain.NoticeLimit, "p"); err != nil || !at.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("LastNotified = %v, %v; want %v", at, err, t0.Add(time.Hour))
 	}
-	if at, _ := db.LastNotified(ctx, jobs.NoticeLimit, "q"); !at.IsZero() {
+	if at, _ := db.LastNotified(ctx, domain.NoticeLimit, "q"); !at.IsZero() {
 		t.Fatalf("LastNotified of someone else = %v", at)
 	}
-	keys, err := db.NotifiedKeys(ctx, jobs.NoticeExpiry, "p")
+	keys, err := db.NotifiedKeys(ctx, domain.NoticeExpiry, "p")
 	if err != nil || len(keys) != 1 || !keys["k9"] {
 		t.Fatalf("NotifiedKeys = %v, %v", keys, err)
 	}
@@ -154,7 +153,7 @@ func TestKnownPeople(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]jobs.KnownPerson{"e1": {SlackID: "UNEW", UPN: "a@x.test", Email: "alice@x.test"}, "e2": {SlackID: "UB", UPN: "b@x.test"}}
+	want := map[string]domain.KnownPerson{"e1": {SlackID: "UNEW", UPN: "a@x.test", Email: "alice@x.test"}, "e2": {SlackID: "UB", UPN: "b@x.test"}}
 	if len(got) != len(want) || got["e1"] != want["e1"] || got["e2"] != want["e2"] {
 		t.Fatalf("KnownPeople = %+v, want %+v", got, want)
 	}
@@ -170,7 +169,7 @@ func TestReportSnapshots(t *testing.T) {
 		t.Fatalf("LastReportSnapshot before any = %v, %v, %v", at, figs, err)
 	}
 	for i, holders := range []int{10, 12} {
-		if err := db.SaveReportSnapshot(ctx, t0.AddDate(0, 0, 7*i), jobs.Counts{"holders": holders}); err != nil {
+		if err := db.SaveReportSnapshot(ctx, t0.AddDate(0, 0, 7*i), domain.Counts{"holders": holders}); err != nil {
 			t.Fatal(err)
 		}
 	}
