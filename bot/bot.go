@@ -92,9 +92,6 @@ func New(cfg Config, svc *handlers.Service, log *slog.Logger) *Bot {
 	}
 }
 
-// API returns the Web API client, for jobs that post as the bot.
-func (b *Bot) API() *slack.Client { return b.api }
-
 // Run connects in socket mode and serves until ctx ends; then it waits up
 // to the shutdown grace for in-flight work and returns. It returns an
 // error when the connection fails for good.

@@ -80,7 +80,7 @@ func (b *Bot) help(ctx context.Context, w where, unknown string) {
 func usage(unknown string) string {
 	s := ""
 	if unknown != "" {
-		s = fmt.Sprintf("I don't know `%s`. ", escape(clipRunes(unknown, 40)))
+		s = fmt.Sprintf("I don't know `%s`. ", escape(domain.Clip(unknown, 40)))
 	}
 	return s + "*apppass* manages your Microsoft 365 app passwords, for mail apps and devices that can't do modern sign-in.\n" +
 		"• `/apppass create NAME` — a new app password, named for the device (e.g. `iPhone Mail`); shown to you once\n" +
@@ -159,12 +159,4 @@ func (b *Bot) openCreateModal(ctx context.Context, cmd slack.SlashCommand) {
 		b.fail(ctx, where{ResponseURL: cmd.ResponseURL, Channel: cmd.ChannelID, User: cmd.UserID}, "create-modal",
 			domain.Wrap(domain.KindUpstream, err, "I couldn't open the form. Please use `/apppass create NAME` instead."), false)
 	}
-}
-
-func clipRunes(s string, n int) string {
-	r := []rune(s)
-	if len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return s
 }

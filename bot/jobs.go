@@ -45,7 +45,7 @@ func NewJobSlack(cfg Config, log *slog.Logger) *JobSlack {
 	if cfg.APIURL != "" {
 		opts = append(opts, slack.OptionAPIURL(cfg.APIURL))
 	}
-	return &JobSlack{api: slack.New(cfg.BotToken.Reveal(), opts...), log: log, Sleep: sleepCtx}
+	return &JobSlack{api: slack.New(cfg.BotToken.Reveal(), opts...), log: log, Sleep: domain.Sleep}
 }
 
 // SlackUsersByEmail pages through users.list once and returns the Slack
@@ -124,17 +124,6 @@ func (s *JobSlack) waitRateLimit(ctx context.Context, err error, limited *int) e
 	}
 	s.log.InfoContext(ctx, "slack rate limit; waiting", "retry_after", wait)
 	return s.Sleep(ctx, wait)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // noticeMessage renders a warning: a lead paragraph, one row per password
@@ -218,7 +207,7 @@ func reportMessage(r domain.Report) (string, []slack.Block) {
 			if i == maxReportNames {
 				break
 			}
-			names = append(names, fmt.Sprintf("%s (%d)", escape(clipRunes(h.Name, 60)), h.Held))
+			names = append(names, fmt.Sprintf("%s (%d)", escape(domain.Clip(h.Name, 60)), h.Held))
 		}
 		near = fmt.Sprintf("*Holding %d or more of %d:* %s", r.WarnAt, r.Max, strings.Join(names, ", "))
 		if more := len(r.NearLimit) - len(names); more > 0 {

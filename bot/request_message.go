@@ -28,7 +28,7 @@ func requestMessage(r domain.RevocationRequest) (string, []slack.Block) {
 		}
 		rows = append(rows, line)
 	}
-	blocks := []slack.Block{section(head), section(clipRunes(strings.Join(rows, "\n"), 2900))}
+	blocks := []slack.Block{section(head), section(domain.Clip(strings.Join(rows, "\n"), 2900))}
 	id := strconv.FormatInt(r.ID, 10)
 	var status string
 	switch r.Status {

@@ -83,7 +83,7 @@ func (b *Bot) requests(ctx context.Context, w where) {
 			r.ID, r.Status, escape(scope(r)), escape(r.TargetName), r.RequesterSlack, age(time.Since(r.CreatedAt)), escape(r.Reason)))
 	}
 	text := fmt.Sprintf("*%d revocation request(s) waiting*\n%s", len(reqs), strings.Join(lines, "\n"))
-	b.respondOrDM(ctx, w, reply{Text: text, Blocks: []slack.Block{section(clipRunes(text, 2900))}})
+	b.respondOrDM(ctx, w, reply{Text: text, Blocks: []slack.Block{section(domain.Clip(text, 2900))}})
 }
 
 func (b *Bot) show(ctx context.Context, w where, targetID string) {
@@ -105,7 +105,7 @@ func (b *Bot) show(ctx context.Context, w where, targetID string) {
 		b.fail(ctx, w, "show", err, false)
 		return
 	}
-	blocks := []slack.Block{slack.NewHeaderBlock(plain(clipRunes(fmt.Sprintf("%s — %d of %d app passwords", p.Owner.UserPrincipalName, len(p.Passwords), p.Max), 150)))}
+	blocks := []slack.Block{slack.NewHeaderBlock(plain(domain.Clip(fmt.Sprintf("%s — %d of %d app passwords", p.Owner.UserPrincipalName, len(p.Passwords), p.Max), 150)))}
 	var rows []string
 	for _, pw := range p.Passwords {
 		rows = append(rows, "• "+strings.ReplaceAll(passwordLine(pw), "\n", " — "))
@@ -116,14 +116,14 @@ func (b *Bot) show(ctx context.Context, w where, targetID string) {
 	if !p.Owner.AccountEnabled {
 		rows = append([]string{"_The Microsoft 365 account is disabled._"}, rows...)
 	}
-	blocks = append(blocks, section(clipRunes(strings.Join(rows, "\n"), 2900)))
+	blocks = append(blocks, section(domain.Clip(strings.Join(rows, "\n"), 2900)))
 	var events []string
 	for _, e := range p.Events {
 		events = append(events, fmt.Sprintf("• %s %s %s by %s: %s", e.At.UTC().Format("2006-01-02 15:04"), escape(e.Action),
 			escape(e.Name), actorRef(e.ActorSlack), escape(e.Outcome)))
 	}
 	if len(events) > 0 {
-		blocks = append(blocks, section(clipRunes("*Recent activity*\n"+strings.Join(events, "\n"), 2900)))
+		blocks = append(blocks, section(domain.Clip("*Recent activity*\n"+strings.Join(events, "\n"), 2900)))
 	}
 	b.respondOrDM(ctx, w, reply{Text: "App passwords of " + escape(p.Owner.UserPrincipalName), Blocks: blocks})
 }

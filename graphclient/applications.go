@@ -47,9 +47,6 @@ func (c *Client) FreshApplication(ctx context.Context, ownerID string) (domain.A
 	return app, true, nil
 }
 
-// Forget drops ownerID's cached application.
-func (c *Client) Forget(ownerID string) { c.apps.Remove(ownerID) }
-
 // CreateApplication creates owner's application, tagged for apppass and
 // for owner, and its service principal so it can sign in. apppass's own
 // identity becomes its owner; the employee does not. It returns a

@@ -80,12 +80,6 @@ func classify(op string, err error) error {
 	return e
 }
 
-// IsQuotaExceeded reports whether err is Entra's directory object quota.
-func IsQuotaExceeded(err error) bool {
-	var ge *graphError
-	return errors.As(err, &ge) && ge.Code == "Directory_QuotaExceeded"
-}
-
 func statusOf(err error) int {
 	var ge *graphError
 	if errors.As(err, &ge) {

@@ -71,7 +71,7 @@ func (c *Client) AddPassword(ctx context.Context, app domain.Application, name s
 			return domain.Password{}, domain.Secret{}, fmt.Errorf("add password: %w", classify("addPassword", err))
 		}
 		c.log.InfoContext(ctx, "graph addPassword: waiting to retry", "status", ge.Status, "request_id", ge.RequestID, "wait", wait, "attempt", attempt)
-		if err := sleep(ctx, wait); err != nil {
+		if err := domain.Sleep(ctx, wait); err != nil {
 			return domain.Password{}, domain.Secret{}, fmt.Errorf("add password: %w", err)
 		}
 		backoff = min(backoff*2, 8*time.Second)
@@ -138,15 +138,4 @@ func retryAfter(err error, def time.Duration) time.Duration {
 		}
 	}
 	return def
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

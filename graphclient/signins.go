@@ -55,7 +55,7 @@ func (c *Client) LastUsed(ctx context.Context, appID string) (map[string]time.Ti
 	last := map[string]time.Time{}
 	filter := "appId eq '" + strings.ReplaceAll(appID, "'", "''") + "'"
 	available, err := c.credentialSignIns(ctx, filter, func(keyID string, t time.Time) error {
-		last[strings.ToLower(keyID)] = t
+		last[keyID] = t
 		return nil
 	})
 	if err != nil {
@@ -111,7 +111,7 @@ func (c *Client) credentialSignIns(ctx context.Context, filter string, fn func(k
 			if row.KeyID == "" || row.SignInActivity.LastSignInDateTime == nil {
 				continue
 			}
-			if err := fn(row.KeyID, row.SignInActivity.LastSignInDateTime.UTC()); err != nil {
+			if err := fn(strings.ToLower(row.KeyID), row.SignInActivity.LastSignInDateTime.UTC()); err != nil {
 				return true, err
 			}
 		}

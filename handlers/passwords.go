@@ -49,7 +49,7 @@ func (s *Service) current(ctx context.Context, owner domain.User) (holding, erro
 	gone := map[string]bool{}
 	extra := map[string]domain.Password{}
 	for _, r := range recent {
-		key := strings.ToLower(r.Password.KeyID)
+		key := r.Password.KeyID
 		switch r.State {
 		case domain.CredentialDelivered:
 			extra[key] = r.Password
@@ -60,7 +60,7 @@ func (s *Service) current(ctx context.Context, owner domain.User) (holding, erro
 		}
 	}
 	for _, p := range app.Passwords {
-		key := strings.ToLower(p.KeyID)
+		key := p.KeyID
 		delete(extra, key)
 		if !gone[key] {
 			h.passwords = append(h.passwords, p)
@@ -113,10 +113,11 @@ func (s *Service) passwordsOf(ctx context.Context, actor domain.Actor) (domain.U
 	return owner, h, nil
 }
 
-// byKey finds key id keyID, ignoring case, among ps.
+// byKey finds key id keyID among ps (graphclient writes key ids in lower
+// case, and so does everything that stores them).
 func byKey(ps []domain.Password, keyID string) (domain.Password, bool) {
 	for _, p := range ps {
-		if strings.EqualFold(p.KeyID, keyID) {
+		if p.KeyID == keyID {
 			return p, true
 		}
 	}
@@ -136,7 +137,7 @@ func (s *Service) addLastUse(ctx context.Context, h holding) {
 		return
 	}
 	for i, p := range h.passwords {
-		if t, ok := last[strings.ToLower(p.KeyID)]; ok {
+		if t, ok := last[p.KeyID]; ok {
 			h.passwords[i].LastUsed = &t
 		}
 	}
@@ -151,7 +152,7 @@ func (s *Service) addLastUse(ctx context.Context, h holding) {
 func (s *Service) CreatePassword(ctx context.Context, actor domain.Actor, name string, deliver Deliver) (domain.Password, error) {
 	refuse := func(owner domain.User, err error) (domain.Password, error) {
 		s.audit(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: owner.ID, SubjectID: owner.ID, Action: "create",
-			Name: clip(name), Outcome: "refused: " + domain.KindOf(err).String(), Ref: domain.RefOf(err)})
+			Name: domain.Clip(name, maxAuditText), Outcome: "refused: " + domain.KindOf(err).String(), Ref: domain.RefOf(err)})
 		return domain.Password{}, err
 	}
 	clean, err := domain.NormalizeName(name)
@@ -285,7 +286,7 @@ func (s *Service) FindPassword(ctx context.Context, actor domain.Actor, name str
 		}
 	}
 	return domain.Password{}, domain.Errorf(domain.KindNotFound,
-		"You have no app password called “%s”. `/apppass list` shows the ones you have.", clip(clean))
+		"You have no app password called “%s”. `/apppass list` shows the ones you have.", domain.Clip(clean, maxAuditText))
 }
 
 // FindPasswordByKey returns the acting person's app password keyID. It
@@ -319,7 +320,7 @@ func (s *Service) DeletePassword(ctx context.Context, actor domain.Actor, keyID 
 	p, ok := byKey(h.passwords, keyID)
 	if !ok {
 		s.audit(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: owner.ID, SubjectID: owner.ID, Action: "delete",
-			KeyID: clip(keyID), Outcome: "refused: not_found"})
+			KeyID: domain.Clip(keyID, maxAuditText), Outcome: "refused: not_found"})
 		return domain.Password{}, domain.Errorf(domain.KindNotFound, "That app password no longer exists, or is not yours.")
 	}
 	if err := s.remove(ctx, h.app, owner.ID, p); err != nil {
@@ -343,13 +344,4 @@ func (s *Service) remove(ctx context.Context, app domain.Application, ownerID st
 		s.log.ErrorContext(ctx, "removal not recorded", "key_id", p.KeyID, "err", err)
 	}
 	return nil
-}
-
-// clip bounds user-supplied text kept in the audit trail.
-func clip(s string) string {
-	r := []rune(s)
-	if len(r) > 100 {
-		return string(r[:100]) + "…"
-	}
-	return s
 }

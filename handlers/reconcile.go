@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/apppass/apppass/domain"
 )
@@ -29,11 +28,11 @@ func (s *Service) settle(ctx context.Context, rec domain.CredentialRecord) (bool
 		}
 		known := map[string]bool{}
 		for _, k := range rec.KnownKeys {
-			known[strings.ToLower(k)] = true
+			known[k] = true
 		}
 		if found && fresh.ObjectID == rec.AppObjectID {
 			for _, p := range fresh.Passwords {
-				k := strings.ToLower(p.KeyID)
+				k := p.KeyID
 				if domain.SameName(p.Name, rec.Name) && !known[k] && !delivered[k] {
 					targets = append(targets, p)
 				}
@@ -70,7 +69,7 @@ func (s *Service) deliveredKeys(ctx context.Context, rec domain.CredentialRecord
 	keys := map[string]bool{}
 	for _, r := range recent {
 		if r.State == domain.CredentialDelivered || r.State == domain.CredentialRemoved {
-			keys[strings.ToLower(r.Password.KeyID)] = true
+			keys[r.Password.KeyID] = true
 		}
 	}
 	return keys, nil

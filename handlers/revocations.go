@@ -24,7 +24,7 @@ func (s *Service) RequestRevocation(ctx context.Context, actor, target domain.Ac
 	}
 	refuse := func(err error) (domain.RevocationRequest, error) {
 		s.audit(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: requester.ID, Action: "revoke-request",
-			Name: clip(name), Outcome: "refused: " + domain.KindOf(err).String()})
+			Name: domain.Clip(name, maxAuditText), Outcome: "refused: " + domain.KindOf(err).String()})
 		return domain.RevocationRequest{}, err
 	}
 	r, err := s.roles(ctx, requester)
@@ -62,7 +62,7 @@ func (s *Service) RequestRevocation(ctx context.Context, actor, target domain.Ac
 	case len(req.Items) == 0 && all:
 		return refuse(domain.Errorf(domain.KindConflict, "%s has no app passwords, so there is nothing to revoke.", subject.UserPrincipalName))
 	case len(req.Items) == 0:
-		return refuse(domain.Errorf(domain.KindNotFound, "%s has no app password called “%s”.", subject.UserPrincipalName, clip(strings.TrimSpace(name))))
+		return refuse(domain.Errorf(domain.KindNotFound, "%s has no app password called “%s”.", subject.UserPrincipalName, domain.Clip(strings.TrimSpace(name), maxAuditText)))
 	}
 	if err := s.store.CreateRevocation(ctx, &req); err != nil {
 		return domain.RevocationRequest{}, fmt.Errorf("request revocation: %w", err)

@@ -107,6 +107,10 @@ type Config struct {
 	Now         func() time.Time
 }
 
+// maxAuditText bounds user-supplied text kept in the audit trail or quoted
+// back.
+const maxAuditText = 100
+
 // New returns a Service. alerter may be nil.
 func New(dir Directory, entra Entra, store Store, alerter Alerter, cfg Config, log *slog.Logger) *Service {
 	if cfg.Now == nil {

@@ -33,9 +33,9 @@ func TestMigrateIsRepeatable(t *testing.T) {
 		t.Fatalf("reopen: %v", err)
 	}
 	defer db2.Close()
-	got, err := db2.SlackIDFor(ctx, "e1")
-	if err != nil || got != "U1" {
-		t.Fatalf("SlackIDFor after reopen = %q, %v; want U1", got, err)
+	got, err := db2.KnownPeople(ctx, []string{"e1"})
+	if err != nil || got["e1"].SlackID != "U1" {
+		t.Fatalf("KnownPeople after reopen = %v, %v; want U1", got, err)
 	}
 }
 
@@ -45,9 +45,9 @@ func TestNotFoundIsDomainNotFound(t *testing.T) {
 	if domain.KindOf(err) != domain.KindNotFound {
 		t.Fatalf("Application(nobody) err = %v, want not found", err)
 	}
-	_, err = db.SlackIDFor(context.Background(), "nobody")
+	_, err = db.Revocation(context.Background(), 42)
 	if domain.KindOf(err) != domain.KindNotFound {
-		t.Fatalf("SlackIDFor(nobody) err = %v, want not found", err)
+		t.Fatalf("Revocation(42) err = %v, want not found", err)
 	}
 }
 

@@ -23,21 +23,6 @@ func (d *DB) SaveUser(ctx context.Context, slackID string, u domain.User) error 
 	return nil
 }
 
-// SlackIDFor returns the Slack user last seen as Entra user entraID. It
-// returns ErrNotFound when nobody is.
-func (d *DB) SlackIDFor(ctx context.Context, entraID string) (string, error) {
-	var id string
-	err := d.db.QueryRowContext(ctx,
-		`SELECT slack_id FROM users WHERE entra_id = ? ORDER BY updated_at DESC LIMIT 1`, entraID).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", domain.Errorf(domain.KindNotFound, "no Slack user recorded for %s", entraID)
-	}
-	if err != nil {
-		return "", fmt.Errorf("slack id for %s: %w", entraID, err)
-	}
-	return id, nil
-}
-
 // SaveApplication remembers the application apppass created for an
 // employee.
 func (d *DB) SaveApplication(ctx context.Context, app domain.Application) error {
@@ -51,8 +36,8 @@ func (d *DB) SaveApplication(ctx context.Context, app domain.Application) error 
 	return nil
 }
 
-// Application returns the application remembered for ownerID and when it
-// was created. It returns ErrNotFound when there is none.
+// Application returns the application remembered for ownerID. It returns
+// a KindNotFound domain error when there is none.
 func (d *DB) Application(ctx context.Context, ownerID string) (domain.Application, error) {
 	app := domain.Application{OwnerID: ownerID}
 	err := d.db.QueryRowContext(ctx,
