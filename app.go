@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -35,10 +34,7 @@ type Main struct {
 	GraphTransport http.RoundTripper
 	// SlackHTTPClient carries Slack Web API calls and response URL posts.
 	SlackHTTPClient *http.Client
-	// SettleInterval is how often credentials left by failures are
-	// reconciled.
-	SettleInterval time.Duration
-	Now            func() time.Time
+	Now             func() time.Time
 	// Ready, when set, is called once everything is built and the bot is
 	// about to connect.
 	Ready func(*App)
@@ -46,11 +42,12 @@ type Main struct {
 
 // App is a running apppass's parts, for tests.
 type App struct {
-	DB      *store.DB
-	Graph   *graphclient.Client
-	Service *handlers.Service
-	Bot     *bot.Bot
-	Jobs    *jobs.Runner
+	DB       *store.DB
+	Graph    *graphclient.Client
+	Handlers *handlers.Handlers
+	Slack    *bot.Slack
+	Bot      *bot.Bot
+	Jobs     *jobs.Runner
 }
 
 // NewMain reads the configuration. Its error names the setting at fault.
@@ -59,18 +56,23 @@ func NewMain(getenv func(string) string, log *slog.Logger) (*Main, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Main{Config: cfg, Log: log, SettleInterval: time.Minute, Now: time.Now}, nil
+	return &Main{Config: cfg, Log: log, Now: time.Now}, nil
 }
 
-// parts are apppass's pieces, built once per command.
+// parts are apppass's pieces, built once per command. Arrows point down:
+// bot and jobs use handlers; handlers, jobs and bot use the adapters only
+// through the interfaces they declare.
 type parts struct {
-	db    *store.DB
-	graph *graphclient.Client
-	log   *slog.Logger
+	db       *store.DB
+	graph    *graphclient.Client
+	handlers *handlers.Handlers
+	slack    *bot.Slack
+	jobs     *jobs.Runner
+	log      *slog.Logger
 }
 
-// open opens the database and builds the Graph client. The caller closes
-// the database.
+// open opens the database and builds every part but the socket-mode bot.
+// The caller closes the database.
 func (m *Main) open(ctx context.Context) (*parts, error) {
 	cfg := m.Config
 	if m.Log == nil {
@@ -84,7 +86,8 @@ func (m *Main) open(ctx context.Context) (*parts, error) {
 		return nil, err
 	}
 	db.Now = m.Now
-	graph, err := graphclient.New(graphclient.Options{
+	p := &parts{db: db, log: m.Log}
+	p.graph, err = graphclient.New(graphclient.Options{
 		TenantID: cfg.TenantID, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
 		AuthorityHost: cfg.AuthorityHost, GraphBaseURL: cfg.GraphBaseURL, AppNamePrefix: cfg.AppNamePrefix,
 		Transport: m.GraphTransport, Now: m.Now, Logger: m.Log,
@@ -93,7 +96,29 @@ func (m *Main) open(ctx context.Context) (*parts, error) {
 		db.Close()
 		return nil, err
 	}
-	return &parts{db: db, graph: graph, log: m.Log}, nil
+	p.handlers = handlers.New(handlers.Deps{Directory: p.graph, Entra: p.graph, Store: db, Log: m.Log}, handlers.Config{
+		Limits:     handlers.Limits{MaxPerUser: cfg.MaxPerUser, WarnAt: cfg.WarnAt},
+		AdminGroup: cfg.AdminGroup, HelpdeskGroup: cfg.HelpdeskGroup, RequestTTL: cfg.RequestTTL,
+		PasswordLifetime: cfg.PasswordLifetime, LagWindow: cfg.LagWindow, ReconcileAfter: cfg.ReconcileAfter,
+		GiveUpAfter: cfg.GiveUpAfter, ResumeAfter: cfg.ResumeAfter(), Now: m.Now,
+	})
+	p.slack = bot.NewSlack(m.botConfig(), m.Log)
+	host, _ := os.Hostname()
+	p.jobs, err = jobs.New(jobs.Deps{
+		Entra: p.graph, Slack: p.slack, Store: db, Reconciler: p.handlers.Reconciler, Revocations: p.handlers.Revocations,
+		Now: m.Now, Log: m.Log,
+	}, jobs.Config{
+		Limits:         handlers.Limits{MaxPerUser: cfg.MaxPerUser, WarnAt: cfg.WarnAt},
+		NotifyCooldown: cfg.NotifyCooldown, StaleAfter: cfg.StaleAfter, UnusedAfter: cfg.UnusedAfter,
+		ExpiryWarning: cfg.ExpiryWarning, Location: cfg.Location(), Schedules: cfg.Schedules,
+		BackgroundInterval: cfg.BackgroundInterval, ReportChannel: cfg.ReportChannel,
+		Instance: host + ":" + strconv.Itoa(os.Getpid()),
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return p, nil
 }
 
 func (m *Main) botConfig() bot.Config {
@@ -101,21 +126,8 @@ func (m *Main) botConfig() bot.Config {
 	return bot.Config{
 		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
 		HelpdeskChannel: cfg.HelpdeskChannel, CommandTimeout: cfg.CommandTimeout, ShutdownGrace: cfg.ShutdownGrace,
-		HTTPClient: m.SlackHTTPClient,
+		HTTPClient: m.SlackHTTPClient, Now: m.Now,
 	}
-}
-
-// jobs builds the job runner on p.
-func (m *Main) jobs(p *parts) (*jobs.Runner, error) {
-	cfg := m.Config
-	host, _ := os.Hostname()
-	return jobs.New(jobs.Deps{
-		Entra: p.graph, Slack: bot.NewJobSlack(m.botConfig(), p.log), Store: p.db, Now: m.Now, Log: p.log,
-	}, jobs.Config{
-		MaxPerUser: cfg.MaxPerUser, WarnAt: cfg.WarnAt, NotifyCooldown: cfg.NotifyCooldown, StaleAfter: cfg.StaleAfter,
-		UnusedAfter: cfg.UnusedAfter, ExpiryWarning: cfg.ExpiryWarning, Location: cfg.Location(), Schedules: cfg.Schedules,
-		ReportChannel: cfg.ReportChannel, Instance: host + ":" + strconv.Itoa(os.Getpid()),
-	})
 }
 
 // Run opens the database, connects to Slack, schedules the jobs and
@@ -137,35 +149,22 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	log.Info("apppass starting", "version", version, "slack_api", cfg.SlackAPIURL, "graph", cfg.GraphBaseURL,
 		"authority", cfg.AuthorityHost, "tenant", cfg.TenantID, "db", cfg.DBPath, "max_per_user", cfg.MaxPerUser)
 
-	var alerts alertProxy
-	svc := handlers.New(p.graph, p.graph, p.db, &alerts, handlers.Config{
-		MaxPerUser: cfg.MaxPerUser, PasswordLifetime: cfg.PasswordLifetime, Now: m.Now,
-		AdminGroup: cfg.AdminGroup, HelpdeskGroup: cfg.HelpdeskGroup, RequestTTL: cfg.RequestTTL,
-	}, log)
-	b := bot.New(m.botConfig(), svc, log)
-	alerts.set(b)
-	runner, err := m.jobs(p)
-	if err != nil {
-		return err
-	}
+	b := bot.New(m.botConfig(), p.slack, p.handlers, log)
 	if m.Ready != nil {
-		m.Ready(&App{DB: p.db, Graph: p.graph, Service: svc, Bot: b, Jobs: runner})
+		m.Ready(&App{DB: p.db, Graph: p.graph, Handlers: p.handlers, Slack: p.slack, Bot: b, Jobs: p.jobs})
 	}
 
-	var wg sync.WaitGroup
 	bg, stopBG := context.WithCancel(ctx)
-	wg.Add(3)
-	go func() { defer wg.Done(); svc.RunSettler(bg, m.SettleInterval) }()
-	go func() { defer wg.Done(); b.RunRevocationUpkeep(bg, m.SettleInterval) }()
+	jobsDone := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		if err := runner.Start(bg); err != nil && bg.Err() == nil {
-			log.Error("job scheduler stopped", "err", err)
+		defer close(jobsDone)
+		if err := p.jobs.Start(bg); err != nil && bg.Err() == nil {
+			log.Error("job runner stopped", "err", err)
 		}
 	}()
 	err = b.Run(ctx)
 	stopBG()
-	wg.Wait()
+	<-jobsDone
 	log.Info("apppass stopped")
 	return err
 }
@@ -202,11 +201,7 @@ func (m *Main) withJobs(ctx context.Context, f func(*jobs.Runner) error) (err er
 		return err
 	}
 	defer func() { err = errors.Join(err, p.db.Close()) }()
-	runner, err := m.jobs(p)
-	if err != nil {
-		return err
-	}
-	return f(runner)
+	return f(p.jobs)
 }
 
 func printStatuses(out io.Writer, statuses []jobs.Status) error {
@@ -251,23 +246,4 @@ func formatCounts(c domain.Counts) string {
 		fmt.Fprintf(&b, "%s=%d", k, c[k])
 	}
 	return b.String()
-}
-
-// alertProxy lets the service alert through the bot, which is built after
-// it.
-type alertProxy struct {
-	mu  sync.Mutex
-	bot *bot.Bot
-}
-
-func (a *alertProxy) set(b *bot.Bot) { a.mu.Lock(); a.bot = b; a.mu.Unlock() }
-
-func (a *alertProxy) AlertHelpdesk(ctx context.Context, text string) error {
-	a.mu.Lock()
-	b := a.bot
-	a.mu.Unlock()
-	if b == nil {
-		return errors.New("bot not started")
-	}
-	return b.AlertHelpdesk(ctx, text)
 }

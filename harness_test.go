@@ -14,6 +14,7 @@ import (
 
 	"github.com/apppass/apppass/fakeentra"
 	"github.com/apppass/apppass/fakeslack"
+	"github.com/apppass/apppass/internal/testkit"
 )
 
 // The people of the end-to-end tests.
@@ -44,7 +45,7 @@ type harness struct {
 	logs   *syncBuffer
 	dbPath string
 	app    *App
-	clock  *clock
+	clock  *testkit.WallClock
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -93,7 +94,7 @@ func newHarness(t *testing.T) *harness {
 	h.slack.AddUser(fakeslack.User{ID: nomail, Name: "nomail"})
 	h.slack.AddChannel(channel)
 	h.slack.AddChannel(helpdesk)
-	h.clock = &clock{}
+	h.clock = &testkit.WallClock{}
 	h.dbPath = filepath.Join(t.TempDir(), "apppass.db")
 	h.env = map[string]string{
 		"SLACK_APP_TOKEN": fakeslack.AppToken, "SLACK_BOT_TOKEN": fakeslack.BotToken, "SLACK_API_URL": h.slack.APIURL(),
@@ -129,7 +130,7 @@ func (h *harness) newMain() *Main {
 func (h *harness) start() *harness {
 	h.t.Helper()
 	m := h.newMain()
-	m.SettleInterval = 200 * time.Millisecond
+	m.Config.BackgroundInterval = 200 * time.Millisecond
 	ready := make(chan *App, 1)
 	m.Ready = func(a *App) { ready <- a }
 	// Counted before Run: the bot may connect before Ready's receiver runs.
@@ -372,23 +373,4 @@ func (h *harness) assertNoLeaks(allowed map[string]bool) {
 			}
 		}
 	}
-}
-
-// clock is the wall clock moved forward by Add, so tests can age records
-// without sleeping.
-type clock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
 }

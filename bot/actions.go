@@ -36,17 +36,17 @@ func (b *Bot) onBlockActions(evt *socketmode.Event, c *socketmode.Client) {
 	}
 	switch act.ActionID {
 	case actionDeleteAsk:
-		b.spawn("delete-ask", func(ctx context.Context) { b.askDelete(ctx, w, "", act.Value) })
+		b.spawnAs("delete", w, false, func(ctx context.Context, a domain.Actor) { b.askDelete(ctx, w, a, "", act.Value) })
 	case actionDeleteConfirm:
-		b.spawn("delete", func(ctx context.Context) { b.confirmDelete(ctx, w, act.Value) })
+		b.spawnAs("delete", w, true, func(ctx context.Context, a domain.Actor) { b.confirmDelete(ctx, w, a, act.Value) })
 	case actionDeleteCancel:
 		b.spawn("delete-cancel", func(ctx context.Context) {
 			b.respondOrDM(ctx, w, reply{Text: "Cancelled. Nothing was deleted.", Replace: true})
 		})
 	case actionRevokeApprove, actionRevokeRetry:
-		b.spawn("approve", func(ctx context.Context) { b.approve(ctx, w, act.Value) })
+		b.spawnAs("approve", w, false, func(ctx context.Context, a domain.Actor) { b.approve(ctx, w, a, act.Value) })
 	case actionRevokeDeny:
-		b.spawn("deny-form", func(ctx context.Context) { b.openDenyModal(ctx, w, cb.TriggerID, act.Value) })
+		b.spawnAs("deny", w, false, func(ctx context.Context, a domain.Actor) { b.openDenyModal(ctx, w, a, cb.TriggerID, act.Value) })
 	default:
 		b.log.Info("unknown action", "action_id", act.ActionID)
 	}
@@ -54,17 +54,13 @@ func (b *Bot) onBlockActions(evt *socketmode.Event, c *socketmode.Client) {
 
 // askDelete shows a confirmation for the password called name, or with
 // key id keyID.
-func (b *Bot) askDelete(ctx context.Context, w where, name, keyID string) {
-	a, err := b.actor(ctx, w.User)
-	if err != nil {
-		b.fail(ctx, w, "delete", err, false)
-		return
-	}
+func (b *Bot) askDelete(ctx context.Context, w where, a domain.Actor, name, keyID string) {
 	var p domain.Password
+	var err error
 	if keyID != "" {
-		p, err = b.svc.FindPasswordByKey(ctx, a, keyID)
+		p, err = b.h.Passwords.FindByKey(ctx, a, keyID)
 	} else {
-		p, err = b.svc.FindPassword(ctx, a, name)
+		p, err = b.h.Passwords.Find(ctx, a, name)
 	}
 	if err != nil {
 		b.fail(ctx, w, "delete", err, false)
@@ -80,13 +76,8 @@ func (b *Bot) askDelete(ctx context.Context, w where, name, keyID string) {
 	}})
 }
 
-func (b *Bot) confirmDelete(ctx context.Context, w where, keyID string) {
-	a, err := b.actor(ctx, w.User)
-	if err != nil {
-		b.fail(ctx, w, "delete", err, true)
-		return
-	}
-	p, err := b.svc.DeletePassword(ctx, a, keyID)
+func (b *Bot) confirmDelete(ctx context.Context, w where, a domain.Actor, keyID string) {
+	p, err := b.h.Passwords.Delete(ctx, a, keyID)
 	if err != nil {
 		b.fail(ctx, w, "delete", err, true)
 		return
@@ -111,7 +102,7 @@ func (b *Bot) onViewSubmission(evt *socketmode.Event, c *socketmode.Client) {
 		}
 		b.ack(c, evt.Request, nil)
 		w := where{Channel: b.cfg.HelpdeskChannel, User: cb.User.ID}
-		b.spawn("deny", func(ctx context.Context) { b.deny(ctx, w, cb.View.PrivateMetadata, reason) })
+		b.spawnAs("deny", w, false, func(ctx context.Context, a domain.Actor) { b.deny(ctx, w, a, cb.View.PrivateMetadata, reason) })
 		return
 	}
 	if cb.View.CallbackID != createModalID {
@@ -127,5 +118,5 @@ func (b *Bot) onViewSubmission(evt *socketmode.Event, c *socketmode.Client) {
 	var meta modalMeta
 	_ = json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta)
 	w := where{ResponseURL: meta.ResponseURL, Channel: meta.Channel, User: cb.User.ID}
-	b.spawn("create", func(ctx context.Context) { b.create(ctx, w, name) })
+	b.spawnAs("create", w, false, func(ctx context.Context, a domain.Actor) { b.create(ctx, w, a, name) })
 }

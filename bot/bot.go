@@ -1,7 +1,15 @@
 // Package bot is apppass's Slack adapter, and the only package that
-// imports slack-go. It runs in socket mode, acknowledges every slash
-// command and click at once, turns them into calls on handlers.Service,
-// and renders the results as Block Kit, answering through response URLs.
+// imports slack-go. It holds:
+//
+//   - Slack (slack.go), the one Web API client, with the one 429 policy,
+//     used by the commands and, as jobs.Slack, by the jobs (hygiene.go,
+//     publish.go);
+//   - Bot (bot.go), the socket-mode adapter: it acknowledges every slash
+//     command (commands.go) and click (actions.go, revocations.go) at once,
+//     turns them into calls on the handlers, carries out what they return
+//     (delivering a new password, alerting the helpdesk, publishing a
+//     revocation), and answers through response URLs (reply.go);
+//   - the Block Kit rendering (render.go, secret.go, request_message.go).
 package bot
 
 import (
@@ -28,7 +36,7 @@ type Config struct {
 	AppToken domain.Secret
 	BotToken domain.Secret
 	APIURL   string
-	// HelpdeskChannel receives alerts and, later, revocation requests.
+	// HelpdeskChannel receives alerts and revocation requests.
 	HelpdeskChannel string
 	// CommandTimeout bounds the work behind one command or click.
 	CommandTimeout time.Duration
@@ -38,16 +46,17 @@ type Config struct {
 	// HTTPClient carries Web API calls and response URL posts; nil means
 	// a client with a 30 s timeout.
 	HTTPClient *http.Client
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // Bot is the running Slack adapter.
 type Bot struct {
-	cfg  Config
-	api  *slack.Client
-	sm   *socketmode.Client
-	svc  *handlers.Service
-	log  *slog.Logger
-	http *http.Client
+	cfg   Config
+	slack *Slack
+	sm    *socketmode.Client
+	h     *handlers.Handlers
+	log   *slog.Logger
 
 	profiles *expirable.LRU[string, domain.Actor]
 
@@ -58,34 +67,23 @@ type Bot struct {
 	inflight   sync.WaitGroup
 }
 
-// New returns a Bot for svc. It makes no network call.
-func New(cfg Config, svc *handlers.Service, log *slog.Logger) *Bot {
+// New returns a Bot serving h's operations through the Slack client s,
+// with cfg's timeouts (config.Default holds their defaults). It makes no
+// network call.
+func New(cfg Config, s *Slack, h *handlers.Handlers, log *slog.Logger) *Bot {
 	if log == nil {
 		log = slog.Default()
 	}
-	if cfg.CommandTimeout <= 0 {
-		cfg.CommandTimeout = 45 * time.Second
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	if cfg.ShutdownGrace <= 0 {
-		cfg.ShutdownGrace = 20 * time.Second
-	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	opts := []slack.Option{slack.OptionAppLevelToken(cfg.AppToken.Reveal()), slack.OptionHTTPClient(hc)}
-	if cfg.APIURL != "" {
-		opts = append(opts, slack.OptionAPIURL(cfg.APIURL))
-	}
-	api := slack.New(cfg.BotToken.Reveal(), opts...)
 	work, cancel := context.WithCancel(context.Background())
 	return &Bot{
 		cfg:        cfg,
-		api:        api,
-		sm:         socketmode.New(api, socketmode.OptionLog(slogPrinter{log})),
-		svc:        svc,
+		slack:      s,
+		sm:         socketmode.New(s.api, socketmode.OptionLog(slogPrinter{log})),
+		h:          h,
 		log:        log,
-		http:       hc,
 		profiles:   expirable.NewLRU[string, domain.Actor](10000, nil, 5*time.Minute),
 		work:       work,
 		cancelWork: cancel,
@@ -121,6 +119,19 @@ func (b *Bot) drain() {
 	}
 	b.cancelWork()
 	<-done
+}
+
+// spawnAs runs f in the background, after the ack, as the Slack user of
+// w, resolved to an actor; when that fails, the person is told why.
+func (b *Bot) spawnAs(op string, w where, replace bool, f func(ctx context.Context, a domain.Actor)) {
+	b.spawn(op, func(ctx context.Context) {
+		a, err := b.actor(ctx, w.User)
+		if err != nil {
+			b.fail(ctx, w, op, err, replace)
+			return
+		}
+		f(ctx, a)
+	})
 }
 
 // spawn runs f in the background with a deadline, after the ack.

@@ -34,17 +34,17 @@ func (b *Bot) onSlashCommand(evt *socketmode.Event, c *socketmode.Client) {
 			b.spawn("create-modal", func(ctx context.Context) { b.openCreateModal(ctx, cmd) })
 			return
 		}
-		b.spawn("create", func(ctx context.Context) { b.create(ctx, w, parsed.Name) })
+		b.spawnAs("create", w, false, func(ctx context.Context, a domain.Actor) { b.create(ctx, w, a, parsed.Name) })
 	case handlers.VerbList:
-		b.spawn("list", func(ctx context.Context) { b.list(ctx, w, false) })
+		b.spawnAs("list", w, false, func(ctx context.Context, a domain.Actor) { b.list(ctx, w, a) })
 	case handlers.VerbDelete:
-		b.spawn("delete", func(ctx context.Context) { b.askDelete(ctx, w, parsed.Name, "") })
+		b.spawnAs("delete", w, false, func(ctx context.Context, a domain.Actor) { b.askDelete(ctx, w, a, parsed.Name, "") })
 	case handlers.VerbRevoke:
-		b.spawn("revoke", func(ctx context.Context) { b.revoke(ctx, w, parsed) })
+		b.spawnAs("revoke", w, false, func(ctx context.Context, a domain.Actor) { b.revoke(ctx, w, a, parsed) })
 	case handlers.VerbRequests:
-		b.spawn("requests", func(ctx context.Context) { b.requests(ctx, w) })
+		b.spawnAs("requests", w, false, func(ctx context.Context, a domain.Actor) { b.requests(ctx, w, a) })
 	case handlers.VerbShow:
-		b.spawn("show", func(ctx context.Context) { b.show(ctx, w, parsed.Target) })
+		b.spawnAs("show", w, false, func(ctx context.Context, a domain.Actor) { b.show(ctx, w, a, parsed.Target) })
 	default:
 		b.spawn("help", func(ctx context.Context) { b.help(ctx, w, parsed.Unknown) })
 	}
@@ -67,8 +67,8 @@ func (b *Bot) help(ctx context.Context, w where, unknown string) {
 	a, err := b.actor(ctx, w.User)
 	if err == nil {
 		var n int
-		if n, err = b.svc.Count(ctx, a); err == nil {
-			text += fmt.Sprintf("\n\nYou hold *%d of %d* app passwords.", n, b.svc.MaxPerUser())
+		if n, err = b.h.Passwords.Count(ctx, a); err == nil {
+			text += fmt.Sprintf("\n\nYou hold *%d of %d* app passwords.", n, b.h.Passwords.Limits().MaxPerUser)
 		}
 	}
 	if err != nil {
@@ -91,43 +91,38 @@ func usage(unknown string) string {
 		"_Helpdesk:_ `/apppass requests`, `/apppass show @person`"
 }
 
-func (b *Bot) list(ctx context.Context, w where, replace bool) {
-	a, err := b.actor(ctx, w.User)
-	if err != nil {
-		b.fail(ctx, w, "list", err, false)
-		return
-	}
-	l, err := b.svc.List(ctx, a)
+func (b *Bot) list(ctx context.Context, w where, a domain.Actor) {
+	l, err := b.h.Passwords.List(ctx, a)
 	if err != nil {
 		b.fail(ctx, w, "list", err, false)
 		return
 	}
 	blocks := listingBlocks(l, "")
-	b.respondOrDM(ctx, w, reply{Text: fmt.Sprintf("You hold %d of %d app passwords.", len(l.Passwords), l.Max), Blocks: blocks, Replace: replace})
+	b.respondOrDM(ctx, w, reply{Text: fmt.Sprintf("You hold %d of %d app passwords.", len(l.Passwords), l.Max), Blocks: blocks})
 }
 
-// create makes the password and delivers it in one ephemeral message.
-func (b *Bot) create(ctx context.Context, w where, name string) {
-	a, err := b.actor(ctx, w.User)
+// create makes the password and delivers it in one ephemeral message. If
+// that message cannot be shown, the password is removed again and the
+// person is told (SPEC §4): no secret exists that nobody holds.
+func (b *Bot) create(ctx context.Context, w where, a domain.Actor, name string) {
+	issued, eff, err := b.h.Passwords.Create(ctx, a, name)
+	b.carryOut(ctx, eff)
 	if err != nil {
+		if domain.KindOf(err) == domain.KindLimit {
+			if l, lerr := b.h.Passwords.List(ctx, a); lerr == nil {
+				msg := escape(domain.MessageOf(err))
+				b.respondOrDM(ctx, w, reply{Text: msg, Blocks: listingBlocks(l, msg)})
+				return
+			}
+		}
 		b.fail(ctx, w, "create", err, false)
 		return
 	}
-	deliver := func(ctx context.Context, c domain.Created) error {
-		return b.respond(ctx, w, secretReply(c))
-	}
-	_, err = b.svc.CreatePassword(ctx, a, name, deliver)
-	if err == nil {
+	if derr := b.respond(ctx, w, secretReply(issued.Created)); derr != nil {
+		b.fail(ctx, w, "create", issued.Undeliverable(ctx, derr), false)
 		return
 	}
-	if domain.KindOf(err) == domain.KindLimit {
-		if l, lerr := b.svc.List(ctx, a); lerr == nil {
-			msg := escape(domain.MessageOf(err))
-			b.respondOrDM(ctx, w, reply{Text: msg, Blocks: listingBlocks(l, msg)})
-			return
-		}
-	}
-	b.fail(ctx, w, "create", err, false)
+	issued.Delivered(ctx)
 }
 
 const createModalID = "apppass_create"
@@ -155,7 +150,7 @@ func (b *Bot) openCreateModal(ctx context.Context, cmd slack.SlashCommand) {
 			slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, "The password will be shown to you once, in this conversation, visible only to you.", false, false)),
 		}},
 	}
-	if _, err := b.api.OpenViewContext(ctx, cmd.TriggerID, view); err != nil {
+	if err := b.slack.openView(ctx, cmd.TriggerID, view); err != nil {
 		b.fail(ctx, where{ResponseURL: cmd.ResponseURL, Channel: cmd.ChannelID, User: cmd.UserID}, "create-modal",
 			domain.Wrap(domain.KindUpstream, err, "I couldn't open the form. Please use `/apppass create NAME` instead."), false)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/handlers"
 )
 
 // where says how to reach the person who acted: the interaction's
@@ -38,22 +39,14 @@ func escape(s string) string {
 func (b *Bot) respond(ctx context.Context, w where, r reply) error {
 	var errs []error
 	if w.ResponseURL != "" {
-		msg := &slack.WebhookMessage{ResponseType: slack.ResponseTypeEphemeral, Text: r.Text, ReplaceOriginal: r.Replace}
-		if len(r.Blocks) > 0 {
-			msg.Blocks = &slack.Blocks{BlockSet: r.Blocks}
-		}
-		err := slack.PostWebhookCustomHTTPContext(ctx, w.ResponseURL, b.http, msg)
+		err := b.slack.respondTo(ctx, w.ResponseURL, r)
 		if err == nil {
 			return nil
 		}
 		errs = append(errs, fmt.Errorf("response url: %w", err))
 	}
 	if w.Channel != "" && w.User != "" {
-		opts := []slack.MsgOption{slack.MsgOptionText(r.Text, false)}
-		if len(r.Blocks) > 0 {
-			opts = append(opts, slack.MsgOptionBlocks(r.Blocks...))
-		}
-		_, err := b.api.PostEphemeralContext(ctx, w.Channel, w.User, opts...)
+		err := b.slack.postEphemeral(ctx, w.Channel, w.User, r)
 		if err == nil {
 			return nil
 		}
@@ -73,36 +66,18 @@ func (b *Bot) respondOrDM(ctx context.Context, w where, r reply) {
 		return
 	}
 	b.log.WarnContext(ctx, "ephemeral reply failed; sending a DM", "user", w.User, "err", err)
-	if derr := b.DM(ctx, w.User, r.Text, r.Blocks); derr != nil {
+	if derr := b.slack.DM(ctx, w.User, r.Text, r.Blocks); derr != nil {
 		b.log.ErrorContext(ctx, "reply lost", "user", w.User, "err", derr)
 	}
 }
 
-// DM posts a direct message to a Slack user. Never call it with a secret.
-func (b *Bot) DM(ctx context.Context, userID, text string, blocks []slack.Block) error {
-	ch, _, _, err := b.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{userID}})
-	if err != nil {
-		return fmt.Errorf("open DM with %s: %w", userID, err)
+// carryOut does what an operation left to do.
+func (b *Bot) carryOut(ctx context.Context, eff handlers.Effects) {
+	for _, text := range eff.Alerts {
+		if err := b.slack.AlertHelpdesk(ctx, text); err != nil {
+			b.log.ErrorContext(ctx, "helpdesk alert not sent", "err", err)
+		}
 	}
-	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
-	if len(blocks) > 0 {
-		opts = append(opts, slack.MsgOptionBlocks(blocks...))
-	}
-	if _, _, err := b.api.PostMessageContext(ctx, ch.ID, opts...); err != nil {
-		return fmt.Errorf("DM %s: %w", userID, err)
-	}
-	return nil
-}
-
-// AlertHelpdesk posts text to the helpdesk channel, when one is set.
-func (b *Bot) AlertHelpdesk(ctx context.Context, text string) error {
-	if b.cfg.HelpdeskChannel == "" {
-		return errors.New("APPPASS_HELPDESK_CHANNEL is not set")
-	}
-	if _, _, err := b.api.PostMessageContext(ctx, b.cfg.HelpdeskChannel, slack.MsgOptionText(":warning: "+escape(text), false)); err != nil {
-		return fmt.Errorf("alert helpdesk: %w", err)
-	}
-	return nil
 }
 
 // fail is the one place an error becomes a reply: the person reads the
@@ -130,7 +105,7 @@ func (b *Bot) actor(ctx context.Context, userID string) (domain.Actor, error) {
 	if a, ok := b.profiles.Get(userID); ok {
 		return a, nil
 	}
-	u, err := b.api.GetUserInfoContext(ctx, userID)
+	u, err := b.slack.userInfo(ctx, userID)
 	if err != nil {
 		return domain.Actor{}, domain.Wrap(domain.KindUpstream, fmt.Errorf("users.info %s: %w", userID, err),
 			"Slack did not tell me who you are. Please try again in a minute.")

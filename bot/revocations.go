@@ -22,39 +22,31 @@ const (
 	denyModalID         = "apppass_deny"
 )
 
-func (b *Bot) revoke(ctx context.Context, w where, cmd handlers.Command) {
-	a, err := b.actor(ctx, w.User)
-	if err != nil {
-		b.fail(ctx, w, "revoke", err, false)
-		return
-	}
+func (b *Bot) revoke(ctx context.Context, w where, a domain.Actor, cmd handlers.Command) {
 	if b.cfg.HelpdeskChannel == "" {
 		b.fail(ctx, w, "revoke", domain.Errorf(domain.KindInvalid, "Revocations are not set up: APPPASS_HELPDESK_CHANNEL is missing. Please tell the apppass administrator."), false)
 		return
 	}
-	target, err := b.actor(ctx, cmd.Target)
-	if err != nil && domain.KindOf(err) != domain.KindForbidden {
+	target, err := b.target(ctx, cmd.Target)
+	if err != nil {
 		b.fail(ctx, w, "revoke", err, false)
 		return
 	}
-	if err != nil {
-		target = domain.Actor{SlackID: cmd.Target}
-	}
-	req, err := b.svc.RequestRevocation(ctx, a, target, cmd.Name, cmd.All, cmd.Reason)
+	req, err := b.h.Revocations.Request(ctx, a, target, cmd.Name, cmd.All, cmd.Reason)
 	if err != nil {
 		b.fail(ctx, w, "revoke", err, false)
 		return
 	}
 	text, blocks := requestMessage(req)
-	_, ts, err := b.api.PostMessageContext(ctx, b.cfg.HelpdeskChannel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	ts, err := b.slack.post(ctx, b.cfg.HelpdeskChannel, text, blocks)
 	if err != nil {
-		if cerr := b.svc.CancelRevocation(ctx, req.ID); cerr != nil {
+		if cerr := b.h.Revocations.Cancel(ctx, req.ID); cerr != nil {
 			b.log.ErrorContext(ctx, "could not withdraw unposted request", "request", req.ID, "err", cerr)
 		}
 		b.fail(ctx, w, "revoke", domain.Wrap(domain.KindUpstream, err, "I couldn't post the request to the helpdesk channel, so it was withdrawn. Please try again."), false)
 		return
 	}
-	if err := b.svc.RevocationPosted(ctx, req.ID, b.cfg.HelpdeskChannel, ts); err != nil {
+	if err := b.h.Revocations.Posted(ctx, req.ID, b.cfg.HelpdeskChannel, ts); err != nil {
 		b.log.ErrorContext(ctx, "request message not recorded", "request", req.ID, "err", err)
 	}
 	msg := fmt.Sprintf("Request *#%d* is filed: revoke %s of %s. The helpdesk decides in <#%s>; you'll get a DM with the outcome.",
@@ -62,13 +54,8 @@ func (b *Bot) revoke(ctx context.Context, w where, cmd handlers.Command) {
 	b.respondOrDM(ctx, w, reply{Text: msg, Blocks: []slack.Block{section(msg)}})
 }
 
-func (b *Bot) requests(ctx context.Context, w where) {
-	a, err := b.actor(ctx, w.User)
-	if err != nil {
-		b.fail(ctx, w, "requests", err, false)
-		return
-	}
-	reqs, err := b.svc.PendingRevocations(ctx, a)
+func (b *Bot) requests(ctx context.Context, w where, a domain.Actor) {
+	reqs, err := b.h.Revocations.Pending(ctx, a)
 	if err != nil {
 		b.fail(ctx, w, "requests", err, false)
 		return
@@ -80,27 +67,19 @@ func (b *Bot) requests(ctx context.Context, w where) {
 	var lines []string
 	for _, r := range reqs {
 		lines = append(lines, fmt.Sprintf("• *#%d* %s — %s of %s, asked by <@%s> %s ago: %s",
-			r.ID, r.Status, escape(scope(r)), escape(r.TargetName), r.RequesterSlack, age(time.Since(r.CreatedAt)), escape(r.Reason)))
+			r.ID, r.Status, escape(scope(r)), escape(r.TargetName), r.RequesterSlack, age(b.cfg.Now().Sub(r.CreatedAt)), escape(r.Reason)))
 	}
 	text := fmt.Sprintf("*%d revocation request(s) waiting*\n%s", len(reqs), strings.Join(lines, "\n"))
 	b.respondOrDM(ctx, w, reply{Text: text, Blocks: []slack.Block{section(domain.Clip(text, 2900))}})
 }
 
-func (b *Bot) show(ctx context.Context, w where, targetID string) {
-	a, err := b.actor(ctx, w.User)
+func (b *Bot) show(ctx context.Context, w where, a domain.Actor, targetID string) {
+	target, err := b.target(ctx, targetID)
 	if err != nil {
 		b.fail(ctx, w, "show", err, false)
 		return
 	}
-	target, err := b.actor(ctx, targetID)
-	if err != nil && domain.KindOf(err) != domain.KindForbidden {
-		b.fail(ctx, w, "show", err, false)
-		return
-	}
-	if err != nil {
-		target = domain.Actor{SlackID: targetID}
-	}
-	p, err := b.svc.ShowUser(ctx, a, target)
+	p, err := b.h.Passwords.Show(ctx, a, target)
 	if err != nil {
 		b.fail(ctx, w, "show", err, false)
 		return
@@ -128,26 +107,25 @@ func (b *Bot) show(ctx context.Context, w where, targetID string) {
 	b.respondOrDM(ctx, w, reply{Text: "App passwords of " + escape(p.Owner.UserPrincipalName), Blocks: blocks})
 }
 
-func (b *Bot) approve(ctx context.Context, w where, value string) {
-	id, a, ok := b.decisionInput(ctx, w, value)
+func (b *Bot) approve(ctx context.Context, w where, a domain.Actor, value string) {
+	id, ok := b.requestID(ctx, w, value)
 	if !ok {
 		return
 	}
-	req, err := b.svc.ApproveRevocation(ctx, a, id)
+	req, err := b.h.Revocations.Approve(ctx, a, id)
 	if err != nil {
 		b.fail(ctx, w, "approve", err, false)
 		return
 	}
-	b.updateRequestMessage(ctx, req)
-	b.notifyOutcome(ctx, req)
+	b.slack.PublishRevocation(ctx, req)
 }
 
-func (b *Bot) openDenyModal(ctx context.Context, w where, triggerID, value string) {
-	id, a, ok := b.decisionInput(ctx, w, value)
+func (b *Bot) openDenyModal(ctx context.Context, w where, a domain.Actor, triggerID, value string) {
+	id, ok := b.requestID(ctx, w, value)
 	if !ok {
 		return
 	}
-	if err := b.svc.CheckDecider(ctx, a, id); err != nil {
+	if err := b.h.Revocations.CheckDecider(ctx, a, id); err != nil {
 		b.fail(ctx, w, "deny", err, false)
 		return
 	}
@@ -159,112 +137,44 @@ func (b *Bot) openDenyModal(ctx context.Context, w where, triggerID, value strin
 		Title: plain(fmt.Sprintf("Deny request #%d", id)), Submit: plain("Deny"), Close: plain("Cancel"),
 		Blocks: slack.Blocks{BlockSet: []slack.Block{slack.NewInputBlock("reason", plain("Why? The requester will be told."), nil, input)}},
 	}
-	if _, err := b.api.OpenViewContext(ctx, triggerID, view); err != nil {
+	if err := b.slack.openView(ctx, triggerID, view); err != nil {
 		b.fail(ctx, w, "deny", domain.Wrap(domain.KindUpstream, err, "I couldn't open the form. Please click Deny again."), false)
 	}
 }
 
-func (b *Bot) deny(ctx context.Context, w where, idText, reason string) {
-	id, a, ok := b.decisionInput(ctx, w, idText)
+func (b *Bot) deny(ctx context.Context, w where, a domain.Actor, idText, reason string) {
+	id, ok := b.requestID(ctx, w, idText)
 	if !ok {
 		return
 	}
-	req, err := b.svc.DenyRevocation(ctx, a, id, reason)
+	req, err := b.h.Revocations.Deny(ctx, a, id, reason)
 	if err != nil {
 		b.fail(ctx, w, "deny", err, false)
 		return
 	}
-	b.updateRequestMessage(ctx, req)
-	b.notifyOutcome(ctx, req)
+	b.slack.PublishRevocation(ctx, req)
 }
 
-func (b *Bot) decisionInput(ctx context.Context, w where, value string) (int64, domain.Actor, bool) {
+// requestID reads a revocation request id from a button's value, or
+// tells the person it is not one.
+func (b *Bot) requestID(ctx context.Context, w where, value string) (int64, bool) {
 	id, err := strconv.ParseInt(value, 10, 64)
 	if err != nil || id <= 0 {
 		b.fail(ctx, w, "decide", domain.Errorf(domain.KindInvalid, "That button is not a revocation request."), false)
-		return 0, domain.Actor{}, false
+		return 0, false
 	}
-	a, err := b.actor(ctx, w.User)
-	if err != nil {
-		b.fail(ctx, w, "decide", err, false)
-		return 0, domain.Actor{}, false
-	}
-	return id, a, true
+	return id, true
 }
 
-// updateRequestMessage rewrites the helpdesk message in place with the
-// request's state.
-func (b *Bot) updateRequestMessage(ctx context.Context, req domain.RevocationRequest) {
-	if req.Channel == "" || req.MessageTS == "" {
-		return
+// target is the Slack user a command names: their profile, or only their
+// id when Slack refuses them (deleted accounts, bots), so that handlers
+// can say whether Entra knows them.
+func (b *Bot) target(ctx context.Context, slackID string) (domain.Actor, error) {
+	t, err := b.actor(ctx, slackID)
+	if domain.KindOf(err) == domain.KindForbidden {
+		return domain.Actor{SlackID: slackID}, nil
 	}
-	text, blocks := requestMessage(req)
-	if _, _, _, err := b.api.UpdateMessageContext(ctx, req.Channel, req.MessageTS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
-		b.log.ErrorContext(ctx, "request message not updated", "request", req.ID, "err", err)
-	}
-}
-
-// notifyOutcome tells the employee what was revoked, by whom and why, and
-// the requester how it went. No secrets exist at this point to leak.
-func (b *Bot) notifyOutcome(ctx context.Context, req domain.RevocationRequest) {
-	switch req.Status {
-	case domain.RevocationDone, domain.RevocationPartial:
-		var removed []string
-		for _, it := range req.Items {
-			if it.Outcome == domain.OutcomeRemoved {
-				removed = append(removed, "*"+escape(it.Password.Name)+"*")
-			}
-		}
-		if len(removed) > 0 && req.TargetSlack != "" {
-			msg := fmt.Sprintf(":lock: Your app password(s) %s were revoked at the request of <@%s>, approved by <@%s>. Reason: %s\nDevices using them can no longer sign in. `/apppass create NAME` makes a new one if you still need it.",
-				strings.Join(removed, ", "), req.RequesterSlack, req.DecidedSlack, escape(req.Reason))
-			b.dmOrLog(ctx, req.TargetSlack, msg)
-		}
-		b.dmOrLog(ctx, req.RequesterSlack, fmt.Sprintf("Your revocation request #%d for %s was approved by <@%s>: %s.",
-			req.ID, escape(req.TargetName), req.DecidedSlack, outcomeSummary(req)))
-	case domain.RevocationDenied:
-		b.dmOrLog(ctx, req.RequesterSlack, fmt.Sprintf("Your revocation request #%d for %s was denied by <@%s>. Reason: %s",
-			req.ID, escape(req.TargetName), req.DecidedSlack, escape(req.DenyReason)))
-	case domain.RevocationExpired:
-		b.dmOrLog(ctx, req.RequesterSlack, fmt.Sprintf("Your revocation request #%d for %s expired without a decision; nothing was revoked.",
-			req.ID, escape(req.TargetName)))
-	}
-}
-
-func (b *Bot) dmOrLog(ctx context.Context, user, text string) {
-	if err := b.DM(ctx, user, text, []slack.Block{section(text)}); err != nil {
-		b.log.ErrorContext(ctx, "DM not sent", "user", user, "err", err)
-	}
-}
-
-// RunRevocationUpkeep expires overdue requests (updating their messages)
-// and resumes approvals a crash interrupted, every interval until ctx ends.
-func (b *Bot) RunRevocationUpkeep(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		expired, err := b.svc.ExpireRevocations(ctx)
-		if err != nil && ctx.Err() == nil {
-			b.log.WarnContext(ctx, "expiring revocation requests", "err", err)
-		}
-		for _, r := range expired {
-			b.updateRequestMessage(ctx, r)
-			b.notifyOutcome(ctx, r)
-		}
-		resumed, err := b.svc.ResumeApprovals(ctx, 2*b.cfg.CommandTimeout)
-		if err != nil && ctx.Err() == nil {
-			b.log.WarnContext(ctx, "resuming approvals", "err", err)
-		}
-		for _, r := range resumed {
-			b.updateRequestMessage(ctx, r)
-			b.notifyOutcome(ctx, r)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	return t, err
 }
 
 func scope(r domain.RevocationRequest) string {

@@ -58,8 +58,26 @@ type Config struct {
 	UnusedAfter    time.Duration `yaml:"unused_after"`
 	ExpiryWarning  time.Duration `yaml:"expiry_warning"`
 	TimeZone       string        `yaml:"time_zone"`
-	// Schedules maps a job name to its cron expression.
+	// Schedules maps a scheduled job's name to its cron expression; a YAML
+	// file overrides the defaults job by job.
 	Schedules map[string]string `yaml:"schedules"`
+
+	// The timings below are apppass's own, not settings; they live here so
+	// that every default is in one place.
+
+	// BackgroundInterval is how often the background jobs run: reconciling
+	// credentials left by failures, expiring revocation requests and
+	// resuming approvals a crash interrupted.
+	BackgroundInterval time.Duration `yaml:"-"`
+	// LagWindow is how long apppass trusts its own record of a credential
+	// it created or removed over Graph's listing, which can lag.
+	LagWindow time.Duration `yaml:"-"`
+	// ReconcileAfter is how old an open credential record must be before
+	// the reconciler takes it over from the request that began it.
+	ReconcileAfter time.Duration `yaml:"-"`
+	// GiveUpAfter is how long the reconciler looks for a credential that
+	// an ambiguous addPassword may have created.
+	GiveUpAfter time.Duration `yaml:"-"`
 }
 
 // Default returns a Config holding every documented default.
@@ -80,7 +98,18 @@ func Default() Config {
 		UnusedAfter:    90 * 24 * time.Hour,
 		ExpiryWarning:  14 * 24 * time.Hour,
 		TimeZone:       "UTC",
-		Schedules:      map[string]string{},
+		// The scheduled jobs' cron expressions, read in TimeZone.
+		Schedules: map[string]string{
+			"limit-warning":  "0 9 * * 1-5", // weekdays 09:00
+			"stale-warning":  "0 9 * * 1",   // Mondays 09:00
+			"expiry-warning": "0 9 * * *",   // daily 09:00
+			"hygiene-report": "0 8 * * 1",   // Mondays 08:00
+		},
+
+		BackgroundInterval: time.Minute,
+		LagWindow:          15 * time.Minute,
+		ReconcileAfter:     2 * time.Minute,
+		GiveUpAfter:        30 * time.Minute,
 	}
 }
 
@@ -156,6 +185,11 @@ func (c Config) validate() error {
 	}
 	return nil
 }
+
+// ResumeAfter is how long an approval may stay "approving" before the
+// background job takes it for one a crash interrupted and finishes it:
+// twice the time a command may run.
+func (c Config) ResumeAfter() time.Duration { return 2 * c.CommandTimeout }
 
 // Location returns the configured time zone; validate has checked it.
 func (c Config) Location() *time.Location {

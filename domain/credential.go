@@ -5,7 +5,7 @@ import "time"
 // CredentialState is where a credential apppass asked for stands.
 type CredentialState string
 
-// The credential states. Pending and Issued are unsettled: a secret may
+// The credential states. Pending and Issued are open: a secret may
 // exist that nobody holds, and the reconciler must look at them.
 const (
 	CredentialPending   CredentialState = "pending"   // addPassword sent; outcome unknown

@@ -2,27 +2,28 @@ package handlers
 
 import "sync"
 
-// keyedMutex serializes work per key (an employee), so two fast clicks
-// cannot both pass the limit or name check.
-type keyedMutex struct {
+// ownerLocks serialize work per employee (by Entra id), so two fast clicks
+// cannot both pass the limit or name check, and the reconciler does not
+// race a request for the same person.
+type ownerLocks struct {
 	mu    sync.Mutex
-	locks map[string]*keyedEntry
+	locks map[string]*ownerLock
 }
 
-type keyedEntry struct {
+type ownerLock struct {
 	mu   sync.Mutex
 	refs int
 }
 
 // Lock locks key and returns its unlock function.
-func (k *keyedMutex) Lock(key string) (unlock func()) {
+func (k *ownerLocks) Lock(key string) (unlock func()) {
 	k.mu.Lock()
 	if k.locks == nil {
-		k.locks = map[string]*keyedEntry{}
+		k.locks = map[string]*ownerLock{}
 	}
 	e := k.locks[key]
 	if e == nil {
-		e = &keyedEntry{}
+		e = &ownerLock{}
 		k.locks[key] = e
 	}
 	e.refs++

@@ -3,31 +3,51 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/apppass/apppass/domain"
 )
 
+// Revocations are the two-person rule: an admin asks for someone's app
+// passwords to be revoked, a helpdesk member who is neither the requester
+// nor the target decides. Roles are asked of Entra at every step. Each
+// decision returns the request as it now stands, for the caller to
+// publish (rewrite the helpdesk message, tell the people concerned).
+type Revocations struct {
+	id    *Identity
+	entra interface {
+		ApplicationReader
+		CredentialRemover
+	}
+	store    RevocationStore
+	audit    auditor
+	locks    *ownerLocks
+	apps     applications
+	holdings holdings
+	cfg      Config
+	log      *slog.Logger
+}
+
 // maxReason bounds the reason an admin or helpdesk member types.
 const maxReason = 500
 
-// RequestRevocation files an admin's request to revoke target's password
+// Request files an admin's request to revoke target's password
 // called name, or all of them. Nothing is revoked until a helpdesk member
 // approves. It returns KindForbidden unless the actor is an admin,
 // KindInvalid without a reason, KindNotFound for an unknown target or
 // password, and KindConflict when --all finds nothing to revoke.
-func (s *Service) RequestRevocation(ctx context.Context, actor, target domain.Actor, name string, all bool, reason string) (domain.RevocationRequest, error) {
-	requester, err := s.Resolve(ctx, actor)
+func (s *Revocations) Request(ctx context.Context, actor, target domain.Actor, name string, all bool, reason string) (domain.RevocationRequest, error) {
+	requester, err := s.id.Resolve(ctx, actor)
 	if err != nil {
 		return domain.RevocationRequest{}, err
 	}
 	refuse := func(err error) (domain.RevocationRequest, error) {
-		s.audit(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: requester.ID, Action: "revoke-request",
+		s.audit.record(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: requester.ID, Action: "revoke-request",
 			Name: domain.Clip(name, maxAuditText), Outcome: "refused: " + domain.KindOf(err).String()})
 		return domain.RevocationRequest{}, err
 	}
-	r, err := s.roles(ctx, requester)
+	r, err := s.id.Roles(ctx, requester)
 	if err != nil {
 		return domain.RevocationRequest{}, err
 	}
@@ -41,11 +61,11 @@ func (s *Service) RequestRevocation(ctx context.Context, actor, target domain.Ac
 	if len([]rune(reason)) > maxReason {
 		return refuse(domain.Errorf(domain.KindInvalid, "Please keep the reason under %d characters.", maxReason))
 	}
-	subject, err := s.resolveTarget(ctx, target)
+	subject, err := s.id.resolveTarget(ctx, target)
 	if err != nil {
 		return refuse(err)
 	}
-	h, err := s.current(ctx, subject)
+	h, err := s.holdings.current(ctx, subject)
 	if err != nil {
 		return domain.RevocationRequest{}, fmt.Errorf("request revocation: %w", err)
 	}
@@ -67,30 +87,26 @@ func (s *Service) RequestRevocation(ctx context.Context, actor, target domain.Ac
 	if err := s.store.CreateRevocation(ctx, &req); err != nil {
 		return domain.RevocationRequest{}, fmt.Errorf("request revocation: %w", err)
 	}
-	s.audit(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: requester.ID, SubjectID: subject.ID, Action: "revoke-request",
+	s.audit.record(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: requester.ID, SubjectID: subject.ID, Action: "revoke-request",
 		Name: revocationScope(req), Outcome: fmt.Sprintf("filed #%d", req.ID)})
 	return req, nil
 }
 
-// RevocationPosted records where the request was posted for the helpdesk.
-func (s *Service) RevocationPosted(ctx context.Context, id int64, channel, ts string) error {
+// Posted records where the request was posted for the helpdesk.
+func (s *Revocations) Posted(ctx context.Context, id int64, channel, ts string) error {
 	return s.store.SetRevocationMessage(ctx, id, channel, ts)
 }
 
-// CancelRevocation withdraws a request nobody could see (the helpdesk
+// Cancel withdraws a request nobody could see (the helpdesk
 // post failed).
-func (s *Service) CancelRevocation(ctx context.Context, id int64) error {
+func (s *Revocations) Cancel(ctx context.Context, id int64) error {
 	return s.store.SetRevocationStatus(ctx, id, domain.RevocationCancelled)
 }
 
 // decider checks that actor may decide req: a helpdesk member, as Entra
 // says now, who is neither the requester nor the target.
-func (s *Service) decider(ctx context.Context, actor domain.Actor, req domain.RevocationRequest) (domain.User, error) {
-	u, err := s.Resolve(ctx, actor)
-	if err != nil {
-		return domain.User{}, err
-	}
-	r, err := s.roles(ctx, u)
+func (s *Revocations) decider(ctx context.Context, actor domain.Actor, req domain.RevocationRequest) (domain.User, error) {
+	u, r, err := s.id.resolveWithRoles(ctx, actor)
 	if err != nil {
 		return domain.User{}, err
 	}
@@ -105,20 +121,20 @@ func (s *Service) decider(ctx context.Context, actor domain.Actor, req domain.Re
 	return u, nil
 }
 
-// ApproveRevocation carries out request id on behalf of a helpdesk
+// Approve carries out request id on behalf of a helpdesk
 // member: removePassword for each of its passwords not yet removed. It is
 // also the Retry of a partly done request. Exactly one of several
 // concurrent deciders acts; the others get KindConflict. A failed removal
 // leaves the request partial; the outcome of each password is in the
 // returned request.
-func (s *Service) ApproveRevocation(ctx context.Context, actor domain.Actor, id int64) (domain.RevocationRequest, error) {
+func (s *Revocations) Approve(ctx context.Context, actor domain.Actor, id int64) (domain.RevocationRequest, error) {
 	req, err := s.store.Revocation(ctx, id)
 	if err != nil {
 		return domain.RevocationRequest{}, err
 	}
 	approver, err := s.decider(ctx, actor, req)
 	if err != nil {
-		s.audit(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: approver.ID, SubjectID: req.TargetID, Action: "revoke-approve",
+		s.audit.record(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: approver.ID, SubjectID: req.TargetID, Action: "revoke-approve",
 			Name: fmt.Sprintf("#%d", id), Outcome: "refused: " + domain.KindOf(err).String()})
 		return req, err
 	}
@@ -130,22 +146,17 @@ func (s *Service) ApproveRevocation(ctx context.Context, actor domain.Actor, id 
 	if !won {
 		return s.notDecidable(ctx, id)
 	}
-	s.audit(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: approver.ID, SubjectID: req.TargetID, Action: "revoke-approve",
+	s.audit.record(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: approver.ID, SubjectID: req.TargetID, Action: "revoke-approve",
 		Name: fmt.Sprintf("#%d", id), Outcome: "ok"})
 	return s.executeRevocation(ctx, req, actor.SlackID, approver.ID)
 }
 
 // executeRevocation removes each password of req that is not yet done and
 // records the outcomes and the final status.
-func (s *Service) executeRevocation(ctx context.Context, req domain.RevocationRequest, actorSlack, actorID string) (domain.RevocationRequest, error) {
+func (s *Revocations) executeRevocation(ctx context.Context, req domain.RevocationRequest, actorSlack, actorID string) (domain.RevocationRequest, error) {
 	unlock := s.locks.Lock(req.TargetID)
 	defer unlock()
-	app, found, err := s.entra.FindApplication(ctx, req.TargetID)
-	if err == nil && !found {
-		if stored, serr := s.store.Application(ctx, req.TargetID); serr == nil {
-			app, found = stored, true
-		}
-	}
+	app, found, err := s.apps.find(ctx, req.TargetID)
 	failed := 0
 	for i, it := range req.Items {
 		if it.Done() {
@@ -178,7 +189,7 @@ func (s *Service) executeRevocation(ctx context.Context, req domain.RevocationRe
 		if serr := s.store.SetRevocationOutcome(ctx, req.ID, it.Password.KeyID, it.Outcome); serr != nil {
 			s.log.ErrorContext(ctx, "revocation outcome not recorded", "request", req.ID, "err", serr)
 		}
-		s.audit(ctx, domain.AuditEvent{ActorSlack: actorSlack, ActorID: actorID, SubjectID: req.TargetID, Action: "revoke",
+		s.audit.record(ctx, domain.AuditEvent{ActorSlack: actorSlack, ActorID: actorID, SubjectID: req.TargetID, Action: "revoke",
 			KeyID: it.Password.KeyID, Name: it.Password.Name, Outcome: it.Outcome})
 	}
 	req.Status = domain.RevocationDone
@@ -191,17 +202,17 @@ func (s *Service) executeRevocation(ctx context.Context, req domain.RevocationRe
 	return s.store.Revocation(ctx, req.ID)
 }
 
-// DenyRevocation declines request id, with a reason, on behalf of a
+// Deny declines request id, with a reason, on behalf of a
 // helpdesk member who is neither requester nor target. Errors as
-// ApproveRevocation.
-func (s *Service) DenyRevocation(ctx context.Context, actor domain.Actor, id int64, reason string) (domain.RevocationRequest, error) {
+// Approve.
+func (s *Revocations) Deny(ctx context.Context, actor domain.Actor, id int64, reason string) (domain.RevocationRequest, error) {
 	req, err := s.store.Revocation(ctx, id)
 	if err != nil {
 		return domain.RevocationRequest{}, err
 	}
 	denier, err := s.decider(ctx, actor, req)
 	if err != nil {
-		s.audit(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: denier.ID, SubjectID: req.TargetID, Action: "revoke-deny",
+		s.audit.record(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: denier.ID, SubjectID: req.TargetID, Action: "revoke-deny",
 			Name: fmt.Sprintf("#%d", id), Outcome: "refused: " + domain.KindOf(err).String()})
 		return req, err
 	}
@@ -216,14 +227,14 @@ func (s *Service) DenyRevocation(ctx context.Context, actor domain.Actor, id int
 	if !won {
 		return s.notDecidable(ctx, id)
 	}
-	s.audit(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: denier.ID, SubjectID: req.TargetID, Action: "revoke-deny",
+	s.audit.record(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: denier.ID, SubjectID: req.TargetID, Action: "revoke-deny",
 		Name: fmt.Sprintf("#%d", id), Outcome: "ok"})
 	return s.store.Revocation(ctx, id)
 }
 
 // CheckDecider reports whether actor may decide request id now, so the
 // deny form is only offered to someone who may use it.
-func (s *Service) CheckDecider(ctx context.Context, actor domain.Actor, id int64) error {
+func (s *Revocations) CheckDecider(ctx context.Context, actor domain.Actor, id int64) error {
 	req, err := s.store.Revocation(ctx, id)
 	if err != nil {
 		return err
@@ -239,7 +250,7 @@ func (s *Service) CheckDecider(ctx context.Context, actor domain.Actor, id int64
 }
 
 // notDecidable explains why request id can no longer be decided.
-func (s *Service) notDecidable(ctx context.Context, id int64) (domain.RevocationRequest, error) {
+func (s *Revocations) notDecidable(ctx context.Context, id int64) (domain.RevocationRequest, error) {
 	req, err := s.store.Revocation(ctx, id)
 	if err != nil {
 		return req, err
@@ -256,14 +267,10 @@ func (s *Service) notDecidable(ctx context.Context, id int64) (domain.Revocation
 	}
 }
 
-// PendingRevocations lists the requests waiting for a decision. It
+// Pending lists the requests waiting for a decision. It
 // returns KindForbidden unless the actor is an admin or helpdesk member.
-func (s *Service) PendingRevocations(ctx context.Context, actor domain.Actor) ([]domain.RevocationRequest, error) {
-	u, err := s.Resolve(ctx, actor)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.roles(ctx, u)
+func (s *Revocations) Pending(ctx context.Context, actor domain.Actor) ([]domain.RevocationRequest, error) {
+	_, r, err := s.id.resolveWithRoles(ctx, actor)
 	if err != nil {
 		return nil, err
 	}
@@ -280,79 +287,6 @@ func (s *Service) PendingRevocations(ctx context.Context, actor domain.Actor) ([
 		if q.Status == domain.RevocationPartial || now.Before(q.ExpiresAt) {
 			out = append(out, q)
 		}
-	}
-	return out, nil
-}
-
-// Profile is what the helpdesk sees of one person: their app passwords
-// (no secrets) and their recent audit trail.
-type Profile struct {
-	Listing
-	Events []domain.AuditEvent
-}
-
-// ShowUser returns target's profile for a helpdesk member. It returns
-// KindForbidden for everyone else.
-func (s *Service) ShowUser(ctx context.Context, actor, target domain.Actor) (Profile, error) {
-	u, err := s.Resolve(ctx, actor)
-	if err != nil {
-		return Profile{}, err
-	}
-	r, err := s.roles(ctx, u)
-	if err != nil {
-		return Profile{}, err
-	}
-	if !r.Helpdesk {
-		return Profile{}, domain.Errorf(domain.KindForbidden, "Only the helpdesk can look at someone else's app passwords.")
-	}
-	subject, err := s.resolveTarget(ctx, target)
-	if err != nil {
-		return Profile{}, err
-	}
-	h, err := s.current(ctx, subject)
-	if err != nil {
-		return Profile{}, fmt.Errorf("show: %w", err)
-	}
-	events, err := s.store.AuditFor(ctx, subject.ID, 15)
-	if err != nil {
-		return Profile{}, fmt.Errorf("show: %w", err)
-	}
-	s.audit(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: u.ID, SubjectID: subject.ID, Action: "show", Outcome: "ok"})
-	return Profile{Listing: Listing{Owner: subject, Passwords: h.passwords, Max: s.cfg.MaxPerUser}, Events: events}, nil
-}
-
-// ExpireRevocations marks requests past their time as expired, audits
-// them, and returns them so their messages can say so.
-func (s *Service) ExpireRevocations(ctx context.Context) ([]domain.RevocationRequest, error) {
-	expired, err := s.store.ExpireRevocations(ctx, s.cfg.Now())
-	for _, r := range expired {
-		s.audit(ctx, domain.AuditEvent{ActorSlack: "apppass", SubjectID: r.TargetID, Action: "revoke-expire",
-			Name: fmt.Sprintf("#%d", r.ID), Outcome: "expired"})
-	}
-	if err != nil {
-		return expired, fmt.Errorf("expire revocations: %w", err)
-	}
-	return expired, nil
-}
-
-// ResumeApprovals finishes approvals a crash interrupted: requests left
-// "approving" for longer than a command may run are carried out again;
-// removals are idempotent.
-func (s *Service) ResumeApprovals(ctx context.Context, olderThan time.Duration) ([]domain.RevocationRequest, error) {
-	stuck, err := s.store.Revocations(ctx, domain.RevocationApproving)
-	if err != nil {
-		return nil, err
-	}
-	var out []domain.RevocationRequest
-	for _, r := range stuck {
-		if s.cfg.Now().Sub(r.DecidedAt) < olderThan {
-			continue
-		}
-		done, err := s.executeRevocation(ctx, r, r.DecidedSlack, r.DecidedID)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, done)
 	}
 	return out, nil
 }

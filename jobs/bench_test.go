@@ -11,6 +11,7 @@ import (
 
 	"github.com/apppass/apppass/domain"
 	"github.com/apppass/apppass/fakeentra"
+	"github.com/apppass/apppass/internal/testkit"
 	"github.com/apppass/apppass/jobs"
 )
 
@@ -56,7 +57,7 @@ func benchScanAndReport(b *testing.B, holders, perHolder int) {
 		dir[upn] = fmt.Sprint("U", i)
 	}
 	slack, sent := recordingSlack(dir)
-	r := newRunner(b, "bench", &clock{t: t0}, mustGraph(b, entra), slack, testStore{DB: db})
+	r := newRunner(b, "bench", testkit.NewClock(t0), mustGraph(b, entra), slack, testStore{DB: db})
 
 	var peak heapPeak
 	b.ReportAllocs()
@@ -159,7 +160,7 @@ func BenchmarkReportMemory(b *testing.B) {
 		b.Run(fmt.Sprintf("holders=%d", holders), func(b *testing.B) {
 			var retained uint64
 			var base uint64
-			entra := &fakeEntra{ScanHoldersFn: func(ctx context.Context, fn func(domain.Application, string) error) error {
+			entra := scanning(func(ctx context.Context, fn func(domain.Application, string) error) error {
 				for h := range holders {
 					ps := make([]domain.Password, 5)
 					for i := range ps {
@@ -175,9 +176,9 @@ func BenchmarkReportMemory(b *testing.B) {
 					}
 				}
 				return nil
-			}}
+			})
 			slack, _ := recordingSlack(map[string]string{})
-			r := newRunner(b, "bench", &clock{t: t0}, entra, slack, testStore{DB: mustOpenStore(b)})
+			r := newRunner(b, "bench", testkit.NewClock(t0), entra, slack, testStore{DB: mustOpenStore(b)})
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {

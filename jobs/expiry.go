@@ -43,7 +43,7 @@ func (r *Runner) expiryNotice(h holder, now time.Time) (domain.Notice, bool) {
 	}
 	slices.SortStableFunc(soon, func(a, b domain.Password) int { return a.Expires.Compare(b.Expires) })
 	return domain.Notice{
-		Kind: domain.NoticeExpiry, At: now, Held: len(h.Passwords), Max: r.cfg.MaxPerUser, Passwords: soon,
+		Kind: domain.NoticeExpiry, At: now, Held: len(h.Passwords), Max: r.cfg.Limits.MaxPerUser, Passwords: soon,
 		ExpiryWarning: r.cfg.ExpiryWarning,
 	}, true
 }

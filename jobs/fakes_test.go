@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/internal/testkit"
 	"github.com/apppass/apppass/jobs"
 	"github.com/apppass/apppass/store"
 )
@@ -22,48 +22,17 @@ var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
 const day = 24 * time.Hour
 
-// fakeEntra is a jobs.Scanner whose behaviour is its function fields.
-type fakeEntra struct {
-	ScanHoldersFn       func(ctx context.Context, fn func(domain.Application, string) error) error
-	CredentialSignInsFn func(ctx context.Context, fn func(string, time.Time) error) (bool, error)
+// tenant is an in-memory Entra serving apps (and no sign-in data). upns
+// gives owners' UPNs as Entra's displayName would.
+func tenant(apps []domain.Application, upns map[string]string) *testkit.Entra {
+	return testkit.Tenant(apps, upns)
 }
 
-func (f *fakeEntra) ScanHolders(ctx context.Context, fn func(domain.Application, string) error) error {
-	return f.ScanHoldersFn(ctx, fn)
-}
-
-func (f *fakeEntra) CredentialSignIns(ctx context.Context, fn func(string, time.Time) error) (bool, error) {
-	if f.CredentialSignInsFn == nil {
-		return false, nil
-	}
-	return f.CredentialSignInsFn(ctx, fn)
-}
-
-// tenant serves apps (and no sign-in data). upns gives owners' UPNs as
-// Entra's displayName would.
-func tenant(apps []domain.Application, upns map[string]string) *fakeEntra {
-	return &fakeEntra{ScanHoldersFn: func(ctx context.Context, fn func(domain.Application, string) error) error {
-		for _, a := range apps {
-			a.Passwords = append([]domain.Password(nil), a.Passwords...)
-			if err := fn(a, upns[a.OwnerID]); err != nil {
-				return err
-			}
-		}
-		return nil
-	}}
-}
-
-// withSignIns makes f report last sign-ins.
-func (f *fakeEntra) withSignIns(last map[string]time.Time) *fakeEntra {
-	f.CredentialSignInsFn = func(ctx context.Context, fn func(string, time.Time) error) (bool, error) {
-		for k, t := range last {
-			if err := fn(k, t); err != nil {
-				return true, err
-			}
-		}
-		return true, nil
-	}
-	return f
+// scanning is an in-memory Entra whose scan is scan.
+func scanning(scan func(ctx context.Context, fn func(domain.Application, string) error) error) *testkit.Entra {
+	e := testkit.NewEntra()
+	e.ScanFunc = scan
+	return e
 }
 
 // fakeSlack is a jobs.Slack whose behaviour is its function fields.
@@ -72,6 +41,8 @@ type fakeSlack struct {
 	SendNoticeFn        func(ctx context.Context, slackID string, n domain.Notice) error
 	PostReportFn        func(ctx context.Context, channel string, r domain.Report) error
 }
+
+func (f *fakeSlack) PublishRevocation(context.Context, domain.RevocationRequest) {}
 
 func (f *fakeSlack) SlackUsersByEmail(ctx context.Context) (map[string]string, error) {
 	return f.SlackUsersByEmailFn(ctx)
@@ -151,32 +122,31 @@ func (s testStore) PendingRevocations(ctx context.Context) (int, error) {
 	return s.PendingRevocationsFn(ctx)
 }
 
-func mustOpenStore(tb testing.TB) *store.DB {
-	tb.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(tb.TempDir(), "apppass.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	return db
+func mustOpenStore(tb testing.TB) *store.DB { return testkit.OpenStore(tb, nil) }
+
+// idle is the background work of a tenant where none is due: the
+// hygiene jobs' tests leave credentials and revocations alone.
+type idle struct{}
+
+func (idle) Reconcile(context.Context) (domain.Counts, error) { return domain.Counts{}, nil }
+func (idle) Expire(context.Context) ([]domain.RevocationRequest, error) {
+	return nil, nil
+}
+func (idle) ResumeApprovals(context.Context) ([]domain.RevocationRequest, error) {
+	return nil, nil
 }
 
-// clock is a settable time for the jobs and the store.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
+// deps are the jobs' collaborators with idle background work.
+func deps(entra jobs.Scanner, slack jobs.Slack, db jobs.Store, now func() time.Time) jobs.Deps {
+	return jobs.Deps{Entra: entra, Slack: slack, Store: db, Reconciler: idle{}, Revocations: idle{}, Now: now,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+// configWith is testkit.JobsConfig changed by change.
+func configWith(change func(c *jobs.Config)) jobs.Config {
+	c := testkit.JobsConfig()
+	change(&c)
+	return c
 }
 
 // person i of the tests: Entra id e{i}, Slack U{i}, email p{i}@example.test.
@@ -217,10 +187,10 @@ func app(owner int, ps ...domain.Password) domain.Application {
 }
 
 // newRunner builds a Runner at clk over entra, slack and db, as instance.
-func newRunner(tb testing.TB, instance string, clk *clock, entra jobs.Scanner, slack jobs.Slack, db jobs.Store) *jobs.Runner {
+func newRunner(tb testing.TB, instance string, clk *testkit.Clock, entra jobs.Scanner, slack jobs.Slack, db jobs.Store) *jobs.Runner {
 	tb.Helper()
-	r, err := jobs.New(jobs.Deps{Entra: entra, Slack: slack, Store: db, Now: clk.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
-		jobs.Config{ReportChannel: "CREPORT", Instance: instance})
+	r, err := jobs.New(deps(entra, slack, db, clk.Now),
+		configWith(func(c *jobs.Config) { c.ReportChannel, c.Instance = "CREPORT", instance }))
 	if err != nil {
 		tb.Fatal(err)
 	}

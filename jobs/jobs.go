@@ -1,17 +1,27 @@
-// Package jobs runs apppass's scheduled hygiene jobs (SPEC §7): it warns
-// people who near the per-person limit, who hold stale app passwords or
-// passwords about to expire, and posts a weekly hygiene report.
+// Package jobs runs all of apppass's scheduled and background work
+// through one Runner (runner.go), under a lease per job and with every run
+// recorded in the store:
 //
-// Each job makes one streaming pass over every apppass application in
-// Entra, so memory grows with the people to notify, not with the tenant.
-// People are found in Slack through the store's mapping first, then
-// through one paged users.list per run. A notification is recorded right
-// after it is sent and checked right before, so a run that dies half way
-// sends nobody the same warning twice when it runs again.
+//   - the hygiene jobs of SPEC §7, on cron schedules: limit, stale and
+//     expiry warnings (limit.go, stale.go, expiry.go, notify.go) and the
+//     weekly hygiene report (report.go);
+//   - the background jobs, every BackgroundInterval and at start-up
+//     (background.go): reconciling credentials nobody received, and
+//     expiring revocation requests and finishing approvals a crash
+//     interrupted.
+//
+// Each hygiene job makes one streaming pass over every apppass
+// application in Entra (scan.go), so memory grows with the people to
+// notify, not with the tenant. People are found in Slack through the
+// store's mapping first, then through one paged users.list per run
+// (people.go). A notification is recorded right after it is sent and
+// checked right before, so a run that dies half way sends nobody the same
+// warning twice when it runs again.
 //
 // The package knows neither Slack, Graph nor SQL: it declares the small
-// interfaces it needs (Scanner, Slack, Store), which *graphclient.Client,
-// *bot.JobSlack and *store.DB satisfy.
+// interfaces it needs (Scanner, Slack, Store, Reconciler, Revocations),
+// which *graphclient.Client, *bot.Slack, *store.DB and the handlers
+// satisfy. It reuses the handlers' limit rules (handlers.Limits).
 package jobs
 
 import (
@@ -20,6 +30,7 @@ import (
 	"time"
 
 	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/handlers"
 )
 
 // The jobs' names, as used in schedules, `apppass job run NAME` and the
@@ -29,52 +40,67 @@ const (
 	StaleWarning  = "stale-warning"
 	ExpiryWarning = "expiry-warning"
 	HygieneReport = "hygiene-report"
+
+	ReconcileCredentials = "reconcile-credentials"
+	RevocationUpkeep     = "revocation-upkeep"
 )
 
 // Names lists every job in the order `apppass job list` shows them.
 func Names() []string {
-	return []string{LimitWarning, StaleWarning, ExpiryWarning, HygieneReport}
+	return []string{LimitWarning, StaleWarning, ExpiryWarning, HygieneReport, ReconcileCredentials, RevocationUpkeep}
 }
 
-// DefaultSchedules returns each job's cron expression (SPEC §7), read in
-// Config.Location.
-func DefaultSchedules() map[string]string {
-	return map[string]string{
-		LimitWarning:  "0 9 * * 1-5", // weekdays 09:00
-		StaleWarning:  "0 9 * * 1",   // Mondays 09:00
-		ExpiryWarning: "0 9 * * *",   // daily 09:00
-		HygieneReport: "0 8 * * 1",   // Mondays 08:00
-	}
-}
-
-// Config is the jobs' settings. Zero values take SPEC defaults.
+// Config is the jobs' settings. It has no defaults of its own:
+// config.Default holds them all.
 type Config struct {
-	MaxPerUser int // 40
-	WarnAt     int // 35: limit-warning at this many or more
+	Limits handlers.Limits
 	// NotifyCooldown is the least time between two limit (or two stale)
-	// warnings to one person: 7 days.
+	// warnings to one person.
 	NotifyCooldown time.Duration
-	StaleAfter     time.Duration // 180 days: older is stale
-	UnusedAfter    time.Duration // 90 days without sign-in is stale, when sign-in data exists
-	ExpiryWarning  time.Duration // 14 days: warn of expiry this far ahead, inclusive
+	StaleAfter     time.Duration // older is stale
+	UnusedAfter    time.Duration // without sign-in for this long is stale, when sign-in data exists
+	ExpiryWarning  time.Duration // warn of expiry this far ahead, inclusive
 	// Location is the time zone of the schedules; nil means UTC.
 	Location *time.Location
-	// Schedules overrides DefaultSchedules by job name.
+	// Schedules holds the cron expression of every scheduled job, by name.
 	Schedules map[string]string
+	// BackgroundInterval is how often the background jobs run.
+	BackgroundInterval time.Duration
 	// ReportChannel is the Slack channel id of the hygiene report; without
 	// it the report is not scheduled and `job run` of it fails.
 	ReportChannel string
-	// Instance names this process in job leases and runs, e.g. hostname:pid.
+	// Instance names this process in job leases and runs, e.g.
+	// hostname:pid.
 	Instance string
 }
 
 // Deps are the jobs' collaborators.
 type Deps struct {
-	Entra Scanner
-	Slack Slack
-	Store Store
-	Now   func() time.Time // nil: time.Now
-	Log   *slog.Logger     // nil: slog.Default()
+	Entra       Scanner
+	Slack       Slack
+	Store       Store
+	Reconciler  Reconciler
+	Revocations Revocations
+	Now         func() time.Time // nil: time.Now
+	Log         *slog.Logger     // nil: slog.Default()
+}
+
+// Reconciler removes credentials nobody received; *handlers.Reconciler
+// satisfies it.
+type Reconciler interface {
+	// Reconcile looks at every open credential record once and returns
+	// its tallies; an error when some records could not be handled now.
+	Reconcile(ctx context.Context) (domain.Counts, error)
+}
+
+// Revocations keeps revocation requests moving without anyone clicking;
+// *handlers.Revocations satisfies it.
+type Revocations interface {
+	// Expire marks requests past their time as expired and returns them.
+	Expire(ctx context.Context) ([]domain.RevocationRequest, error)
+	// ResumeApprovals finishes approvals a crash interrupted and returns
+	// them.
+	ResumeApprovals(ctx context.Context) ([]domain.RevocationRequest, error)
 }
 
 // Scanner reads the apppass estate from Entra. *graphclient.Client
@@ -89,7 +115,7 @@ type Scanner interface {
 	CredentialSignIns(ctx context.Context, fn func(keyID string, last time.Time) error) (available bool, err error)
 }
 
-// Slack reaches people and channels. *bot.JobSlack satisfies it.
+// Slack reaches people and channels. *bot.Slack satisfies it.
 type Slack interface {
 	// SlackUsersByEmail returns the Slack user id of every active person
 	// in the workspace by lower-cased email, from one paged users.list.
@@ -99,6 +125,9 @@ type Slack interface {
 	SendNotice(ctx context.Context, slackID string, n domain.Notice) error
 	// PostReport posts r to channel.
 	PostReport(ctx context.Context, channel string, r domain.Report) error
+	// PublishRevocation shows everyone concerned how req now stands;
+	// failures are the adapter's to log.
+	PublishRevocation(ctx context.Context, req domain.RevocationRequest)
 }
 
 // Store keeps job runs, leases, notifications sent and report snapshots.

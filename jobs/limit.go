@@ -18,16 +18,13 @@ func (r *Runner) limitWarningJob(ctx context.Context) (domain.Counts, error) {
 	})
 }
 
-// nearLimit is the limit rule: count >= WarnAt (34 no, 35 yes).
-func (r *Runner) nearLimit(held int) bool { return held >= r.cfg.WarnAt }
-
 func (r *Runner) limitNotice(h holder, now time.Time) (domain.Notice, bool) {
-	if !r.nearLimit(len(h.Passwords)) {
+	if !r.cfg.Limits.Near(len(h.Passwords)) {
 		return domain.Notice{}, false
 	}
 	ps := slices.Clone(h.Passwords)
 	sortOldestFirst(ps)
-	return domain.Notice{Kind: domain.NoticeLimit, At: now, Held: len(ps), Max: r.cfg.MaxPerUser, Passwords: ps}, true
+	return domain.Notice{Kind: domain.NoticeLimit, At: now, Held: len(ps), Max: r.cfg.Limits.MaxPerUser, Passwords: ps}, true
 }
 
 // sortOldestFirst orders by creation, then name, so notices are stable.

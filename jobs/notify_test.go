@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/internal/testkit"
 	"github.com/apppass/apppass/jobs"
 )
 
 func TestCooldownIsPerPersonAndKind(t *testing.T) {
 	db := mustOpenStore(t)
-	clk := &clock{t: t0}
+	clk := testkit.NewClock(t0)
 	slack, sent := recordingSlack(knownPeople(t, db, 1))
 	// Near the limit and stale: two kinds, cooled down separately.
 	entra := tenant([]domain.Application{app(1, pws(36, t0.AddDate(-1, 0, 0))...)}, nil)
@@ -45,7 +46,7 @@ func TestCooldownIsPerPersonAndKind(t *testing.T) {
 
 func TestExpiryNamesEachPasswordOnce(t *testing.T) {
 	db := mustOpenStore(t)
-	clk := &clock{t: t0}
+	clk := testkit.NewClock(t0)
 	slack, sent := recordingSlack(knownPeople(t, db, 1))
 	a, b, c := pw("a", t0.AddDate(-1, 0, 0)), pw("b", t0.AddDate(-1, 0, 0)), pw("c", t0.AddDate(-1, 0, 0))
 	a.Expires, b.Expires, c.Expires = t0.Add(3*day), t0.Add(10*day), t0.Add(15*day)
@@ -71,7 +72,7 @@ func TestExpiryNamesEachPasswordOnce(t *testing.T) {
 
 func TestOverlappingRunsRunOnce(t *testing.T) {
 	db := mustOpenStore(t)
-	clk := &clock{t: t0}
+	clk := testkit.NewClock(t0)
 	dir := knownPeople(t, db, 1, 2)
 	entra := tenant([]domain.Application{app(1, pws(35, t0.AddDate(-1, 0, 0))...), app(2, pws(35, t0.AddDate(-1, 0, 0))...)}, nil)
 	slack, sent := recordingSlack(dir)
@@ -112,7 +113,7 @@ func TestOverlappingRunsRunOnce(t *testing.T) {
 
 func TestExpiredLeaseOfADeadProcessIsTakenOver(t *testing.T) {
 	db := mustOpenStore(t)
-	clk := &clock{t: t0}
+	clk := testkit.NewClock(t0)
 	slack, _ := recordingSlack(knownPeople(t, db, 1))
 	r := newRunner(t, "b", clk, tenant([]domain.Application{app(1, pws(35, t0)...)}, nil), slack, testStore{DB: db})
 	// A process that died mid-run left its lease behind.
@@ -133,7 +134,7 @@ func TestInterruptedRunDoesNotNotifyTwice(t *testing.T) {
 	for _, kind := range []string{jobs.LimitWarning, jobs.ExpiryWarning} {
 		t.Run(kind, func(t *testing.T) {
 			db := mustOpenStore(t)
-			clk := &clock{t: t0}
+			clk := testkit.NewClock(t0)
 			var is []int
 			var apps []domain.Application
 			for i := range people {
@@ -182,7 +183,7 @@ func TestInterruptedRunDoesNotNotifyTwice(t *testing.T) {
 
 func TestUndeliveredNoticesAreRetriedNextRun(t *testing.T) {
 	db := mustOpenStore(t)
-	clk := &clock{t: t0}
+	clk := testkit.NewClock(t0)
 	slack, sent := recordingSlack(knownPeople(t, db, 1, 2, 3))
 	entra := tenant([]domain.Application{app(1, pws(35, t0)...), app(2, pws(35, t0)...), app(3, pws(35, t0)...)}, nil)
 	flaky := *slack
@@ -220,7 +221,7 @@ func TestPeopleAreFoundWithoutLookUpsPerPerson(t *testing.T) {
 		apps = append(apps, app(i, pws(35, t0)...))
 	}
 	slack, sent := recordingSlack(dir)
-	res := mustRun(t, newRunner(t, "a", &clock{t: t0}, tenant(apps, map[string]string{entraID(3): "P3@Example.test"}), slack, testStore{DB: db}), jobs.LimitWarning)
+	res := mustRun(t, newRunner(t, "a", testkit.NewClock(t0), tenant(apps, map[string]string{entraID(3): "P3@Example.test"}), slack, testStore{DB: db}), jobs.LimitWarning)
 	for i := 1; i <= 3; i++ {
 		if n := len(sent.noticesTo(slackID(i))); n != 1 {
 			t.Errorf("person %d: %d notices, want 1", i, n)

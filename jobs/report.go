@@ -34,7 +34,7 @@ func (r *Runner) hygieneReportJob(ctx context.Context) (domain.Counts, error) {
 	}
 	now := r.now()
 	rep := domain.Report{
-		At: now, WarnAt: r.cfg.WarnAt, Max: r.cfg.MaxPerUser, Distribution: buckets(r.cfg.WarnAt, r.cfg.MaxPerUser),
+		At: now, WarnAt: r.cfg.Limits.WarnAt, Max: r.cfg.Limits.MaxPerUser, Distribution: buckets(r.cfg.Limits.WarnAt, r.cfg.Limits.MaxPerUser),
 		StaleAfter: r.cfg.StaleAfter, UnusedAfter: r.cfg.UnusedAfter, ExpiryWarning: r.cfg.ExpiryWarning,
 	}
 	prevAt, prev, err := r.store.LastReportSnapshot(ctx)
@@ -64,7 +64,7 @@ func (r *Runner) hygieneReportJob(ctx context.Context) (domain.Counts, error) {
 			if f.SlackID == "" {
 				rep.Unreachable++
 			}
-			if r.nearLimit(held[i]) {
+			if r.cfg.Limits.Near(held[i]) {
 				rep.NearLimit = append(rep.NearLimit, domain.HolderCount{Name: f.Name, Held: held[i]})
 			}
 		}

@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/internal/testkit"
 	"github.com/apppass/apppass/jobs"
 )
 
 func TestHygieneReportContent(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpenStore(t)
-	clk := &clock{t: t0}
+	clk := testkit.NewClock(t0)
 	dir := knownPeople(t, db, 1, 2, 3, 4, 5) // 6 is in nobody's Slack
 
 	fresh := t0.Add(-10 * day)
@@ -95,7 +96,7 @@ func TestHygieneReportContent(t *testing.T) {
 func TestFirstHygieneReport(t *testing.T) {
 	db := mustOpenStore(t)
 	slack, sent := recordingSlack(knownPeople(t, db, 1))
-	mustRun(t, newRunner(t, "a", &clock{t: t0}, tenant([]domain.Application{app(1, pws(3, t0)...)}, nil), slack, testStore{DB: db}), jobs.HygieneReport)
+	mustRun(t, newRunner(t, "a", testkit.NewClock(t0), tenant([]domain.Application{app(1, pws(3, t0)...)}, nil), slack, testStore{DB: db}), jobs.HygieneReport)
 	r := sent.reports[0]
 	if r.Previous != nil || !r.Since.Equal(t0.Add(-7*day)) {
 		t.Errorf("first report: previous %v, since %v; want none and 7 days back", r.Previous, r.Since)
@@ -108,8 +109,8 @@ func TestFirstHygieneReport(t *testing.T) {
 func TestDistributionFollowsWarnAt(t *testing.T) {
 	db := mustOpenStore(t)
 	slack, sent := recordingSlack(nil)
-	r, err := jobs.New(jobs.Deps{Entra: tenant(nil, nil), Slack: slack, Store: testStore{DB: db}, Now: (&clock{t: t0}).Now},
-		jobs.Config{WarnAt: 15, MaxPerUser: 20, ReportChannel: "C"})
+	r, err := jobs.New(deps(tenant(nil, nil), slack, testStore{DB: db}, testkit.NewClock(t0).Now),
+		configWith(func(c *jobs.Config) { c.Limits.WarnAt, c.Limits.MaxPerUser, c.ReportChannel = 15, 20, "C" }))
 	if err != nil {
 		t.Fatal(err)
 	}

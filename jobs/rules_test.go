@@ -6,12 +6,13 @@ import (
 	"time"
 
 	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/internal/testkit"
 	"github.com/apppass/apppass/jobs"
 )
 
 func TestLimitWarningAtItsEdges(t *testing.T) {
 	db := mustOpenStore(t)
-	clk := &clock{t: t0}
+	clk := testkit.NewClock(t0)
 	dir := knownPeople(t, db, 34, 35, 40)
 	oldest := t0.AddDate(-1, 0, 0)
 	entra := tenant([]domain.Application{app(34, pws(34, oldest)...), app(35, pws(35, oldest)...), app(40, pws(40, oldest)...)}, nil)
@@ -53,17 +54,17 @@ func TestStaleWarningAtItsEdges(t *testing.T) {
 	apps := []domain.Application{app(1, young, p179, p180, used89, used90, never89, never90)}
 	tests := []struct {
 		name      string
-		entra     *fakeEntra
+		entra     *testkit.Entra
 		wantStale []domain.Password
 	}{
 		{"by age only without sign-in data", tenant(apps, nil), []domain.Password{p180}},
-		{"by age or by disuse with sign-in data", tenant(apps, nil).withSignIns(lastUse), []domain.Password{p180, used90, never90}},
+		{"by age or by disuse with sign-in data", tenant(apps, nil).SetSignIns(lastUse), []domain.Password{p180, used90, never90}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			db := mustOpenStore(t)
 			slack, sent := recordingSlack(knownPeople(t, db, 1))
-			mustRun(t, newRunner(t, "a", &clock{t: t0}, tt.entra, slack, testStore{DB: db}), jobs.StaleWarning)
+			mustRun(t, newRunner(t, "a", testkit.NewClock(t0), tt.entra, slack, testStore{DB: db}), jobs.StaleWarning)
 			ns := sent.noticesTo(slackID(1))
 			if len(ns) != 1 {
 				t.Fatalf("%d notices, want 1", len(ns))
@@ -75,7 +76,7 @@ func TestStaleWarningAtItsEdges(t *testing.T) {
 				t.Errorf("named %v, want %v", names(ns[0].Passwords), names(tt.wantStale))
 			}
 			for _, p := range ns[0].Passwords {
-				if lu, ok := lastUse[p.KeyID]; ok && tt.entra.CredentialSignInsFn != nil && (p.LastUsed == nil || !p.LastUsed.Equal(lu)) {
+				if lu, ok := lastUse[p.KeyID]; ok && ns[0].LastUseKnown && (p.LastUsed == nil || !p.LastUsed.Equal(lu)) {
 					t.Errorf("%s: LastUsed = %v, want %v", p.Name, p.LastUsed, lu)
 				}
 			}
@@ -97,7 +98,7 @@ func TestExpiryWarningAtItsEdges(t *testing.T) {
 	db := mustOpenStore(t)
 	slack, sent := recordingSlack(knownPeople(t, db, 1, 2))
 	entra := tenant([]domain.Application{app(1, d15, d14, gone, d14s, d13, forever), app(2, d15)}, nil)
-	mustRun(t, newRunner(t, "a", &clock{t: t0}, entra, slack, testStore{DB: db}), jobs.ExpiryWarning)
+	mustRun(t, newRunner(t, "a", testkit.NewClock(t0), entra, slack, testStore{DB: db}), jobs.ExpiryWarning)
 
 	ns := sent.noticesTo(slackID(1))
 	if len(ns) != 1 {

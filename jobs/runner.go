@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,61 +41,74 @@ const (
 
 // Runner schedules and runs the jobs. It is safe for concurrent use.
 type Runner struct {
-	entra Scanner
-	slack Slack
-	store Store
-	now   func() time.Time
-	log   *slog.Logger
-	cfg   Config
-	jobs  []*job
-	runs  atomic.Int64 // numbers this process's runs, for lease instances
+	entra       Scanner
+	slack       Slack
+	store       Store
+	reconciler  Reconciler
+	revocations Revocations
+	now         func() time.Time
+	log         *slog.Logger
+	cfg         Config
+	jobs        []*job
+	runs        atomic.Int64 // numbers this process's runs, for lease instances
 }
 
+// job is one job the Runner knows. A scheduled job has a cron spec; a
+// background job runs every BackgroundInterval and once at start-up.
 type job struct {
-	name     string
-	spec     string
-	schedule cron.Schedule
-	disabled string
-	run      func(ctx context.Context) (domain.Counts, error)
-	running  atomic.Bool
+	name       string
+	spec       string // cron expression, or "every …" for a background job
+	schedule   cron.Schedule
+	background bool
+	disabled   string
+	run        func(ctx context.Context) (domain.Counts, error)
+	running    atomic.Bool
 }
 
-// New builds a Runner. It returns an error naming the job whose cron
-// expression does not parse, or an unknown job name in cfg.Schedules, or
-// a missing dependency. Zero settings take SPEC defaults.
+// New builds a Runner. It returns an error naming the setting at fault: a
+// job whose cron expression does not parse or is missing, an unknown job
+// name in cfg.Schedules, limits or durations out of range, or a missing
+// dependency.
 func New(deps Deps, cfg Config) (*Runner, error) {
-	if deps.Entra == nil || deps.Slack == nil || deps.Store == nil {
-		return nil, errors.New("jobs: Entra, Slack and Store are required")
+	if deps.Entra == nil || deps.Slack == nil || deps.Store == nil || deps.Reconciler == nil || deps.Revocations == nil {
+		return nil, errors.New("jobs: Entra, Slack, Store, Reconciler and Revocations are required")
 	}
-	cfg = withDefaults(cfg)
-	if cfg.WarnAt > cfg.MaxPerUser {
-		return nil, fmt.Errorf("jobs: warn_at (%d) is above max_per_user (%d)", cfg.WarnAt, cfg.MaxPerUser)
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
-	r := &Runner{entra: deps.Entra, slack: deps.Slack, store: deps.Store, now: deps.Now, log: deps.Log, cfg: cfg}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	r := &Runner{entra: deps.Entra, slack: deps.Slack, store: deps.Store, reconciler: deps.Reconciler,
+		revocations: deps.Revocations, now: deps.Now, log: deps.Log, cfg: cfg}
 	if r.now == nil {
 		r.now = time.Now
 	}
 	if r.log == nil {
 		r.log = slog.Default()
 	}
-	specs := DefaultSchedules()
-	for name, spec := range cfg.Schedules {
-		if _, ok := specs[name]; !ok {
-			return nil, fmt.Errorf("schedules: %w %q (jobs are %s)", ErrUnknownJob, name, strings.Join(Names(), ", "))
-		}
-		specs[name] = spec
-	}
 	runs := map[string]func(context.Context) (domain.Counts, error){
 		LimitWarning: r.limitWarningJob, StaleWarning: r.staleWarningJob,
 		ExpiryWarning: r.expiryWarningJob, HygieneReport: r.hygieneReportJob,
+		ReconcileCredentials: r.reconcileCredentialsJob, RevocationUpkeep: r.revocationUpkeepJob,
+	}
+	for name := range cfg.Schedules {
+		if runs[name] == nil || isBackground(name) {
+			return nil, fmt.Errorf("schedules: %w %q (scheduled jobs are %s)", ErrUnknownJob, name, strings.Join(scheduledNames(), ", "))
+		}
 	}
 	for _, name := range Names() {
-		spec := strings.TrimSpace(specs[name])
-		sched, err := cron.ParseStandard(spec)
-		if err != nil {
-			return nil, fmt.Errorf("schedule of job %s: %q: %w", name, spec, err)
+		j := &job{name: name, run: runs[name]}
+		if isBackground(name) {
+			j.background, j.spec, j.schedule = true, "every "+cfg.BackgroundInterval.String(), every(cfg.BackgroundInterval)
+		} else {
+			j.spec = strings.TrimSpace(cfg.Schedules[name])
+			sched, err := cron.ParseStandard(j.spec)
+			if err != nil {
+				return nil, fmt.Errorf("schedule of job %s: %q: %w", name, j.spec, err)
+			}
+			j.schedule = sched
 		}
-		j := &job{name: name, spec: spec, schedule: sched, run: runs[name]}
 		if name == HygieneReport && cfg.ReportChannel == "" {
 			j.disabled = "no report channel (APPPASS_REPORT_CHANNEL)"
 		}
@@ -104,64 +117,84 @@ func New(deps Deps, cfg Config) (*Runner, error) {
 	return r, nil
 }
 
-func withDefaults(c Config) Config {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
+func (c Config) validate() error {
+	switch {
+	case c.Limits.MaxPerUser < 1:
+		return errors.New("jobs: max_per_user must be at least 1")
+	case c.Limits.WarnAt < 1 || c.Limits.WarnAt > c.Limits.MaxPerUser:
+		return fmt.Errorf("jobs: warn_at (%d) must be between 1 and max_per_user (%d)", c.Limits.WarnAt, c.Limits.MaxPerUser)
+	case c.NotifyCooldown <= 0 || c.StaleAfter <= 0 || c.UnusedAfter <= 0 || c.ExpiryWarning <= 0:
+		return errors.New("jobs: notify_cooldown, stale_after, unused_after and expiry_warning must be positive")
+	case c.BackgroundInterval <= 0:
+		return errors.New("jobs: the background interval must be positive")
+	case c.Instance == "":
+		return errors.New("jobs: the instance name is required")
 	}
-	if c.MaxPerUser <= 0 {
-		c.MaxPerUser = 40
-	}
-	if c.WarnAt <= 0 {
-		c.WarnAt = min(35, c.MaxPerUser)
-	}
-	def(&c.NotifyCooldown, 7*24*time.Hour)
-	def(&c.StaleAfter, 180*24*time.Hour)
-	def(&c.UnusedAfter, 90*24*time.Hour)
-	def(&c.ExpiryWarning, 14*24*time.Hour)
-	if c.Location == nil {
-		c.Location = time.UTC
-	}
-	if c.Instance == "" {
-		host, _ := os.Hostname()
-		c.Instance = fmt.Sprintf("%s:%d", host, os.Getpid())
-	}
-	return c
+	return nil
 }
 
-// Start schedules every enabled job in the configured time zone and
-// blocks until ctx ends; then it waits for running jobs, whose context
-// ends too, and returns nil. A job still running at its next tick is
-// skipped; a failed run is logged and tried again at the next tick.
+// isBackground reports whether job name runs every BackgroundInterval
+// rather than on a cron schedule.
+func isBackground(name string) bool { return name == ReconcileCredentials || name == RevocationUpkeep }
+
+func scheduledNames() []string {
+	return slices.DeleteFunc(Names(), isBackground)
+}
+
+// every is a schedule of a fixed interval, below a second too (cron's
+// own @every rounds up to seconds).
+type every time.Duration
+
+func (e every) Next(t time.Time) time.Time { return t.Add(time.Duration(e)) }
+
+// Start schedules every enabled job, the scheduled ones in the configured
+// time zone, runs the background jobs once at once, and blocks until ctx
+// ends; then it waits for running jobs, whose context ends too, and
+// returns nil. A job still running at its next tick is skipped; a failed
+// run is logged and tried again at the next tick.
 func (r *Runner) Start(ctx context.Context) error {
 	logger := cronLogger{r.log}
 	c := cron.New(cron.WithLocation(r.cfg.Location), cron.WithLogger(logger),
 		cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)))
+	var startup sync.WaitGroup
 	for _, j := range r.jobs {
 		if j.disabled != "" {
 			r.log.WarnContext(ctx, "job not scheduled", "job", j.name, "why", j.disabled)
 			continue
 		}
-		c.Schedule(j.schedule, cron.FuncJob(func() { r.runScheduled(ctx, j.name) }))
+		c.Schedule(j.schedule, cron.FuncJob(func() { r.runScheduled(ctx, j) }))
+		if j.background {
+			// At start-up too: work a crash left behind is picked up at
+			// once. A tick meanwhile finds the job busy and skips.
+			startup.Go(func() { r.runScheduled(ctx, j) })
+		}
 	}
 	c.Start()
 	r.log.InfoContext(ctx, "jobs scheduled", "time_zone", r.cfg.Location.String(), "instance", r.cfg.Instance)
 	<-ctx.Done()
 	<-c.Stop().Done()
+	startup.Wait()
 	return nil
 }
 
-// runScheduled is one cron tick: it runs the job and logs how it went.
-func (r *Runner) runScheduled(ctx context.Context, name string) {
-	res, err := r.RunOnce(ctx, name)
+// runScheduled is one tick of j: it runs the job and logs how it went.
+// Background jobs, which run every minute or so, log at debug level what
+// scheduled jobs log at info.
+func (r *Runner) runScheduled(ctx context.Context, j *job) {
+	res, err := r.RunOnce(ctx, j.name)
+	quiet := slog.LevelInfo
+	if j.background {
+		quiet = slog.LevelDebug
+	}
 	switch {
 	case errors.Is(err, ErrBusy):
-		r.log.InfoContext(ctx, "job skipped: running elsewhere", "job", name)
+		r.log.Log(ctx, quiet, "job skipped: running elsewhere", "job", j.name)
 	case err != nil && ctx.Err() != nil:
-		r.log.InfoContext(ctx, "job interrupted by shutdown; retried at the next tick", "job", name, "run", res.ID, "counts", res.Counts)
+		r.log.InfoContext(ctx, "job interrupted by shutdown; retried at the next tick", "job", j.name, "run", res.ID, "counts", res.Counts)
 	case err != nil:
-		r.log.ErrorContext(ctx, "job failed; retried at the next tick", "job", name, "run", res.ID, "counts", res.Counts, "err", err)
+		r.log.ErrorContext(ctx, "job failed; retried at the next tick", "job", j.name, "run", res.ID, "counts", res.Counts, "err", err)
+	default:
+		r.log.Log(ctx, quiet, "job done", "job", j.name, "run", res.ID, "took", res.End.Sub(res.Start), "counts", res.Counts)
 	}
 }
 
@@ -221,7 +254,6 @@ func (r *Runner) RunOnce(ctx context.Context, name string) (domain.JobRun, error
 	if runErr != nil {
 		return res, fmt.Errorf("job %s: %w", name, runErr)
 	}
-	r.log.InfoContext(ctx, "job done", "job", name, "run", res.ID, "took", res.End.Sub(res.Start), "counts", res.Counts)
 	return res, nil
 }
 

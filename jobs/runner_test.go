@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/internal/testkit"
 	"github.com/apppass/apppass/jobs"
 )
 
@@ -17,15 +18,17 @@ func TestNewRejectsBadSettings(t *testing.T) {
 		cfg  jobs.Config
 		want string // in the error
 	}{
-		{"bad cron names the job", jobs.Config{Schedules: map[string]string{jobs.StaleWarning: "61 9 * * 1"}}, "stale-warning"},
-		{"too few fields", jobs.Config{Schedules: map[string]string{jobs.HygieneReport: "0 8 *"}}, "hygiene-report"},
-		{"unknown job", jobs.Config{Schedules: map[string]string{"cleanup": "0 9 * * *"}}, `"cleanup"`},
-		{"warn_at above the limit", jobs.Config{WarnAt: 41, MaxPerUser: 40}, "warn_at"},
+		{"bad cron names the job", configWith(func(c *jobs.Config) { c.Schedules[jobs.StaleWarning] = "61 9 * * 1" }), "stale-warning"},
+		{"too few fields", configWith(func(c *jobs.Config) { c.Schedules[jobs.HygieneReport] = "0 8 *" }), "hygiene-report"},
+		{"missing schedule names the job", configWith(func(c *jobs.Config) { delete(c.Schedules, jobs.ExpiryWarning) }), "expiry-warning"},
+		{"unknown job", configWith(func(c *jobs.Config) { c.Schedules["cleanup"] = "0 9 * * *" }), `"cleanup"`},
+		{"a background job has no schedule", configWith(func(c *jobs.Config) { c.Schedules[jobs.ReconcileCredentials] = "* * * * *" }), `"reconcile-credentials"`},
+		{"warn_at above the limit", configWith(func(c *jobs.Config) { c.Limits.WarnAt, c.Limits.MaxPerUser = 41, 40 }), "warn_at"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			slack, _ := recordingSlack(nil)
-			_, err := jobs.New(jobs.Deps{Entra: tenant(nil, nil), Slack: slack, Store: testStore{DB: mustOpenStore(t)}}, tt.cfg)
+			_, err := jobs.New(deps(tenant(nil, nil), slack, testStore{DB: mustOpenStore(t)}, nil), tt.cfg)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("New: err = %v, want one naming %s", err, tt.want)
 			}
@@ -40,9 +43,11 @@ func TestListShowsSchedulesInTheTimeZone(t *testing.T) {
 	}
 	db := mustOpenStore(t)
 	slack, _ := recordingSlack(knownPeople(t, db, 1))
-	clk := &clock{t: t0} // Monday 2 March 2026, 10:00 in Berlin
-	r, err := jobs.New(jobs.Deps{Entra: tenant([]domain.Application{app(1, pws(35, t0)...)}, nil), Slack: slack, Store: testStore{DB: db}, Now: clk.Now},
-		jobs.Config{Location: berlin, Schedules: map[string]string{jobs.ExpiryWarning: "30 6 * * *"}, Instance: "a"})
+	clk := testkit.NewClock(t0) // Monday 2 March 2026, 10:00 in Berlin
+	r, err := jobs.New(deps(tenant([]domain.Application{app(1, pws(35, t0)...)}, nil), slack, testStore{DB: db}, clk.Now),
+		configWith(func(c *jobs.Config) {
+			c.Location, c.Schedules[jobs.ExpiryWarning], c.Instance = berlin, "30 6 * * *", "a"
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +66,8 @@ func TestListShowsSchedulesInTheTimeZone(t *testing.T) {
 		{jobs.StaleWarning, "0 9 * * 1", at(9, 9, 0), false},
 		{jobs.ExpiryWarning, "30 6 * * *", at(3, 6, 30), false},
 		{jobs.HygieneReport, "0 8 * * 1", time.Time{}, false}, // no report channel
+		{jobs.ReconcileCredentials, "every 1m0s", t0.Add(time.Minute), false},
+		{jobs.RevocationUpkeep, "every 1m0s", t0.Add(time.Minute), false},
 	}
 	if len(list) != len(want) {
 		t.Fatalf("List has %d jobs, want %d", len(list), len(want))
@@ -84,7 +91,7 @@ func TestListShowsSchedulesInTheTimeZone(t *testing.T) {
 
 func TestRunOnceUnknownJob(t *testing.T) {
 	slack, _ := recordingSlack(nil)
-	r := newRunner(t, "a", &clock{t: t0}, tenant(nil, nil), slack, testStore{DB: mustOpenStore(t)})
+	r := newRunner(t, "a", testkit.NewClock(t0), tenant(nil, nil), slack, testStore{DB: mustOpenStore(t)})
 	if _, err := r.RunOnce(context.Background(), "cleanup"); !errors.Is(err, jobs.ErrUnknownJob) {
 		t.Fatalf("err = %v, want ErrUnknownJob", err)
 	}
@@ -92,12 +99,12 @@ func TestRunOnceUnknownJob(t *testing.T) {
 
 func TestFailedRunIsRecordedAndRetried(t *testing.T) {
 	db := mustOpenStore(t)
-	clk := &clock{t: t0}
+	clk := testkit.NewClock(t0)
 	slack, sent := recordingSlack(knownPeople(t, db, 1))
 	works := tenant([]domain.Application{app(1, pws(35, t0)...)}, nil)
-	broken := &fakeEntra{ScanHoldersFn: func(context.Context, func(domain.Application, string) error) error {
+	broken := scanning(func(context.Context, func(domain.Application, string) error) error {
 		return domain.Errorf(domain.KindUpstream, "Microsoft Entra is busy right now.")
-	}}
+	})
 	res, err := newRunner(t, "a", clk, broken, slack, testStore{DB: db}).RunOnce(context.Background(), jobs.LimitWarning)
 	if err == nil || res.Outcome != domain.JobFailed || !strings.Contains(res.Error, "busy") {
 		t.Fatalf("broken run: %v, %+v", err, res)
@@ -114,7 +121,7 @@ func TestFailedRunIsRecordedAndRetried(t *testing.T) {
 
 func TestStartStopsWithItsContext(t *testing.T) {
 	slack, _ := recordingSlack(nil)
-	r := newRunner(t, "a", &clock{t: t0}, tenant(nil, nil), slack, testStore{DB: mustOpenStore(t)})
+	r := newRunner(t, "a", testkit.NewClock(t0), tenant(nil, nil), slack, testStore{DB: mustOpenStore(t)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Start(ctx) }()

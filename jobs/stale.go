@@ -51,7 +51,7 @@ func (r *Runner) staleNotice(h holder, now time.Time) (domain.Notice, bool) {
 	}
 	sortOldestFirst(stale)
 	return domain.Notice{
-		Kind: domain.NoticeStale, At: now, Held: len(h.Passwords), Max: r.cfg.MaxPerUser, Passwords: stale,
+		Kind: domain.NoticeStale, At: now, Held: len(h.Passwords), Max: r.cfg.Limits.MaxPerUser, Passwords: stale,
 		StaleAfter: r.cfg.StaleAfter, UnusedAfter: r.cfg.UnusedAfter, LastUseKnown: h.LastUseKnown,
 	}, true
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/apppass/apppass/fakeentra"
 	"github.com/apppass/apppass/fakeslack"
 	"github.com/apppass/apppass/graphclient"
+	"github.com/apppass/apppass/internal/testkit"
 	"github.com/apppass/apppass/jobs"
 	"github.com/apppass/apppass/store"
 )
@@ -25,7 +25,7 @@ import (
 // The real adapters satisfy the jobs' interfaces.
 var (
 	_ jobs.Scanner = (*graphclient.Client)(nil)
-	_ jobs.Slack   = (*bot.JobSlack)(nil)
+	_ jobs.Slack   = (*bot.Slack)(nil)
 	_ jobs.Store   = (*store.DB)(nil)
 )
 
@@ -42,23 +42,10 @@ func mustGraph(tb testing.TB, entra *fakeentra.Server) *graphclient.Client {
 	return c
 }
 
-// waits records the Retry-After waits JobSlack asks for, without waiting.
-type waits struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (w *waits) Sleep(_ context.Context, d time.Duration) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.d = append(w.d, d)
-	return nil
-}
-
-func mustSlack(tb testing.TB, fake *fakeslack.Server) (*bot.JobSlack, *waits) {
+func mustSlack(tb testing.TB, fake *fakeslack.Server) (*bot.Slack, *testkit.Sleeps) {
 	tb.Helper()
-	s := bot.NewJobSlack(bot.Config{BotToken: domain.NewSecret(fakeslack.BotToken), APIURL: fake.APIURL()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	w := &waits{}
+	s := bot.NewSlack(bot.Config{BotToken: domain.NewSecret(fakeslack.BotToken), APIURL: fake.APIURL()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w := &testkit.Sleeps{}
 	s.Sleep = w.Sleep
 	return s, w
 }
@@ -112,7 +99,7 @@ func TestScanOf2500Holders(t *testing.T) {
 	fake.AddChannel("CREPORT")
 	fake.RateLimit("chat.postMessage", 3, 1)
 	slack, waited := mustSlack(t, fake)
-	r := newRunner(t, "a", &clock{t: t0}, mustGraph(t, entra), slack, testStore{DB: db})
+	r := newRunner(t, "a", testkit.NewClock(t0), mustGraph(t, entra), slack, testStore{DB: db})
 
 	entra.ResetCalls()
 	res := mustRun(t, r, jobs.StaleWarning)
@@ -142,8 +129,8 @@ func TestScanOf2500Holders(t *testing.T) {
 	if len(perMethod) != 2 || perMethod["users.list"] != (len(reachable)+1+199)/200 || perMethod["chat.postMessage"] != want+3 {
 		t.Errorf("Slack calls = %v; want %d users.list and %d chat.postMessage", perMethod, (len(reachable)+1+199)/200, want+3)
 	}
-	if !slices.Equal(waited.d, []time.Duration{time.Second, time.Second, time.Second}) {
-		t.Errorf("waits = %v, want three of 1s", waited.d)
+	if !slices.Equal(waited.All(), []time.Duration{time.Second, time.Second, time.Second}) {
+		t.Errorf("waits = %v, want three of 1s", waited.All())
 	}
 
 	entra.ResetCalls()

@@ -82,9 +82,9 @@ func (d *DB) RecentCredentials(ctx context.Context, ownerID string, since time.T
 		WHERE owner_id = ? AND updated_at >= ? ORDER BY id`, ownerID, toMillis(since))
 }
 
-// UnsettledCredentials returns records still pending or issued that were
+// CredentialsToReconcile returns records still pending or issued that were
 // begun at or before olderThan: a secret may exist that nobody holds.
-func (d *DB) UnsettledCredentials(ctx context.Context, olderThan time.Time) ([]domain.CredentialRecord, error) {
+func (d *DB) CredentialsToReconcile(ctx context.Context, olderThan time.Time) ([]domain.CredentialRecord, error) {
 	return d.queryCredentials(ctx, `SELECT `+credentialColumns+` FROM credentials
 		WHERE state IN (?, ?) AND created_at <= ? ORDER BY id`, domain.CredentialPending, domain.CredentialIssued, toMillis(olderThan))
 }

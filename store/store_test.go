@@ -62,17 +62,17 @@ func TestCredentialLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	now = now.Add(3 * time.Minute)
-	unsettled, err := db.UnsettledCredentials(ctx, now.Add(-2*time.Minute))
-	if err != nil || len(unsettled) != 1 || unsettled[0].Name != "iPhone" || unsettled[0].KnownKeys[0] != "k0" {
-		t.Fatalf("UnsettledCredentials = %+v, %v; want the pending iPhone record", unsettled, err)
+	open, err := db.CredentialsToReconcile(ctx, now.Add(-2*time.Minute))
+	if err != nil || len(open) != 1 || open[0].Name != "iPhone" || open[0].KnownKeys[0] != "k0" {
+		t.Fatalf("CredentialsToReconcile = %+v, %v; want the pending iPhone record", open, err)
 	}
 	p := domain.Password{KeyID: "k1", Name: "iPhone", Hint: "abc", Created: now, Expires: now.Add(time.Hour)}
 	if err := db.CredentialIssued(ctx, id, p, domain.CredentialDelivered); err != nil {
 		t.Fatal(err)
 	}
-	unsettled, _ = db.UnsettledCredentials(ctx, now)
-	if len(unsettled) != 0 {
-		t.Fatalf("delivered record still unsettled: %+v", unsettled)
+	open, _ = db.CredentialsToReconcile(ctx, now)
+	if len(open) != 0 {
+		t.Fatalf("delivered record still open: %+v", open)
 	}
 	recent, err := db.RecentCredentials(ctx, "owner", now.Add(-time.Minute))
 	if err != nil || len(recent) != 1 {

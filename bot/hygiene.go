@@ -2,10 +2,7 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
@@ -14,45 +11,15 @@ import (
 	"github.com/apppass/apppass/domain"
 )
 
-// maxRateLimited bounds how many 429s in a row one call waits out before
-// it gives up (the job then retries that person at its next run).
-const maxRateLimited = 8
-
-// JobSlack is the Slack side of the scheduled jobs (jobs.Slack): one paged
-// users.list per run, warnings as DMs with Delete buttons, and the
-// hygiene report. It paces itself only by Slack's 429s, waiting each
-// Retry-After, so a workspace that does not throttle gets its DMs at full
-// speed. It is safe for concurrent use.
-type JobSlack struct {
-	api *slack.Client
-	log *slog.Logger
-	// Sleep waits out a 429's Retry-After; tests replace it. It returns
-	// ctx's error when ctx ends first.
-	Sleep func(ctx context.Context, d time.Duration) error
-}
-
-// NewJobSlack returns a JobSlack posting as the bot of cfg (BotToken,
-// APIURL, HTTPClient). It makes no network call.
-func NewJobSlack(cfg Config, log *slog.Logger) *JobSlack {
-	if log == nil {
-		log = slog.Default()
-	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	opts := []slack.Option{slack.OptionHTTPClient(hc)}
-	if cfg.APIURL != "" {
-		opts = append(opts, slack.OptionAPIURL(cfg.APIURL))
-	}
-	return &JobSlack{api: slack.New(cfg.BotToken.Reveal(), opts...), log: log, Sleep: domain.Sleep}
-}
+// The jobs' side of Slack (jobs.Slack): one paged users.list per run,
+// warnings as DMs with Delete buttons, the hygiene report, and revocation
+// requests whose state a background job changed.
 
 // SlackUsersByEmail pages through users.list once and returns the Slack
 // id of every active person with an email, by lower-cased email. Bots,
 // deactivated accounts and Slackbot are left out. A 429 is waited out and
 // the same page asked again.
-func (s *JobSlack) SlackUsersByEmail(ctx context.Context) (map[string]string, error) {
+func (s *Slack) SlackUsersByEmail(ctx context.Context) (map[string]string, error) {
 	out := map[string]string{}
 	p := s.api.GetUsersPaginated(slack.GetUsersOptionLimit(200), slack.GetUsersOptionIncludeLocale(false))
 	limited := 0
@@ -81,49 +48,18 @@ func (s *JobSlack) SlackUsersByEmail(ctx context.Context) (map[string]string, er
 
 // SendNotice DMs the warning n to Slack user slackID, with a Delete button
 // per password named. It returns an error when Slack did not take it.
-func (s *JobSlack) SendNotice(ctx context.Context, slackID string, n domain.Notice) error {
+func (s *Slack) SendNotice(ctx context.Context, slackID string, n domain.Notice) error {
 	text, blocks := noticeMessage(n)
-	return s.post(ctx, slackID, text, blocks)
+	_, err := s.post(ctx, slackID, text, blocks)
+	return err
 }
 
 // PostReport posts the hygiene report r to channel. It returns an error
 // when Slack did not take it.
-func (s *JobSlack) PostReport(ctx context.Context, channel string, r domain.Report) error {
+func (s *Slack) PostReport(ctx context.Context, channel string, r domain.Report) error {
 	text, blocks := reportMessage(r)
-	return s.post(ctx, channel, text, blocks)
-}
-
-// post sends one message, waiting out 429s. A user id as channel posts to
-// the bot's DM with that person.
-func (s *JobSlack) post(ctx context.Context, channel, text string, blocks []slack.Block) error {
-	limited := 0
-	for {
-		_, _, err := s.api.PostMessageContext(ctx, channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-		if err == nil {
-			return nil
-		}
-		if werr := s.waitRateLimit(ctx, err, &limited); werr != nil {
-			return fmt.Errorf("chat.postMessage to %s: %w", channel, werr)
-		}
-	}
-}
-
-// waitRateLimit waits out err when it is Slack's 429 and returns nil to
-// ask again; otherwise, or after too many 429s in a row, it returns err.
-func (s *JobSlack) waitRateLimit(ctx context.Context, err error, limited *int) error {
-	var rl *slack.RateLimitedError
-	if !errors.As(err, &rl) {
-		return err
-	}
-	if *limited++; *limited > maxRateLimited {
-		return fmt.Errorf("still rate limited after %d waits: %w", maxRateLimited, err)
-	}
-	wait := rl.RetryAfter
-	if wait <= 0 {
-		wait = time.Second
-	}
-	s.log.InfoContext(ctx, "slack rate limit; waiting", "retry_after", wait)
-	return s.Sleep(ctx, wait)
+	_, err := s.post(ctx, channel, text, blocks)
+	return err
 }
 
 // noticeMessage renders a warning: a lead paragraph, one row per password

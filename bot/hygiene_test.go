@@ -15,33 +15,15 @@ import (
 	"github.com/apppass/apppass/bot"
 	"github.com/apppass/apppass/domain"
 	"github.com/apppass/apppass/fakeslack"
+	"github.com/apppass/apppass/internal/testkit"
 )
 
-// sleeps records the waits a JobSlack asked for, without waiting.
-type sleeps struct {
-	mu    sync.Mutex
-	waits []time.Duration
-}
-
-func (s *sleeps) Sleep(_ context.Context, d time.Duration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.waits = append(s.waits, d)
-	return nil
-}
-
-func (s *sleeps) all() []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.waits)
-}
-
-// mustJobSlack returns a JobSlack talking to fake through the real
+// mustJobSlack returns the Slack client talking to fake through the real
 // slack-go client, and the waits it asks for.
-func mustJobSlack(tb testing.TB, fake *fakeslack.Server) (*bot.JobSlack, *sleeps) {
+func mustJobSlack(tb testing.TB, fake *fakeslack.Server) (*bot.Slack, *testkit.Sleeps) {
 	tb.Helper()
-	s := bot.NewJobSlack(bot.Config{BotToken: domain.NewSecret(fakeslack.BotToken), APIURL: fake.APIURL()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	w := &sleeps{}
+	s := bot.NewSlack(bot.Config{BotToken: domain.NewSecret(fakeslack.BotToken), APIURL: fake.APIURL()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w := &testkit.Sleeps{}
 	s.Sleep = w.Sleep
 	return s, w
 }
@@ -78,7 +60,7 @@ func TestSlackUsersByEmailIsOnePagedListing(t *testing.T) {
 	if want := slices.Repeat([]string{"users.list"}, 5); !slices.Equal(methods, want) {
 		t.Errorf("calls = %v, want %v", methods, want)
 	}
-	if w := waited.all(); !slices.Equal(w, []time.Duration{3 * time.Second, 3 * time.Second}) {
+	if w := waited.All(); !slices.Equal(w, []time.Duration{3 * time.Second, 3 * time.Second}) {
 		t.Errorf("waits = %v, want two of Retry-After 3s", w)
 	}
 }
@@ -152,7 +134,7 @@ func TestFanOutWaitsOutRateLimits(t *testing.T) {
 			t.Errorf("U%d got %d DMs, want 1", i, got)
 		}
 	}
-	if w := waited.all(); len(w) != 5 || w[0] != 2*time.Second {
+	if w := waited.All(); len(w) != 5 || w[0] != 2*time.Second {
 		t.Errorf("waits = %v, want five of 2s", w)
 	}
 }
@@ -163,8 +145,8 @@ func TestNoticeGivesUpWhenSlackKeepsThrottling(t *testing.T) {
 	fake.RateLimit("chat.postMessage", -1, 1)
 	s, waited := mustJobSlack(t, fake)
 	err := s.SendNotice(context.Background(), "U1", domain.Notice{Kind: domain.NoticeLimit, Held: 35, Max: 40})
-	if err == nil || len(waited.all()) != 8 {
-		t.Fatalf("err = %v after %d waits; want an error after 8", err, len(waited.all()))
+	if err == nil || len(waited.All()) != 8 {
+		t.Fatalf("err = %v after %d waits; want an error after 8", err, len(waited.All()))
 	}
 }
 

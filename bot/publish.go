@@ -1,0 +1,58 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/apppass/apppass/domain"
+)
+
+// PublishRevocation shows everyone concerned how revocation request req
+// now stands: it rewrites the helpdesk message in place and DMs the
+// employee and the requester. Failures are logged: the decision itself is
+// recorded. The commands call it after a decision, the jobs after an
+// expiry or a resumed approval.
+func (s *Slack) PublishRevocation(ctx context.Context, req domain.RevocationRequest) {
+	s.updateRequestMessage(ctx, req)
+	s.notifyOutcome(ctx, req)
+}
+
+// updateRequestMessage rewrites the helpdesk message in place with the
+// request's state.
+func (s *Slack) updateRequestMessage(ctx context.Context, req domain.RevocationRequest) {
+	if req.Channel == "" || req.MessageTS == "" {
+		return
+	}
+	text, blocks := requestMessage(req)
+	if err := s.update(ctx, req.Channel, req.MessageTS, text, blocks); err != nil {
+		s.log.ErrorContext(ctx, "request message not updated", "request", req.ID, "err", err)
+	}
+}
+
+// notifyOutcome tells the employee what was revoked, by whom and why, and
+// the requester how it went. No secrets exist at this point to leak.
+func (s *Slack) notifyOutcome(ctx context.Context, req domain.RevocationRequest) {
+	switch req.Status {
+	case domain.RevocationDone, domain.RevocationPartial:
+		var removed []string
+		for _, it := range req.Items {
+			if it.Outcome == domain.OutcomeRemoved {
+				removed = append(removed, "*"+escape(it.Password.Name)+"*")
+			}
+		}
+		if len(removed) > 0 && req.TargetSlack != "" {
+			msg := fmt.Sprintf(":lock: Your app password(s) %s were revoked at the request of <@%s>, approved by <@%s>. Reason: %s\nDevices using them can no longer sign in. `/apppass create NAME` makes a new one if you still need it.",
+				strings.Join(removed, ", "), req.RequesterSlack, req.DecidedSlack, escape(req.Reason))
+			s.dmOrLog(ctx, req.TargetSlack, msg)
+		}
+		s.dmOrLog(ctx, req.RequesterSlack, fmt.Sprintf("Your revocation request #%d for %s was approved by <@%s>: %s.",
+			req.ID, escape(req.TargetName), req.DecidedSlack, outcomeSummary(req)))
+	case domain.RevocationDenied:
+		s.dmOrLog(ctx, req.RequesterSlack, fmt.Sprintf("Your revocation request #%d for %s was denied by <@%s>. Reason: %s",
+			req.ID, escape(req.TargetName), req.DecidedSlack, escape(req.DenyReason)))
+	case domain.RevocationExpired:
+		s.dmOrLog(ctx, req.RequesterSlack, fmt.Sprintf("Your revocation request #%d for %s expired without a decision; nothing was revoked.",
+			req.ID, escape(req.TargetName)))
+	}
+}

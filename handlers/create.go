@@ -1,0 +1,170 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/apppass/apppass/domain"
+)
+
+// Issued is a new app password that exists in Entra but that nobody has
+// seen yet. Its caller shows Created to the person once, ephemerally, and
+// then calls Delivered, or, when that failed, Undeliverable. A password
+// whose caller does neither is removed by the reconciler: no secret
+// outlives a failed delivery.
+type Issued struct {
+	domain.Created
+
+	s     *Passwords
+	actor domain.Actor
+	owner domain.User
+	app   domain.Application
+	recID int64
+}
+
+// Create creates an app password called name for the acting person and
+// returns it, not yet delivered. The Effects (helpdesk alerts) are to be
+// carried out whether or not there is an error. It returns KindInvalid
+// for a bad name, KindConflict for a name in use, KindLimit at the limit
+// or when Entra's directory object quota is exhausted, KindForbidden for
+// people apppass cannot serve, and KindUpstream when Entra fails (after
+// removing anything the failed call created, or leaving that to the
+// reconciler).
+func (s *Passwords) Create(ctx context.Context, actor domain.Actor, name string) (Issued, Effects, error) {
+	var eff Effects
+	refuse := func(owner domain.User, err error) (Issued, Effects, error) {
+		s.audit.record(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: owner.ID, SubjectID: owner.ID, Action: "create",
+			Name: domain.Clip(name, maxAuditText), Outcome: "refused: " + domain.KindOf(err).String(), Ref: domain.RefOf(err)})
+		return Issued{}, eff, err
+	}
+	clean, err := domain.NormalizeName(name)
+	if err != nil {
+		return refuse(domain.User{}, err)
+	}
+	name = clean
+	owner, err := s.id.Resolve(ctx, actor)
+	if err != nil {
+		return refuse(domain.User{}, err)
+	}
+	unlock := s.locks.Lock(owner.ID)
+	defer unlock()
+
+	h, err := s.holdings.current(ctx, owner)
+	if err != nil {
+		return refuse(owner, fmt.Errorf("create: %w", err))
+	}
+	for _, p := range h.passwords {
+		if domain.SameName(p.Name, name) {
+			return refuse(owner, domain.Errorf(domain.KindConflict,
+				"You already have an app password called “%s”. Choose another name, or delete that one first.", name))
+		}
+	}
+	if s.cfg.Limits.Full(len(h.passwords)) {
+		return refuse(owner, domain.Errorf(domain.KindLimit,
+			"You have %d of %d app passwords, the most you can hold. Delete one you no longer use, then try again.",
+			len(h.passwords), s.cfg.Limits.MaxPerUser))
+	}
+	app := h.app
+	if !h.found {
+		if app, err = s.createApplication(ctx, owner, &eff); err != nil {
+			return refuse(owner, err)
+		}
+	}
+
+	known := make([]string, 0, len(app.Passwords))
+	for _, p := range app.Passwords {
+		known = append(known, p.KeyID)
+	}
+	recID, err := s.store.BeginCredential(ctx, owner.ID, app.ObjectID, name, known)
+	if err != nil {
+		return refuse(owner, fmt.Errorf("create: %w", err))
+	}
+	var expires time.Time
+	if s.cfg.PasswordLifetime > 0 {
+		expires = s.cfg.Now().Add(s.cfg.PasswordLifetime)
+	}
+	p, secret, err := s.entra.AddPassword(ctx, app, name, expires)
+	if err != nil {
+		// Whatever happened, a credential may now exist that nobody will
+		// receive: look for it and remove it, or leave the record for the
+		// reconciler.
+		rec := domain.CredentialRecord{ID: recID, OwnerID: owner.ID, AppObjectID: app.ObjectID, Name: name, KnownKeys: known,
+			State: domain.CredentialPending, CreatedAt: s.cfg.Now()}
+		if _, rerr := s.reconciler.reconcile(context.WithoutCancel(ctx), rec); rerr != nil {
+			s.log.WarnContext(ctx, "reconcile after failed addPassword", "owner", owner.ID, "record", recID, "err", rerr)
+		}
+		return refuse(owner, fmt.Errorf("create: %w", err))
+	}
+	if err := s.store.CredentialIssued(ctx, recID, p, domain.CredentialIssued); err != nil {
+		s.log.ErrorContext(ctx, "credential metadata not recorded", "record", recID, "err", err)
+	}
+	return Issued{
+		Created: domain.Created{Password: p, Secret: secret, ClientID: app.AppID, TenantID: s.entra.TenantID()},
+		s:       s, actor: actor, owner: owner, app: app, recID: recID,
+	}, eff, nil
+}
+
+// Delivered records that the person saw the password.
+func (i Issued) Delivered(ctx context.Context) {
+	s := i.s
+	// Recorded even if the command's time is up: a record left "issued"
+	// would have the reconciler remove a password its owner holds.
+	ctx = context.WithoutCancel(ctx)
+	if err := s.store.SetCredentialState(ctx, i.recID, domain.CredentialDelivered); err != nil {
+		s.log.ErrorContext(ctx, "credential state not recorded", "record", i.recID, "err", err)
+	}
+	s.audit.record(ctx, domain.AuditEvent{ActorSlack: i.actor.SlackID, ActorID: i.owner.ID, SubjectID: i.owner.ID, Action: "create",
+		KeyID: i.Password.KeyID, Name: i.Password.Name, Outcome: "ok"})
+}
+
+// Undeliverable removes the password its owner never saw, because
+// showing it failed with cause, and returns the KindUpstream error to
+// tell them: nobody holds it, try again. When Entra cannot remove it now,
+// the reconciler does later.
+func (i Issued) Undeliverable(ctx context.Context, cause error) error {
+	s := i.s
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	unlock := s.locks.Lock(i.owner.ID)
+	defer unlock()
+	outcome := "undelivered: removed"
+	err := s.entra.RemovePassword(ctx, i.app, i.Password.KeyID)
+	if err == nil || domain.KindOf(err) == domain.KindNotFound {
+		if serr := s.store.SetCredentialState(ctx, i.recID, domain.CredentialAbandoned); serr != nil {
+			s.log.ErrorContext(ctx, "credential state not recorded", "record", i.recID, "err", serr)
+		}
+	} else {
+		// Left "issued": the reconciler removes it later.
+		outcome = "undelivered: removal pending"
+		s.log.ErrorContext(ctx, "undelivered password not yet removed", "owner", i.owner.ID, "key_id", i.Password.KeyID, "err", err)
+	}
+	s.audit.record(ctx, domain.AuditEvent{ActorSlack: i.actor.SlackID, ActorID: i.owner.ID, SubjectID: i.owner.ID, Action: "create",
+		KeyID: i.Password.KeyID, Name: i.Password.Name, Outcome: outcome})
+	return domain.Wrap(domain.KindUpstream, cause,
+		"I couldn't show you the new app password, so I removed it again: nobody holds it. Please try again.")
+}
+
+// createApplication creates owner's application and remembers it. When
+// Entra's directory object quota is exhausted it adds a helpdesk alert to
+// eff.
+func (s *Passwords) createApplication(ctx context.Context, owner domain.User, eff *Effects) (domain.Application, error) {
+	app, err := s.entra.CreateApplication(ctx, owner)
+	if app.ObjectID != "" {
+		// Remembered even if the service principal failed, so a retry
+		// reuses it instead of creating a second application.
+		app.OwnerID = owner.ID
+		if serr := s.store.SaveApplication(ctx, app); serr != nil {
+			s.log.ErrorContext(ctx, "application not recorded", "owner", owner.ID, "err", serr)
+		}
+	}
+	if err != nil {
+		if domain.KindOf(err) == domain.KindLimit {
+			eff.Alerts = append(eff.Alerts, fmt.Sprintf(
+				"apppass could not create an application for %s: Entra's directory object quota for apppass's identity is exhausted. See the README, “The 250-object quota”.",
+				owner.UserPrincipalName))
+		}
+		return domain.Application{}, fmt.Errorf("create application: %w", err)
+	}
+	return app, nil
+}

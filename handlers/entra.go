@@ -1,0 +1,61 @@
+package handlers
+
+import (
+	"context"
+	"time"
+
+	"github.com/apppass/apppass/domain"
+)
+
+// Directory finds employees in Entra; *graphclient.Client satisfies it.
+type Directory interface {
+	// FindUser returns the user whose UPN or mail is email; a KindNotFound
+	// error when there is none, KindUpstream when Entra fails.
+	FindUser(ctx context.Context, email string) (domain.User, error)
+	// MemberGroups returns which of groupIDs userID belongs to,
+	// transitively, as Entra answers now; KindUpstream when Entra fails.
+	MemberGroups(ctx context.Context, userID string, groupIDs []string) ([]string, error)
+}
+
+// ApplicationReader finds an employee's application in Entra.
+type ApplicationReader interface {
+	// FindApplication returns ownerID's application and true, or false
+	// when Entra lists none; it may answer from a cache that apppass's own
+	// writes keep current. KindUpstream when Entra fails.
+	FindApplication(ctx context.Context, ownerID string) (domain.Application, bool, error)
+}
+
+// CredentialRemover removes password credentials.
+type CredentialRemover interface {
+	// RemovePassword removes credential keyID from app. It returns a
+	// KindNotFound error when keyID is gone, KindUpstream when Entra fails.
+	RemovePassword(ctx context.Context, app domain.Application, keyID string) error
+}
+
+// ReconcileEntra is what the reconciler needs of Entra.
+type ReconcileEntra interface {
+	CredentialRemover
+	// FreshApplication is FindApplication without any cache.
+	FreshApplication(ctx context.Context, ownerID string) (domain.Application, bool, error)
+}
+
+// Entra manages employees' applications and their password credentials;
+// *graphclient.Client satisfies it. Its errors are KindUpstream unless
+// said otherwise.
+type Entra interface {
+	ApplicationReader
+	ReconcileEntra
+	// CreateApplication creates owner's application and its service
+	// principal. It returns a KindLimit error when Entra's directory
+	// object quota is exhausted. The application it returns may carry an
+	// ObjectID even with an error (the service principal failed).
+	CreateApplication(ctx context.Context, owner domain.User) (domain.Application, error)
+	// AddPassword adds a password credential called name to app. It is not
+	// idempotent: after an error a credential may exist nonetheless.
+	AddPassword(ctx context.Context, app domain.Application, name string, expires time.Time) (domain.Password, domain.Secret, error)
+	// LastUsed returns the last sign-in per key id of the application with
+	// client id appID; empty where unknown.
+	LastUsed(ctx context.Context, appID string) (map[string]time.Time, error)
+	// TenantID is the tenant a device signs in to.
+	TenantID() string
+}
