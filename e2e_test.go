@@ -252,13 +252,13 @@ func TestAmbiguousAddPasswordIsReconciled(t *testing.T) {
 	h.assertNoLeaks(nil)
 }
 
-func TestAmbiguousAddPasswordUnderLagIsSettledLater(t *testing.T) {
+func TestAmbiguousAddPasswordUnderLagIsReconciledLater(t *testing.T) {
 	h := newHarness(t).start()
 	h.ask(alice, "create first")
 	h.entra.SetReplicationLag(2 * time.Second)
 	h.entra.Inject("addPassword", fakeentra.Fault{Status: 504, AfterEffect: true})
 	h.ask(alice, "create second")
-	// Not visible yet, so not removable yet: the settler must come back
+	// Not visible yet, so not removable yet: the reconciler must come back
 	// once the record is older than any request could be.
 	h.clock.Add(3 * time.Minute)
 	deadline := time.Now().Add(15 * time.Second)
@@ -424,7 +424,7 @@ func TestCreateModal(t *testing.T) {
 	h.assertNoLeaks(nil)
 }
 
-func TestLeftoverFromAStoppedProcessIsSettledAfterRestart(t *testing.T) {
+func TestLeftoverFromAStoppedProcessIsReconciledAfterRestart(t *testing.T) {
 	h := newHarness(t).start()
 	h.ask(alice, "create first")
 	// Entra creates the credential but the answer is lost, and Graph will
@@ -451,7 +451,7 @@ func TestLeftoverFromAStoppedProcessIsSettledAfterRestart(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if !hasCredential(h, "first") {
-		t.Fatal("the settler removed a delivered credential")
+		t.Fatal("the reconciler removed a delivered credential")
 	}
 }
 

@@ -1,6 +1,10 @@
 // Package config reads apppass's settings from the environment and, for
 // everything else, from an optional YAML file named by APPPASS_CONFIG.
 //
+// It is the one place that holds defaults (Default): the limits, the
+// jobs' rules and schedules, timeouts and apppass's own timings. The
+// other packages take their settings from a Config, through app.go.
+//
 // Tokens and client secrets are held as domain.Secret so that printing or
 // logging a Config never shows them.
 package config

@@ -1,7 +1,17 @@
-// Package domain holds apppass's vocabulary: the people and app passwords it
-// manages, the one error type every layer speaks, and the Secret type that
-// keeps a new password out of logs and formatted output.
+// Package domain is apppass's vocabulary: every type that crosses a
+// package boundary, and nothing that talks to the outside world.
 //
-// It imports nothing from Slack, Graph or SQL so that every other package
-// can depend on it.
+//   - people and app passwords (password.go): User, Actor, Password,
+//     Application, Created, AuditEvent, and the naming rules;
+//   - credential records (credential.go), the metadata apppass keeps of
+//     every credential it asked Entra for;
+//   - revocation requests and their statuses (revocation.go);
+//   - job runs and their counts, notices and hygiene reports
+//     (job.go, notice.go, report.go);
+//   - the one error vocabulary (error.go) and the redacting Secret
+//     (secret.go);
+//   - two small helpers every adapter needs: Clip and Sleep (text.go).
+//
+// It imports nothing from Slack, Graph or SQL, nor any other apppass
+// package, so that every other package can depend on it.
 package domain

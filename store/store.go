@@ -1,6 +1,12 @@
 // Package store keeps apppass's state in SQLite (modernc.org/sqlite, no
-// cgo): the Slack-to-Entra user mapping, each employee's application, the
-// metadata of credentials apppass created, and the audit trail.
+// cgo): the Slack-to-Entra user mapping and each employee's application
+// (users.go), the metadata of credentials apppass created
+// (credentials.go), revocation requests (revocations.go), the audit trail
+// (audit.go), and the jobs' leases, runs, notices sent and report figures
+// (jobs.go). The schema is in migrations/.
+//
+// *DB satisfies handlers.Store and jobs.Store. It imports no apppass
+// package but domain; sql.ErrNoRows becomes a KindNotFound domain error.
 //
 // No secret is ever written: the Secret type has no path into this package.
 package store
