@@ -45,9 +45,35 @@ const (
 	RevocationUpkeep     = "revocation-upkeep"
 )
 
+// definition is one job: its name, whether it is a background job (run
+// every BackgroundInterval and at start-up) rather than a scheduled one
+// (run on its cron schedule), and what it does. Adding a job is adding a
+// definition.
+type definition struct {
+	name       string
+	background bool
+	run        func(r *Runner, ctx context.Context) (domain.Counts, error)
+}
+
+// definitions are every job, in the order `apppass job list` shows them.
+func definitions() []definition {
+	return []definition{
+		{name: LimitWarning, run: (*Runner).limitWarningJob},
+		{name: StaleWarning, run: (*Runner).staleWarningJob},
+		{name: ExpiryWarning, run: (*Runner).expiryWarningJob},
+		{name: HygieneReport, run: (*Runner).hygieneReportJob},
+		{name: ReconcileCredentials, background: true, run: (*Runner).reconcileCredentialsJob},
+		{name: RevocationUpkeep, background: true, run: (*Runner).revocationUpkeepJob},
+	}
+}
+
 // Names lists every job in the order `apppass job list` shows them.
 func Names() []string {
-	return []string{LimitWarning, StaleWarning, ExpiryWarning, HygieneReport, ReconcileCredentials, RevocationUpkeep}
+	var out []string
+	for _, d := range definitions() {
+		out = append(out, d.name)
+	}
+	return out
 }
 
 // Config is the jobs' settings. It has no defaults of its own:

@@ -78,29 +78,28 @@ func New(deps Deps, cfg Config) (*Runner, error) {
 	if r.log == nil {
 		r.log = slog.Default()
 	}
-	runs := map[string]func(context.Context) (domain.Counts, error){
-		LimitWarning: r.limitWarningJob, StaleWarning: r.staleWarningJob,
-		ExpiryWarning: r.expiryWarningJob, HygieneReport: r.hygieneReportJob,
-		ReconcileCredentials: r.reconcileCredentialsJob, RevocationUpkeep: r.revocationUpkeepJob,
+	scheduled := map[string]bool{}
+	for _, d := range definitions() {
+		scheduled[d.name] = !d.background
 	}
 	for name := range cfg.Schedules {
-		if runs[name] == nil || isBackground(name) {
+		if !scheduled[name] {
 			return nil, fmt.Errorf("schedules: %w %q (scheduled jobs are %s)", ErrUnknownJob, name, strings.Join(scheduledNames(), ", "))
 		}
 	}
-	for _, name := range Names() {
-		j := &job{name: name, run: runs[name]}
-		if isBackground(name) {
-			j.background, j.spec, j.schedule = true, "every "+cfg.BackgroundInterval.String(), every(cfg.BackgroundInterval)
+	for _, d := range definitions() {
+		j := &job{name: d.name, background: d.background, run: func(ctx context.Context) (domain.Counts, error) { return d.run(r, ctx) }}
+		if d.background {
+			j.spec, j.schedule = "every "+cfg.BackgroundInterval.String(), every(cfg.BackgroundInterval)
 		} else {
-			j.spec = strings.TrimSpace(cfg.Schedules[name])
+			j.spec = strings.TrimSpace(cfg.Schedules[d.name])
 			sched, err := cron.ParseStandard(j.spec)
 			if err != nil {
-				return nil, fmt.Errorf("schedule of job %s: %q: %w", name, j.spec, err)
+				return nil, fmt.Errorf("schedule of job %s: %q: %w", d.name, j.spec, err)
 			}
 			j.schedule = sched
 		}
-		if name == HygieneReport && cfg.ReportChannel == "" {
+		if d.name == HygieneReport && cfg.ReportChannel == "" {
 			j.disabled = "no report channel (APPPASS_REPORT_CHANNEL)"
 		}
 		r.jobs = append(r.jobs, j)
@@ -124,12 +123,15 @@ func (c Config) validate() error {
 	return nil
 }
 
-// isBackground reports whether job name runs every BackgroundInterval
-// rather than on a cron schedule.
-func isBackground(name string) bool { return name == ReconcileCredentials || name == RevocationUpkeep }
-
+// scheduledNames are the jobs that run on a cron schedule.
 func scheduledNames() []string {
-	return slices.DeleteFunc(Names(), isBackground)
+	var out []string
+	for _, d := range definitions() {
+		if !d.background {
+			out = append(out, d.name)
+		}
+	}
+	return out
 }
 
 // every is a schedule of a fixed interval, below a second too (cron's
