@@ -87,3 +87,23 @@ func TestYAMLFileThenEnvironment(t *testing.T) {
 		t.Errorf("got max=%d warn=%d ttl=%v db=%s", c.MaxPerUser, c.WarnAt, c.RequestTTL, c.DBPath)
 	}
 }
+
+// A YAML file overrides the default schedules job by job; the others keep
+// their defaults.
+func TestScheduleOverridesKeepTheOtherDefaults(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "apppass.yaml")
+	if err := os.WriteFile(path, []byte("schedules: {stale-warning: \"0 10 * * 2\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := valid()
+	e["APPPASS_CONFIG"] = path
+	c, err := config.Load(env(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.Default().Schedules
+	want["stale-warning"] = "0 10 * * 2"
+	if got := fmt.Sprint(c.Schedules); got != fmt.Sprint(want) {
+		t.Errorf("schedules = %s, want %s", got, want)
+	}
+}
