@@ -71,6 +71,8 @@ func routeV1(segs []string, get, post bool) routeInfo {
 		return g(OpGetUser, (*Server).getUser, segs[1])
 	case n == 3 && post && eq(segs[0], "users") && action == "checkmembergroups":
 		return g(OpCheckMemberGroups, (*Server).checkMemberGroups, segs[1])
+	case n == 2 && get && eq(segs[0], "groups"):
+		return g(OpGetGroup, (*Server).getGroup, segs[1])
 	case n == 1 && get && eq(segs[0], "applications"):
 		return g(OpListApplications, (*Server).listApplications)
 	case n == 1 && post && eq(segs[0], "applications"):
@@ -142,7 +144,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			r.Method+" "+r.URL.Path+"; it serves only the Entra/Graph calls apppass makes.")
 		return
 	}
-	if rt.graph && !s.authorized(x) {
+	if rt.graph && (!s.authorized(x) || !s.permitted(x, rt.op)) {
 		return
 	}
 	if rt.op == OpDiscovery {

@@ -91,6 +91,7 @@ type Server struct {
 	replLag     time.Duration
 	newAppLag   time.Duration
 	objectQuota int // < 0: no quota
+	revoked     map[string]bool // permissions taken from apppass's identity, lower case
 
 	calls  []Call
 	counts map[string]int

@@ -155,11 +155,17 @@ func (s *Server) badSecret(x *exchange, clientID string) {
 func (s *Server) mintToken(clientID, resource string, now time.Time) string {
 	enc := base64.RawURLEncoding
 	header, _ := json.Marshal(map[string]string{"typ": "JWT", "alg": "RS256", "kid": "fakeentra"})
-	claims, _ := json.Marshal(map[string]any{
+	c := map[string]any{
 		"aud": resource, "iss": "https://sts.windows.net/" + TenantID + "/", "tid": TenantID,
 		"appid": clientID, "azp": clientID, "idtyp": "app", "iat": now.Unix(), "nbf": now.Unix(),
 		"exp": now.Unix() + tokenLifetime, "uti": uuid.NewString(),
-	})
+	}
+	// Entra puts the application permissions granted to the client in the
+	// roles claim; employee applications hold none.
+	if eq(clientID, ClientID) {
+		c["roles"] = s.grantedRolesLocked()
+	}
+	claims, _ := json.Marshal(c)
 	return enc.EncodeToString(header) + "." + enc.EncodeToString(claims) + "." + enc.EncodeToString([]byte(rand.Text()+rand.Text()))
 }
 

@@ -48,6 +48,8 @@ type Options struct {
 // Client talks to Entra and Graph. It is safe for concurrent use.
 type Client struct {
 	graph    *msgraph.GraphServiceClient
+	cred     azcore.TokenCredential
+	scope    string
 	tenantID string
 	prefix   string
 	now      func() time.Time
@@ -119,6 +121,8 @@ func New(opts Options) (*Client, error) {
 	adapter.SetBaseUrl(graphURL.String())
 	return &Client{
 		graph:    msgraph.NewGraphServiceClient(adapter),
+		cred:     cred,
+		scope:    scope,
 		tenantID: opts.TenantID,
 		prefix:   opts.AppNamePrefix,
 		now:      opts.Now,
