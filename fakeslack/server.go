@@ -156,8 +156,23 @@ type User struct {
 	RealName string
 	Email    string
 	IsBot    bool
-	Deleted  bool   // deactivated: still listed, but users.lookupByEmail answers users_not_found
-	TZ       string // IANA zone, e.g. "Europe/Berlin"; empty means "America/Los_Angeles"
+	// Deleted marks a deactivated account: users.info and users.list still
+	// return it (with its profile email), users.lookupByEmail answers
+	// users_not_found. See [Server.DeactivateUser].
+	Deleted bool
+	TZ      string // IANA zone, e.g. "Europe/Berlin"; empty means "America/Los_Angeles"
+	// IsRestricted marks a multi-channel guest, IsUltraRestricted a
+	// single-channel guest (users.info then shows both flags true). See
+	// [Server.AddGuestUser].
+	IsRestricted      bool
+	IsUltraRestricted bool
+	// IsStranger marks an external (Slack Connect) user, whose TeamID is
+	// another organisation's. See [Server.AddExternalUser].
+	IsStranger bool
+	// EnterpriseID is the user's Enterprise Grid organisation; empty means
+	// the workspace's (see [Server.SetEnterprise]) for users of [TeamID],
+	// none for others.
+	EnterpriseID string
 }
 
 // AddUser adds or replaces (by ID) a workspace member. The bot user
