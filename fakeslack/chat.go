@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Slack's documented message limits.
+// Slack's documented message limits (Block Kit's are in blockkit.go).
 const (
 	maxTextLen      = 40000
 	maxMessageBlock = 50
