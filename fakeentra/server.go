@@ -70,6 +70,13 @@ type Server struct {
 	userByMail map[string][]*user
 	groups     map[string]map[string]struct{}
 	seedUsers  int
+	userSeq    int // next user.seq
+
+	// users delta (delta.go)
+	changeSeq          int
+	tombstones         map[string]*tombstone // lower-case ID → removed user
+	deltaGen           int
+	deltaExpiredStatus int
 
 	apps       []*app
 	appByID    map[string]*app
@@ -82,15 +89,19 @@ type Server struct {
 	spCount    int
 
 	signInEnabled bool
+	signInFailure string          // FailSignInActivity
+	rejectedPaths map[string]bool // RejectUserPath
 	signIns       []*signInEntry
 	signInByKey   map[string]*signInEntry
 	signInByApp   map[string][]*signInEntry
 
-	faults      map[string][]Fault
-	latency     map[string]time.Duration
-	replLag     time.Duration
-	newAppLag   time.Duration
-	objectQuota int // < 0: no quota
+	faults         map[string][]Fault
+	latency        map[string]time.Duration
+	replLag        time.Duration
+	newAppLag      time.Duration
+	spLag          time.Duration // service principal replication window
+	spLagForbidden bool          // answer 403 instead of 400 during it
+	objectQuota    int           // < 0: no quota
 
 	calls  []Call
 	counts map[string]int
@@ -109,6 +120,7 @@ func New(tb testing.TB) *Server {
 		userByUPN:   map[string]*user{},
 		userByMail:  map[string][]*user{},
 		groups:      map[string]map[string]struct{}{},
+		tombstones:  map[string]*tombstone{},
 		appByID:     map[string]*app{},
 		appByAppID:  map[string]*app{},
 		appsByTag:   map[string][]*app{},
