@@ -21,6 +21,8 @@ const (
 	OpRemovePassword         = "removePassword"         // POST /v1.0/applications/{id}/removePassword
 	OpSignInActivities       = "signInActivities"       // GET /beta/reports/appCredentialSignInActivities
 	OpUnknown                = "unknown"                // any route the fake does not serve
+	// OpUsersDelta (GET /v1.0/users/delta) is in delta.go and OpListOwners
+	// (GET /v1.0/applications/{id}/owners) in owners.go.
 )
 
 // handler serves one routed operation.
