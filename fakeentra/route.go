@@ -21,6 +21,8 @@ const (
 	OpRemovePassword         = "removePassword"         // POST /v1.0/applications/{id}/removePassword
 	OpSignInActivities       = "signInActivities"       // GET /beta/reports/appCredentialSignInActivities
 	OpUnknown                = "unknown"                // any route the fake does not serve
+	// OpUsersDelta (GET /v1.0/users/delta) is in delta.go and OpListOwners
+	// (GET /v1.0/applications/{id}/owners) in owners.go.
 )
 
 // handler serves one routed operation.
@@ -67,6 +69,8 @@ func routeV1(segs []string, get, post bool) routeInfo {
 	switch {
 	case n == 1 && get && eq(segs[0], "users"):
 		return g(OpFilterUsers, (*Server).filterUsers)
+	case n == 2 && get && eq(segs[0], "users") && isDelta(segs[1]):
+		return g(OpUsersDelta, (*Server).usersDelta)
 	case n == 2 && get && eq(segs[0], "users"):
 		return g(OpGetUser, (*Server).getUser, segs[1])
 	case n == 3 && post && eq(segs[0], "users") && action == "checkmembergroups":
@@ -90,6 +94,9 @@ func routeV1(segs []string, get, post bool) routeInfo {
 			key = []string{"appId", v}
 		}
 	}
+	if key != nil && get && action == "owners" {
+		return g(OpListOwners, (*Server).listOwners, key...)
+	}
 	if key != nil && post {
 		switch action {
 		case "addpassword":
@@ -99,6 +106,13 @@ func routeV1(segs []string, get, post bool) routeInfo {
 		}
 	}
 	return routeInfo{op: OpUnknown, graph: true}
+}
+
+// isDelta reports whether a segment is the delta function: "delta",
+// "delta()" or "microsoft.graph.delta()" (what the SDKs send).
+func isDelta(seg string) bool {
+	seg = strings.TrimSuffix(strings.TrimPrefix(strings.ToLower(seg), "microsoft.graph."), "()")
+	return seg == "delta"
 }
 
 // altKey parses an OData alternate-key segment such as applications(appId='x').

@@ -17,10 +17,12 @@ type User struct {
 	AccountEnabled    bool   // accountEnabled, returned only when $select'ed
 }
 
-// user is a stored User with its position in creation order.
+// user is a stored User with its position in creation order and the
+// sequence number of its latest change (for delta queries).
 type user struct {
 	User
-	seq int
+	seq     int
+	changed int
 }
 
 func (u *user) str(prop string) string { return userProp(&u.User, prop) }
@@ -55,7 +57,8 @@ var userType = entityType{
 	defaults: 0b01111,
 }
 
-// AddUser adds a user, or replaces the one with the same ID. An empty ID
+// AddUser adds a user, or replaces the one with the same ID (restoring it
+// if it was deleted), and records the change for delta queries. An empty ID
 // gets a new GUID.
 func (s *Server) AddUser(u User) {
 	if u.ID == "" {
@@ -76,12 +79,16 @@ func (s *Server) putUser(u User) {
 		}
 		old.User = u
 		s.indexUser(old)
+		s.recordChange(old)
 		return
 	}
-	nu := &user{User: u, seq: len(s.users)}
+	delete(s.tombstones, id) // adding a deleted user's ID restores it
+	nu := &user{User: u, seq: s.userSeq}
+	s.userSeq++
 	s.users = append(s.users, nu)
 	s.userByID[id] = nu
 	s.indexUser(nu)
+	s.recordChange(nu)
 }
 
 // indexUser adds u to the UPN and mail indexes.
@@ -146,7 +153,8 @@ func writeUser(o *objWriter, u *User, mask uint32) {
 	}
 }
 
-// getUser serves GET /v1.0/users/{id-or-upn}.
+// getUser serves GET /v1.0/users/{id-or-upn}. A key Graph cannot take in a
+// path answers 400 (see [Server.RejectUserPath]).
 func (s *Server) getUser(x *exchange) {
 	q, err := parseQuery(x.r.URL.RawQuery)
 	var mask uint32
@@ -155,6 +163,9 @@ func (s *Server) getUser(x *exchange) {
 	}
 	if err != nil {
 		x.graphError(http.StatusBadRequest, "BadRequest", err.Error())
+		return
+	}
+	if s.userPathError(x, x.args[0]) {
 		return
 	}
 	s.mu.Lock()
