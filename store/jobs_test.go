@@ -53,30 +53,33 @@ func TestLeaseIsCompareAndSet(t *testing.T) {
 	})
 }
 
+// Job schedulers of two processes asking at once, for a free lease and
+// then for an expired one: one holder each time.
 func TestLeaseHasOneWinner(t *testing.T) {
-	forEachDB(t, func(t *testing.T, db *store.DB) {
+	forEachBackend(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		winners := 0
-		for i := range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				ok, err := db.AcquireLease(ctx, "j", fmt.Sprint("p", i), t0, time.Minute)
-				if err != nil {
-					t.Error(err)
-				}
-				if ok {
-					mu.Lock()
-					winners++
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
-		if winners != 1 {
-			t.Fatalf("%d processes got the lease, want 1", winners)
+		dbs := []*store.DB{mustOpen(t, dsn), mustOpen(t, dsn)}
+		for round, at := range []time.Time{t0, t0.Add(2 * time.Minute)} {
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			winners := 0
+			for i := range 8 {
+				wg.Go(func() {
+					ok, err := dbs[i%2].AcquireLease(ctx, "j", fmt.Sprint("r", round, "p", i), at, time.Minute)
+					if err != nil {
+						t.Error(err)
+					}
+					if ok {
+						mu.Lock()
+						winners++
+						mu.Unlock()
+					}
+				})
+			}
+			wg.Wait()
+			if winners != 1 {
+				t.Fatalf("round %d: %d processes got the lease, want 1", round, winners)
+			}
 		}
 	})
 }
