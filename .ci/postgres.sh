@@ -10,6 +10,9 @@
 # Then `go test ./store/` runs every store test on PostgreSQL as well as
 # SQLite. Call apppass_postgres_stop to stop the cluster and remove it.
 # Nothing here needs the network, except apt-get when PostgreSQL is missing.
+#
+# The cluster trades durability for speed (fsync off) unless
+# APPPASS_TEST_POSTGRES_DURABLE=1, which benchmarks should set.
 
 apppass_postgres_start() {
 	local bindir dir run
@@ -44,8 +47,11 @@ apppass_postgres_start() {
 	# cluster, never a real one.
 	$run "$bindir/initdb" -D "$dir/data" -U apppass -A trust --no-sync -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 ||
 		{ cat "$dir/initdb.log" >&2; return 1; }
-	$run "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-		-o "-c listen_addresses='' -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+	local opts="-c listen_addresses='' -k $dir -c max_connections=200"
+	if [ "${APPPASS_TEST_POSTGRES_DURABLE:-0}" != 1 ]; then
+		opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	fi
+	$run "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$opts" \
 		start >&2 || { cat "$dir/server.log" >&2; return 1; }
 	local db=apppass_test
 	if [ -x "$bindir/createdb" ]; then
