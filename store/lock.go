@@ -19,6 +19,17 @@ func PersonLock(entraID string) string { return "person:" + entraID }
 // person's application, so that two replicas cannot both create one.
 func ApplicationLock(entraID string) string { return "application:" + entraID }
 
+// LockPerson takes PersonLock(entraID): see Lock.
+func (d *DB) LockPerson(ctx context.Context, entraID string) (unlock func(), err error) {
+	return d.Lock(ctx, PersonLock(entraID))
+}
+
+// LockApplicationCreation takes ApplicationLock(entraID): see Lock. When
+// both are needed, take the person's lock first.
+func (d *DB) LockApplicationCreation(ctx context.Context, entraID string) (unlock func(), err error) {
+	return d.Lock(ctx, ApplicationLock(entraID))
+}
+
 // Lock blocks until the caller holds the lock called name, or ctx ends,
 // and returns the function that releases it. At most one caller holds a
 // given name at a time: among the goroutines of this process on either
@@ -30,7 +41,7 @@ func ApplicationLock(entraID string) string { return "application:" + entraID }
 // error when PostgreSQL cannot be reached; the lock is not held then.
 //
 // On PostgreSQL the lock is a session advisory lock (pg_advisory_lock on
-// a 64-bit hash of name) held by a connection set aside for it until
+// a 64-bit hash of the schema and name) held by a connection set aside for it until
 // unlock. When the holder dies its connection closes and PostgreSQL
 // releases the lock at once; when its host vanishes, once TCP keepalives
 // give up (about a minute with Open's defaults). The holder is not told if
@@ -40,8 +51,8 @@ func ApplicationLock(entraID string) string { return "application:" + entraID }
 // shorter than a critical section would end the session, and the lock,
 // early; do not set one for apppass's role.
 //
-// On SQLite the lock holds within this process only: SQLite is for one
-// process (SPEC §12).
+// On SQLite the lock holds among the users of this DB only: SQLite is
+// for one process (SPEC §12).
 func (d *DB) Lock(ctx context.Context, name string) (unlock func(), err error) {
 	// Waiters of this process queue here first, so that each name costs at
 	// most one PostgreSQL session however many goroutines want it.
@@ -74,7 +85,7 @@ func onlyOnce(f func()) func() {
 // a cancelled wait that may have been granted meanwhile, a failed unlock),
 // the connection is closed instead, which releases whatever it held.
 func (c *sqlConn) advisoryLock(ctx context.Context, name string) (unlock func(), err error) {
-	key := lockKey(name)
+	key := lockKey(c.schema + ":" + name)
 	conn, err := c.locks.Conn(ctx)
 	if err != nil {
 		return nil, err

@@ -173,3 +173,27 @@ func TestLockIsReleasedWhenTheHolderIsKilled(t *testing.T) {
 		unlock()
 	})
 }
+
+// Two apppass installations in schemas of one PostgreSQL database do not
+// share locks.
+func TestLocksAreNamedPerSchema(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, dsn string) {
+		a := mustOpen(t, dsn)
+		if !a.Postgres() {
+			t.Skip("PostgreSQL only")
+		}
+		b := mustOpen(t, freshPostgresSchema(t))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		unlockA, err := a.LockPerson(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unlockA()
+		unlockB, err := b.LockPerson(ctx, "alice")
+		if err != nil {
+			t.Fatalf("LockPerson in another schema: %v", err)
+		}
+		unlockB()
+	})
+}

@@ -55,6 +55,12 @@ func openPostgres(ctx context.Context, dsn string) (*sqlConn, error) {
 		c.Close()
 		return nil, fmt.Errorf("open postgres database %s: %w", where, err)
 	}
+	// Advisory locks are per database; naming them after the schema
+	// keeps two apppass installations in one database apart.
+	if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&c.schema); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("open postgres database %s: %w", where, err)
+	}
 	if err := migratePostgres(ctx, c); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("migrate postgres database %s: %w", where, err)

@@ -16,6 +16,7 @@ import (
 type sqlConn struct {
 	db       *sql.DB
 	locks    *sql.DB // PostgreSQL only: the sessions that hold advisory locks
+	schema   string  // PostgreSQL only: the schema apppass's tables are in
 	postgres bool
 }
 

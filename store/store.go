@@ -54,8 +54,8 @@ func (d *DB) Postgres() bool { return d.db.postgres }
 // Ping checks that the database answers, for readiness probes.
 func (d *DB) Ping(ctx context.Context) error { return d.db.db.PingContext(ctx) }
 
-// Close closes the database. Locks still held are released (on
-// PostgreSQL, by closing their sessions).
+// Close closes the database. A lock still held stays held until its
+// unlock is called or the process ends.
 func (d *DB) Close() error { return d.db.Close() }
 
 func (d *DB) now() int64 { return d.Now().UTC().UnixMilli() }
