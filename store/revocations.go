@@ -55,6 +55,9 @@ func (d *DB) Revocation(ctx context.Context, id int64) (domain.RevocationRequest
 
 // Revocations returns the requests in one of statuses, oldest first.
 func (d *DB) Revocations(ctx context.Context, statuses ...domain.RevocationStatus) ([]domain.RevocationRequest, error) {
+	if len(statuses) == 0 {
+		return nil, nil // PostgreSQL has no empty IN ()
+	}
 	q := `WHERE status IN (`
 	args := []any{}
 	for i, s := range statuses {
