@@ -72,6 +72,10 @@ func (t *sqlTx) ExecContext(ctx context.Context, query string, args ...any) (sql
 	return t.tx.ExecContext(ctx, t.conn.rebind(query), args...)
 }
 
+func (t *sqlTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.conn.rebind(query), args...)
+}
+
 func (t *sqlTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	return t.tx.QueryRowContext(ctx, t.conn.rebind(query), args...)
 }
