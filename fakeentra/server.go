@@ -17,7 +17,11 @@
 // [TenantID]; GET /v1.0/users/{id|upn}; GET /v1.0/users?$filter=…;
 // POST /v1.0/users/{id}/checkMemberGroups; GET and POST /v1.0/applications;
 // POST /v1.0/applications/{id}/addPassword and …/removePassword;
-// POST /v1.0/servicePrincipals; GET /beta/reports/appCredentialSignInActivities.
+// POST /v1.0/servicePrincipals; GET /beta/reports/appCredentialSignInActivities;
+// and for the mail gateway POST /v1.0/users/{id}/sendMail (MIME), POST
+// /v1.0/users/{id}/messages (a draft from MIME), …/attachments/createUploadSession,
+// PUT to the upload URL and …/messages/{mid}/send (see mail.go, uploads.go;
+// [Server.SentMessages] and [Server.Mailbox] show what arrived).
 // Anything else answers 400 and is recorded as op "unknown".
 //
 // Tests shape the directory directly ([Server.AddUser], [Server.Seed], …),
@@ -91,6 +95,9 @@ type Server struct {
 	replLag     time.Duration
 	newAppLag   time.Duration
 	objectQuota int // < 0: no quota
+	secretLag   time.Duration
+
+	mail mailState
 
 	calls  []Call
 	counts map[string]int
