@@ -209,4 +209,3 @@ func (g *Gateway) audit(ctx context.Context, e domain.AuditEvent) {
 		g.log.Error("gateway: audit failed", "action", e.Action, "err", err)
 	}
 }
-

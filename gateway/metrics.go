@@ -4,13 +4,13 @@ import "sync/atomic"
 
 // Metrics counts what the gateway did; the root package may export them.
 type Metrics struct {
-	loginsOK, loginsRefused, loginsLimited, loginsTemporary atomic.Int64
+	loginsOK, loginsRefused, loginsLimited, loginsTemporary   atomic.Int64
 	messages, messageBytes, deliveryTemporary, deliveryFailed atomic.Int64
 }
 
 // Stats is a snapshot of Metrics.
 type Stats struct {
-	LoginsOK, LoginsRefused, LoginsLimited, LoginsTemporary int64
+	LoginsOK, LoginsRefused, LoginsLimited, LoginsTemporary   int64
 	Messages, MessageBytes, DeliveryTemporary, DeliveryFailed int64
 }
 
