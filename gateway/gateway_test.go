@@ -486,3 +486,22 @@ func TestCertificateRotation(t *testing.T) {
 		t.Errorf("after rotation: serial %d, want 2", got)
 	}
 }
+
+func TestExpiredPassword(t *testing.T) {
+	r := newRig(t)
+	hourAgo := time.Now().Add(-time.Hour)
+	r.entra.SetNow(func() time.Time { return hourAgo })
+	soon := r.entra.AddSecret(r.app.ID, "expiring", time.Now().Add(30*time.Second))
+	r.entra.SetNow(nil)
+	if _, err := r.login("alice@contoso.test", soon.SecretText); err != nil {
+		t.Fatalf("before expiry: %v", err)
+	}
+	r.entra.ResetCalls()
+	r.clock.advance(31 * time.Second) // the cached login ends with the password
+	if _, err := r.login("alice@contoso.test", soon.SecretText); reply(err) != "535 5.7.8" {
+		t.Errorf("after expiry: %s, want 535 5.7.8", reply(err))
+	}
+	if n := r.entra.Count(fakeentra.OpToken); n != 0 {
+		t.Errorf("an expired password cost %d token requests, want 0", n)
+	}
+}

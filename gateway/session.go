@@ -23,12 +23,11 @@ var (
 
 // session is one SMTP connection.
 type session struct {
-	g      *Gateway
-	addr   string // client IP address
-	login  *login
-	from   string
-	rcpts  []string
-	authed time.Time
+	g     *Gateway
+	addr  string // client IP address
+	login *login
+	from  string
+	rcpts []string
 }
 
 // newSession is the go-smtp Backend.
@@ -72,7 +71,7 @@ func (s *session) authenticate(user, password string) error {
 	if err != nil {
 		return err
 	}
-	s.login, s.authed = &l, s.g.now()
+	s.login = &l
 	return nil
 }
 
