@@ -60,6 +60,9 @@ type Config struct {
 	TimeZone       string        `yaml:"time_zone"`
 	// Schedules maps a job name to its cron expression.
 	Schedules map[string]string `yaml:"schedules"`
+
+	// SMTP is the mail gateway (smtp.go).
+	SMTP SMTP `yaml:",inline"`
 }
 
 // Default returns a Config holding every documented default.
@@ -81,6 +84,7 @@ func Default() Config {
 		ExpiryWarning:  14 * 24 * time.Hour,
 		TimeZone:       "UTC",
 		Schedules:      map[string]string{},
+		SMTP:           SMTP{MaxBytes: DefaultSMTPMaxBytes},
 	}
 }
 
@@ -117,6 +121,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.PasswordLifetime = e.duration("APPPASS_PASSWORD_LIFETIME", c.PasswordLifetime)
 	c.RequestTTL = e.duration("APPPASS_REQUEST_TTL", c.RequestTTL)
 	c.TimeZone = e.str("APPPASS_TIME_ZONE", c.TimeZone)
+	loadSMTP(&e, &c.SMTP)
 	if e.err != nil {
 		return Config{}, e.err
 	}
@@ -154,7 +159,7 @@ func (c Config) validate() error {
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
 		return fmt.Errorf("APPPASS_TIME_ZONE: unknown time zone %q", c.TimeZone)
 	}
-	return nil
+	return c.SMTP.validate()
 }
 
 // Location returns the configured time zone; validate has checked it.

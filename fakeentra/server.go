@@ -18,7 +18,11 @@
 // GET /v1.0/users/delta; POST /v1.0/users/{id}/checkMemberGroups; GET and
 // POST /v1.0/applications; GET /v1.0/applications/{id}/owners;
 // POST /v1.0/applications/{id}/addPassword and …/removePassword;
-// POST /v1.0/servicePrincipals; GET /beta/reports/appCredentialSignInActivities.
+// POST /v1.0/servicePrincipals; GET /beta/reports/appCredentialSignInActivities;
+// and for the mail gateway POST /v1.0/users/{id}/sendMail (MIME), POST
+// /v1.0/users/{id}/messages (a draft from MIME), …/attachments/createUploadSession,
+// PUT to the upload URL and …/messages/{mid}/send (see mail.go, uploads.go;
+// [Server.SentMessages] and [Server.Mailbox] show what arrived).
 // Anything else answers 400 and is recorded as op "unknown".
 //
 // Where apppass must cope with how Entra really behaves, the fake does the
@@ -117,6 +121,9 @@ type Server struct {
 	spLagForbidden bool            // answer 403 instead of 400 during it
 	objectQuota    int             // < 0: no quota
 	revoked        map[string]bool // permissions taken from apppass's identity, lower case
+	secretLag      time.Duration
+
+	mail mailState
 
 	calls  []Call
 	counts map[string]int

@@ -15,6 +15,9 @@ type User struct {
 	UserPrincipalName string // userPrincipalName; matched case-insensitively
 	Mail              string // mail ("" answers null); matched case-insensitively
 	AccountEnabled    bool   // accountEnabled, returned only when $select'ed
+	// ProxyAddresses are proxyAddresses ("SMTP:primary@…", "smtp:alias@…"),
+	// returned only when $select'ed and filterable with any().
+	ProxyAddresses []string
 }
 
 // user is a stored User with its position in creation order and the
@@ -47,14 +50,20 @@ func userProp(u *User, prop string) string {
 	return ""
 }
 
-func (u *user) coll(string) []string { return nil }
+func (u *user) coll(prop string) []string {
+	if prop == "proxyAddresses" {
+		return u.ProxyAddresses
+	}
+	return nil
+}
 
 // userType lists the user properties the fake models. As on Graph v1.0,
 // accountEnabled is returned only when asked for with $select.
 var userType = entityType{
 	name:     "microsoft.graph.user",
-	props:    []string{"id", "displayName", "userPrincipalName", "mail", "accountEnabled"},
+	props:    []string{"id", "displayName", "userPrincipalName", "mail", "accountEnabled", "proxyAddresses"},
 	defaults: 0b01111,
+	colls:    1 << 5,
 }
 
 // AddUser adds a user, or replaces the one with the same ID (restoring it
@@ -145,6 +154,8 @@ func writeUser(o *objWriter, u *User, mask uint32) {
 		switch p {
 		case "accountEnabled":
 			o.boolean(p, u.AccountEnabled)
+		case "proxyAddresses":
+			o.strs(p, u.ProxyAddresses)
 		case "mail", "displayName":
 			o.strOrNull(p, userProp(u, p))
 		default:

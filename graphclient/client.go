@@ -62,6 +62,10 @@ type Client struct {
 	newApps *expirable.LRU[string, time.Time]
 	// lastUsed caches sign-in dates per application (by appId).
 	lastUsed *expirable.LRU[string, map[string]time.Time]
+
+	verify verifier     // the gateway's password checks (verify.go)
+	http   *http.Client // plain transport, no token: upload URLs (sendmail.go)
+	retry  retryPolicy  // the gateway's Graph retries (sendmail.go)
 }
 
 type cachedApp struct {
@@ -119,7 +123,14 @@ func New(opts Options) (*Client, error) {
 		return nil, fmt.Errorf("graph request adapter: %w", err)
 	}
 	adapter.SetBaseUrl(graphURL.String())
+	verify, err := newVerifier(opts, scope, &http.Client{Transport: transport, Timeout: 30 * time.Second})
+	if err != nil {
+		return nil, err
+	}
 	return &Client{
+		verify:   verify,
+		http:     &http.Client{Transport: transport, Timeout: 5 * time.Minute},
+		retry:    defaultRetry(opts.Now),
 		graph:    msgraph.NewGraphServiceClient(adapter),
 		cred:     cred,
 		scope:    scope,
