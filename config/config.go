@@ -82,6 +82,9 @@ type Config struct {
 	// GiveUpAfter is how long the reconciler looks for a credential that
 	// an ambiguous addPassword may have created.
 	GiveUpAfter time.Duration `yaml:"-"`
+
+	// SMTP is the mail gateway (smtp.go).
+	SMTP SMTP `yaml:",inline"`
 }
 
 // Default returns a Config holding every documented default.
@@ -114,6 +117,7 @@ func Default() Config {
 		LagWindow:          15 * time.Minute,
 		ReconcileAfter:     2 * time.Minute,
 		GiveUpAfter:        30 * time.Minute,
+		SMTP:               SMTP{MaxBytes: DefaultSMTPMaxBytes},
 	}
 }
 
@@ -150,6 +154,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.PasswordLifetime = e.duration("APPPASS_PASSWORD_LIFETIME", c.PasswordLifetime)
 	c.RequestTTL = e.duration("APPPASS_REQUEST_TTL", c.RequestTTL)
 	c.TimeZone = e.str("APPPASS_TIME_ZONE", c.TimeZone)
+	loadSMTP(&e, &c.SMTP)
 	if e.err != nil {
 		return Config{}, e.err
 	}
@@ -187,7 +192,7 @@ func (c Config) validate() error {
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
 		return fmt.Errorf("APPPASS_TIME_ZONE: unknown time zone %q", c.TimeZone)
 	}
-	return nil
+	return c.SMTP.validate()
 }
 
 // ResumeAfter is how long an approval may stay "approving" before the

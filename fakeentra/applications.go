@@ -48,6 +48,7 @@ type app struct {
 	created        time.Time
 	seeded         bool // exempt from the new-app lag
 	hasSP          bool
+	owners         []ownerRef // nil for seeded applications means apppass's
 }
 
 // cred is a stored credential; added is when addPassword stored it
@@ -197,7 +198,11 @@ func (s *Server) quotaExceeded(x *exchange) bool {
 	return true
 }
 
-// createApplication serves POST /v1.0/applications.
+// createApplication serves POST /v1.0/applications. The caller's service
+// principal becomes the application's owner (see [ServicePrincipalID]). A
+// Fault with AfterEffect injected for [OpCreateApplication] creates the
+// application and then answers the fault (e.g. 503), which the SDK's retry
+// handler retries: a second application, as on real Graph.
 func (s *Server) createApplication(x *exchange) {
 	var body struct {
 		DisplayName    string   `json:"displayName"`
@@ -214,6 +219,7 @@ func (s *Server) createApplication(x *exchange) {
 	if body.SignInAudience == "" {
 		body.SignInAudience = "AzureADMyOrg"
 	}
+	owners := ownersFor(s.callerClientID(x))
 	s.mu.Lock()
 	if s.quotaExceeded(x) {
 		s.mu.Unlock()
@@ -222,6 +228,7 @@ func (s *Server) createApplication(x *exchange) {
 	a := &app{
 		id: uuid.NewString(), appID: uuid.NewString(), displayName: body.DisplayName,
 		signInAudience: body.SignInAudience, tags: append([]string{}, body.Tags...), created: s.now().UTC(),
+		owners: owners,
 	}
 	s.insertApp(a)
 	v := appView{app: *a}

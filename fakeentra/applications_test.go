@@ -144,9 +144,11 @@ func TestApplicationLifecycle(t *testing.T) {
 
 func TestIssuedSecretSignsInAndReports(t *testing.T) {
 	e := newEnv(t)
-	a := e.createApp("app", "apppass")
+	a := e.createApp("app", "apppass", fakeentra.OwnerTagPrefix+"u1")
+	st, _, b := e.call("POST", "/v1.0/servicePrincipals", map[string]any{"appId": a.AppID})
+	e.want(st, 201, b)
 	c := e.addPassword(a.ID, "x")
-	st, _, b := e.call("GET", "/beta/reports/appCredentialSignInActivities", nil)
+	st, _, b = e.call("GET", "/beta/reports/appCredentialSignInActivities", nil)
 	e.want(st, 403, b)
 	if errCode(t, b) != "Authorization_RequestDenied" {
 		t.Errorf("unlicensed: %s", b)

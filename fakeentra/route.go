@@ -20,7 +20,14 @@ const (
 	OpAddPassword            = "addPassword"            // POST /v1.0/applications/{id}/addPassword
 	OpRemovePassword         = "removePassword"         // POST /v1.0/applications/{id}/removePassword
 	OpSignInActivities       = "signInActivities"       // GET /beta/reports/appCredentialSignInActivities
+	OpSendMail               = "sendMail"               // POST /v1.0/users/{id}/sendMail (MIME)
+	OpCreateDraft            = "createDraft"            // POST /v1.0/users/{id}/messages (MIME)
+	OpCreateUploadSession    = "createUploadSession"    // POST /v1.0/users/{id}/messages/{mid}/attachments/createUploadSession
+	OpUploadChunk            = "uploadChunk"            // PUT /upload/{session}?authtoken=… (the uploadUrl; no bearer token)
+	OpSendDraft              = "sendDraft"              // POST /v1.0/users/{id}/messages/{mid}/send
 	OpUnknown                = "unknown"                // any route the fake does not serve
+	// OpUsersDelta (GET /v1.0/users/delta) is in delta.go and OpListOwners
+	// (GET /v1.0/applications/{id}/owners) in owners.go.
 )
 
 // handler serves one routed operation.
@@ -48,6 +55,8 @@ func route(r *http.Request) routeInfo {
 		return routeInfo{op: OpToken, args: segs[:1], handle: (*Server).token}
 	case n == 3 && get && eq(segs[0], "beta") && eq(segs[1], "reports") && eq(segs[2], "appCredentialSignInActivities"):
 		return routeInfo{op: OpSignInActivities, graph: true, handle: (*Server).signInActivities}
+	case n == 2 && r.Method == http.MethodPut && eq(segs[0], "upload"):
+		return routeInfo{op: OpUploadChunk, args: segs[1:], handle: (*Server).uploadChunk}
 	case n >= 2 && eq(segs[0], "v1.0"):
 		return routeV1(segs[1:], get, post)
 	}
@@ -67,10 +76,22 @@ func routeV1(segs []string, get, post bool) routeInfo {
 	switch {
 	case n == 1 && get && eq(segs[0], "users"):
 		return g(OpFilterUsers, (*Server).filterUsers)
+	case n == 2 && get && eq(segs[0], "users") && isDelta(segs[1]):
+		return g(OpUsersDelta, (*Server).usersDelta)
 	case n == 2 && get && eq(segs[0], "users"):
 		return g(OpGetUser, (*Server).getUser, segs[1])
 	case n == 3 && post && eq(segs[0], "users") && action == "checkmembergroups":
 		return g(OpCheckMemberGroups, (*Server).checkMemberGroups, segs[1])
+	case n == 2 && get && eq(segs[0], "groups"):
+		return g(OpGetGroup, (*Server).getGroup, segs[1])
+	case n == 3 && post && eq(segs[0], "users") && action == "sendmail":
+		return g(OpSendMail, (*Server).sendMail, segs[1])
+	case n == 3 && post && eq(segs[0], "users") && eq(segs[2], "messages"):
+		return g(OpCreateDraft, (*Server).createDraft, segs[1])
+	case n == 6 && post && eq(segs[0], "users") && eq(segs[2], "messages") && eq(segs[4], "attachments") && action == "createuploadsession":
+		return g(OpCreateUploadSession, (*Server).createUploadSession, segs[1], segs[3])
+	case n == 5 && post && eq(segs[0], "users") && eq(segs[2], "messages") && action == "send":
+		return g(OpSendDraft, (*Server).sendDraft, segs[1], segs[3])
 	case n == 1 && get && eq(segs[0], "applications"):
 		return g(OpListApplications, (*Server).listApplications)
 	case n == 1 && post && eq(segs[0], "applications"):
@@ -88,6 +109,9 @@ func routeV1(segs []string, get, post bool) routeInfo {
 			key = []string{"appId", v}
 		}
 	}
+	if key != nil && get && action == "owners" {
+		return g(OpListOwners, (*Server).listOwners, key...)
+	}
 	if key != nil && post {
 		switch action {
 		case "addpassword":
@@ -97,6 +121,13 @@ func routeV1(segs []string, get, post bool) routeInfo {
 		}
 	}
 	return routeInfo{op: OpUnknown, graph: true}
+}
+
+// isDelta reports whether a segment is the delta function: "delta",
+// "delta()" or "microsoft.graph.delta()" (what the SDKs send).
+func isDelta(seg string) bool {
+	seg = strings.TrimSuffix(strings.TrimPrefix(strings.ToLower(seg), "microsoft.graph."), "()")
+	return seg == "delta"
 }
 
 // altKey parses an OData alternate-key segment such as applications(appId='x').
@@ -142,7 +173,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			r.Method+" "+r.URL.Path+"; it serves only the Entra/Graph calls apppass makes.")
 		return
 	}
-	if rt.graph && !s.authorized(x) {
+	if rt.graph && (!s.authorized(x) || !s.permitted(x, rt.op)) {
 		return
 	}
 	if rt.op == OpDiscovery {

@@ -15,15 +15,33 @@
 //
 // Served routes (see route.go): OIDC discovery and the v2.0 token endpoint of
 // [TenantID]; GET /v1.0/users/{id|upn}; GET /v1.0/users?$filter=…;
-// POST /v1.0/users/{id}/checkMemberGroups; GET and POST /v1.0/applications;
+// GET /v1.0/users/delta; POST /v1.0/users/{id}/checkMemberGroups; GET and
+// POST /v1.0/applications; GET /v1.0/applications/{id}/owners;
 // POST /v1.0/applications/{id}/addPassword and …/removePassword;
-// POST /v1.0/servicePrincipals; GET /beta/reports/appCredentialSignInActivities.
+// POST /v1.0/servicePrincipals; GET /beta/reports/appCredentialSignInActivities;
+// and for the mail gateway POST /v1.0/users/{id}/sendMail (MIME), POST
+// /v1.0/users/{id}/messages (a draft from MIME), …/attachments/createUploadSession,
+// PUT to the upload URL and …/messages/{mid}/send (see mail.go, uploads.go;
+// [Server.SentMessages] and [Server.Mailbox] show what arrived).
 // Anything else answers 400 and is recorded as op "unknown".
+//
+// Where apppass must cope with how Entra really behaves, the fake does the
+// same: the users delta query pages to a deltaLink that later returns only
+// changes, removed users as "@removed", and syncStateNotFound for an
+// expired token (delta.go); an application lists its creator's service
+// principal ([ServicePrincipalID]) as owner, and look-alikes another owner
+// (owners.go); a service principal cannot be created for a while after its
+// application ([Server.SetServicePrincipalLag]); an after-effect fault on
+// POST /applications creates it and still fails, so a retry makes a second
+// one; a UPN Graph cannot take in a path answers 400
+// ([Server.RejectUserPath]); the beta sign-in report can fail in more ways
+// than a missing licence ([Server.FailSignInActivity]).
 //
 // Tests shape the directory directly ([Server.AddUser], [Server.Seed], …),
 // inspect what happened ([Server.Calls], [Server.Applications], …) and make
 // the service misbehave ([Server.Inject], [Server.SetLatency],
-// [Server.SetReplicationLag], [Server.SetNewAppLag], [Server.SetObjectQuota]).
+// [Server.SetReplicationLag], [Server.SetNewAppLag], [Server.SetObjectQuota],
+// [Server.SetServicePrincipalLag], [Server.ExpireDeltaLinks], …).
 //
 // All state sits behind one mutex, which is never held while sleeping or while
 // writing a response to the network. Listing pages costs O(page) thanks to
@@ -70,6 +88,13 @@ type Server struct {
 	userByMail map[string][]*user
 	groups     map[string]map[string]struct{}
 	seedUsers  int
+	userSeq    int // next user.seq
+
+	// users delta (delta.go)
+	changeSeq          int
+	tombstones         map[string]*tombstone // lower-case ID → removed user
+	deltaGen           int
+	deltaExpiredStatus int
 
 	apps       []*app
 	appByID    map[string]*app
@@ -82,15 +107,23 @@ type Server struct {
 	spCount    int
 
 	signInEnabled bool
+	signInFailure string          // FailSignInActivity
+	rejectedPaths map[string]bool // RejectUserPath
 	signIns       []*signInEntry
 	signInByKey   map[string]*signInEntry
 	signInByApp   map[string][]*signInEntry
 
-	faults      map[string][]Fault
-	latency     map[string]time.Duration
-	replLag     time.Duration
-	newAppLag   time.Duration
-	objectQuota int // < 0: no quota
+	faults         map[string][]Fault
+	latency        map[string]time.Duration
+	replLag        time.Duration
+	newAppLag      time.Duration
+	spLag          time.Duration   // service principal replication window
+	spLagForbidden bool            // answer 403 instead of 400 during it
+	objectQuota    int             // < 0: no quota
+	revoked        map[string]bool // permissions taken from apppass's identity, lower case
+	secretLag      time.Duration
+
+	mail mailState
 
 	calls  []Call
 	counts map[string]int
@@ -109,6 +142,7 @@ func New(tb testing.TB) *Server {
 		userByUPN:   map[string]*user{},
 		userByMail:  map[string][]*user{},
 		groups:      map[string]map[string]struct{}{},
+		tombstones:  map[string]*tombstone{},
 		appByID:     map[string]*app{},
 		appByAppID:  map[string]*app{},
 		appsByTag:   map[string][]*app{},

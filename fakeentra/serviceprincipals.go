@@ -16,7 +16,9 @@ type servicePrincipal struct {
 
 // createServicePrincipal serves POST /v1.0/servicePrincipals. It answers 400
 // when appId names no application, 409 when the application already has a
-// service principal, and Directory_QuotaExceeded past the object quota.
+// service principal, Directory_QuotaExceeded past the object quota, and
+// replication errors for a young application (see
+// [Server.SetServicePrincipalLag]).
 func (s *Server) createServicePrincipal(x *exchange) {
 	var body struct {
 		AppID string   `json:"appId"`
@@ -27,6 +29,13 @@ func (s *Server) createServicePrincipal(x *exchange) {
 	}
 	s.mu.Lock()
 	a := s.appByAppID[strings.ToLower(body.AppID)]
+	if a != nil {
+		if st, code, msg := s.spLagError(a, body.AppID); st != 0 {
+			s.mu.Unlock()
+			x.graphError(st, code, msg)
+			return
+		}
+	}
 	switch {
 	case a == nil:
 		s.mu.Unlock()

@@ -101,6 +101,11 @@ func (s *Server) signInActivities(x *exchange) {
 		return
 	}
 	s.mu.Lock()
+	if st, code, msg := s.signInFailureError(); st != 0 {
+		s.mu.Unlock()
+		x.graphError(st, code, msg)
+		return
+	}
 	if !s.signInEnabled {
 		s.mu.Unlock()
 		x.graphError(http.StatusForbidden, "Authorization_RequestDenied",

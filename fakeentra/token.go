@@ -68,8 +68,9 @@ func (s *Server) discovery(x *exchange) {
 
 // token answers the client-credentials grant,
 // POST /{tenant}/oauth2/v2.0/token. It accepts [ClientID] with
-// [ClientSecret], and any application's appId with one of its live secrets
-// issued by addPassword (whose use is then recorded as a sign-in).
+// [ClientSecret], and an employee application's appId with one of its
+// current secrets (see employeeSignIn, whose use is then recorded as a
+// sign-in).
 func (s *Server) token(x *exchange) {
 	if !eq(x.args[0], TenantID) {
 		s.aadError(x, http.StatusBadRequest, "invalid_request", 90002, fmt.Sprintf("Tenant '%s' not found.", x.args[0]))
@@ -106,25 +107,8 @@ func (s *Server) token(x *exchange) {
 			s.badSecret(x, clientID)
 			return
 		}
-	} else {
-		a := s.appByAppID[strings.ToLower(clientID)]
-		if a == nil {
-			s.aadError(x, http.StatusBadRequest, "unauthorized_client", 700016,
-				"Application with identifier '"+clientID+"' was not found in the directory '"+TenantID+"'.")
-			return
-		}
-		ref, ok := s.secrets[secret]
-		c := a.cred(ref.keyID)
-		if !ok || ref.app != a || c == nil {
-			s.badSecret(x, clientID)
-			return
-		}
-		if !c.End.After(now) {
-			s.aadError(x, http.StatusUnauthorized, "invalid_client", 7000222,
-				"The provided client secret keys for app '"+clientID+"' are expired.")
-			return
-		}
-		s.recordSignIn(a, c, now)
+	} else if !s.employeeSignIn(x, clientID, secret, now) {
+		return
 	}
 	tok := s.mintToken(clientID, resource, now)
 	s.tokens[tok] = tokenInfo{clientID: clientID}
@@ -155,11 +139,17 @@ func (s *Server) badSecret(x *exchange, clientID string) {
 func (s *Server) mintToken(clientID, resource string, now time.Time) string {
 	enc := base64.RawURLEncoding
 	header, _ := json.Marshal(map[string]string{"typ": "JWT", "alg": "RS256", "kid": "fakeentra"})
-	claims, _ := json.Marshal(map[string]any{
+	c := map[string]any{
 		"aud": resource, "iss": "https://sts.windows.net/" + TenantID + "/", "tid": TenantID,
 		"appid": clientID, "azp": clientID, "idtyp": "app", "iat": now.Unix(), "nbf": now.Unix(),
 		"exp": now.Unix() + tokenLifetime, "uti": uuid.NewString(),
-	})
+	}
+	// Entra puts the application permissions granted to the client in the
+	// roles claim; employee applications hold none.
+	if eq(clientID, ClientID) {
+		c["roles"] = s.grantedRolesLocked()
+	}
+	claims, _ := json.Marshal(c)
 	return enc.EncodeToString(header) + "." + enc.EncodeToString(claims) + "." + enc.EncodeToString([]byte(rand.Text()+rand.Text()))
 }
 

@@ -15,12 +15,17 @@ type User struct {
 	UserPrincipalName string // userPrincipalName; matched case-insensitively
 	Mail              string // mail ("" answers null); matched case-insensitively
 	AccountEnabled    bool   // accountEnabled, returned only when $select'ed
+	// ProxyAddresses are proxyAddresses ("SMTP:primary@…", "smtp:alias@…"),
+	// returned only when $select'ed and filterable with any().
+	ProxyAddresses []string
 }
 
-// user is a stored User with its position in creation order.
+// user is a stored User with its position in creation order and the
+// sequence number of its latest change (for delta queries).
 type user struct {
 	User
-	seq int
+	seq     int
+	changed int
 }
 
 func (u *user) str(prop string) string { return userProp(&u.User, prop) }
@@ -45,17 +50,24 @@ func userProp(u *User, prop string) string {
 	return ""
 }
 
-func (u *user) coll(string) []string { return nil }
+func (u *user) coll(prop string) []string {
+	if prop == "proxyAddresses" {
+		return u.ProxyAddresses
+	}
+	return nil
+}
 
 // userType lists the user properties the fake models. As on Graph v1.0,
 // accountEnabled is returned only when asked for with $select.
 var userType = entityType{
 	name:     "microsoft.graph.user",
-	props:    []string{"id", "displayName", "userPrincipalName", "mail", "accountEnabled"},
+	props:    []string{"id", "displayName", "userPrincipalName", "mail", "accountEnabled", "proxyAddresses"},
 	defaults: 0b01111,
+	colls:    1 << 5,
 }
 
-// AddUser adds a user, or replaces the one with the same ID. An empty ID
+// AddUser adds a user, or replaces the one with the same ID (restoring it
+// if it was deleted), and records the change for delta queries. An empty ID
 // gets a new GUID.
 func (s *Server) AddUser(u User) {
 	if u.ID == "" {
@@ -76,12 +88,16 @@ func (s *Server) putUser(u User) {
 		}
 		old.User = u
 		s.indexUser(old)
+		s.recordChange(old)
 		return
 	}
-	nu := &user{User: u, seq: len(s.users)}
+	delete(s.tombstones, id) // adding a deleted user's ID restores it
+	nu := &user{User: u, seq: s.userSeq}
+	s.userSeq++
 	s.users = append(s.users, nu)
 	s.userByID[id] = nu
 	s.indexUser(nu)
+	s.recordChange(nu)
 }
 
 // indexUser adds u to the UPN and mail indexes.
@@ -138,6 +154,8 @@ func writeUser(o *objWriter, u *User, mask uint32) {
 		switch p {
 		case "accountEnabled":
 			o.boolean(p, u.AccountEnabled)
+		case "proxyAddresses":
+			o.strs(p, u.ProxyAddresses)
 		case "mail", "displayName":
 			o.strOrNull(p, userProp(u, p))
 		default:
@@ -146,7 +164,8 @@ func writeUser(o *objWriter, u *User, mask uint32) {
 	}
 }
 
-// getUser serves GET /v1.0/users/{id-or-upn}.
+// getUser serves GET /v1.0/users/{id-or-upn}. A key Graph cannot take in a
+// path answers 400 (see [Server.RejectUserPath]).
 func (s *Server) getUser(x *exchange) {
 	q, err := parseQuery(x.r.URL.RawQuery)
 	var mask uint32
@@ -155,6 +174,9 @@ func (s *Server) getUser(x *exchange) {
 	}
 	if err != nil {
 		x.graphError(http.StatusBadRequest, "BadRequest", err.Error())
+		return
+	}
+	if s.userPathError(x, x.args[0]) {
 		return
 	}
 	s.mu.Lock()

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Slack's documented message limits.
+// Slack's documented message limits (Block Kit's are in blockkit.go).
 const (
 	maxTextLen      = 40000
 	maxMessageBlock = 50
@@ -34,25 +34,27 @@ func (s *Server) resolveChannelLocked(id, notMember string) (string, string) {
 }
 
 // messageContent validates and extracts text and blocks of a chat call.
-func messageContent(r *apiRequest) (text string, blocks json.RawMessage, slackErr string) {
+// Blocks beyond Block Kit's limits (see blockkit.go) answer invalid_blocks
+// with Slack's errors and response_metadata.messages, which extra carries.
+func messageContent(r *apiRequest) (text string, blocks json.RawMessage, extra map[string]any, slackErr string) {
 	text = r.params["text"]
 	if r.has("blocks") {
 		raw := r.raw("blocks")
 		var arr []json.RawMessage
 		if raw == nil || json.Unmarshal(raw, &arr) != nil {
-			return "", nil, "invalid_blocks_format"
+			return "", nil, nil, "invalid_blocks_format"
 		}
-		if len(arr) > maxMessageBlock {
-			return "", nil, "invalid_blocks"
+		if msgs := validateBlocks(arr, "/blocks", maxMessageBlock); msgs != nil {
+			return "", nil, invalidBlocks(msgs), "invalid_blocks"
 		}
 		if len(arr) > 0 {
 			blocks = raw
 		}
 	}
 	if len(text) > maxTextLen {
-		return "", nil, "msg_too_long"
+		return "", nil, nil, "msg_too_long"
 	}
-	return text, blocks, ""
+	return text, blocks, nil, ""
 }
 
 // apiChatPostMessage serves chat.postMessage.
@@ -61,9 +63,9 @@ func (s *Server) apiChatPostMessage(r *apiRequest) (map[string]any, string) {
 	if e != "" {
 		return nil, e
 	}
-	text, blocks, e := messageContent(r)
+	text, blocks, extra, e := messageContent(r)
 	if e != "" {
-		return nil, e
+		return extra, e
 	}
 	if text == "" && blocks == nil && !r.has("attachments") {
 		return nil, "no_text"
@@ -92,9 +94,9 @@ func (s *Server) apiChatPostEphemeral(r *apiRequest) (map[string]any, string) {
 	if s.st.dms[ch] && ch != dmChannelID(user) {
 		return nil, "user_not_in_channel"
 	}
-	text, blocks, e := messageContent(r)
+	text, blocks, extra, e := messageContent(r)
 	if e != "" {
-		return nil, e
+		return extra, e
 	}
 	if text == "" && blocks == nil && !r.has("attachments") {
 		return nil, "no_text"
@@ -114,9 +116,9 @@ func (s *Server) apiChatUpdate(r *apiRequest) (map[string]any, string) {
 	if m == nil || m.Ephemeral {
 		return nil, "message_not_found"
 	}
-	text, blocks, e := messageContent(r)
+	text, blocks, extra, e := messageContent(r)
 	if e != "" {
-		return nil, e
+		return extra, e
 	}
 	if r.has("text") {
 		m.Text = text

@@ -21,20 +21,31 @@ var ErrUnknownView = errors.New("fakeslack: unknown or closed view")
 // If the ack payload carries text or blocks, it is stored as a Message with
 // Via ViaAck, ephemeral unless response_type is "in_channel".
 func (s *Server) SlashCommand(ctx context.Context, userID, channelID, command, text string) (*Interaction, error) {
+	return s.slashCommand(ctx, Origin{}, userID, channelID, command, text)
+}
+
+// slashCommand delivers a slash command whose payload claims origin o.
+func (s *Server) slashCommand(ctx context.Context, o Origin, userID, channelID, command, text string) (*Interaction, error) {
 	return s.deliver(ctx, envelope{
 		typ: "slash_commands", accepts: true, userID: userID, trigger: true,
 		withURL: true, urlChannel: channelID,
 		build: func(it *Interaction) (map[string]any, error) {
 			s.markDMLocked(userID, channelID)
+			org := s.originLocked(userID, o)
 			// Real Slack sends every slash command field as a string.
-			return map[string]any{
-				"token": VerificationToken, "team_id": s.st.teamOf(userID), "team_domain": TeamDomain,
+			p := map[string]any{
+				"token": VerificationToken, "team_id": org.TeamID, "team_domain": TeamDomain,
 				"channel_id": channelID, "channel_name": channelName(channelID),
 				"user_id": userID, "user_name": s.st.userName(userID),
 				"command": command, "text": text, "api_app_id": AppID,
 				"is_enterprise_install": "false",
 				"response_url":          it.ResponseURL, "trigger_id": it.TriggerID,
-			}, nil
+			}
+			if org.EnterpriseID != "" {
+				p["enterprise_id"] = org.EnterpriseID
+				p["enterprise_name"] = s.enterpriseNameLocked(org.EnterpriseID)
+			}
+			return p, nil
 		},
 		onAck: func(it *Interaction, payload json.RawMessage) {
 			s.storeAckMessageLocked(it, channelID, userID, payload)
@@ -125,42 +136,66 @@ func (s *Server) ViewSubmission(ctx context.Context, userID, viewID string, valu
 			p["response_urls"] = []any{}
 			return p, nil
 		},
-		onAck: func(_ *Interaction, payload json.RawMessage) {
-			s.applyViewAckLocked(viewID, payload)
+		onAck: func(it *Interaction, payload json.RawMessage) {
+			s.applyViewAckLocked(it, viewID, payload)
 		},
 	})
 }
 
 // EventCallback sends an events_api envelope wrapping event (any value that
-// marshals to a Slack event object with a "type") in an event_callback.
+// marshals to a Slack event object with a "type") in an event_callback. The
+// outer payload carries team_id (the fake workspace), and inside Enterprise
+// Grid (see [Server.SetEnterprise]) enterprise_id, like real Slack; both
+// also appear in authorizations and as context_team_id /
+// context_enterprise_id.
 func (s *Server) EventCallback(ctx context.Context, event any) (*Interaction, error) {
 	return s.deliver(ctx, envelope{
 		typ: "events_api",
 		build: func(*Interaction) (map[string]any, error) {
-			now := s.nowLocked()
-			return map[string]any{
-				"token": VerificationToken, "team_id": TeamID, "api_app_id": AppID,
-				"event": event, "type": "event_callback",
-				"event_id": s.st.nextID("Ev"), "event_time": now.Unix(),
-				"authorizations": []map[string]any{{
-					"team_id": TeamID, "user_id": BotUserID, "is_bot": true, "is_enterprise_install": false,
-				}},
-				"is_ext_shared_channel": false,
-			}, nil
+			return s.eventPayloadLocked(event), nil
 		},
 	})
 }
 
-// basePayloadLocked is the common part of interactive payloads.
+// eventPayloadLocked wraps event in an event_callback payload.
+func (s *Server) eventPayloadLocked(event any) map[string]any {
+	now := s.nowLocked()
+	ent := s.st.enterpriseID
+	auth := map[string]any{
+		"enterprise_id": nullable(ent), "team_id": TeamID, "user_id": BotUserID,
+		"is_bot": true, "is_enterprise_install": false,
+	}
+	p := map[string]any{
+		"token": VerificationToken, "team_id": TeamID, "api_app_id": AppID,
+		"event": event, "type": "event_callback",
+		"event_id": s.st.nextID("Ev"), "event_time": now.Unix(),
+		"authorizations":        []map[string]any{auth},
+		"is_ext_shared_channel": false,
+		"context_team_id":       TeamID, "context_enterprise_id": nullable(ent),
+	}
+	if ent != "" {
+		p["enterprise_id"] = ent
+	}
+	return p
+}
+
+// basePayloadLocked is the common part of interactive payloads: user (with
+// the user's own team_id), team and enterprise (null outside Grid) from the
+// payload's origin.
 func (s *Server) basePayloadLocked(typ, userID string, it *Interaction) map[string]any {
-	team := s.st.teamOf(userID)
+	org := s.originLocked(userID, Origin{})
 	name := s.st.userName(userID)
+	team := map[string]any{"id": org.TeamID, "domain": TeamDomain}
+	if org.EnterpriseID != "" {
+		team["enterprise_id"] = org.EnterpriseID
+		team["enterprise_name"] = s.enterpriseNameLocked(org.EnterpriseID)
+	}
 	return map[string]any{
 		"type":  typ,
-		"user":  map[string]any{"id": userID, "username": name, "name": name, "team_id": team},
-		"team":  map[string]any{"id": team, "domain": TeamDomain},
+		"user":  map[string]any{"id": userID, "username": name, "name": name, "team_id": s.st.teamOf(userID)},
+		"team":  team,
 		"token": VerificationToken, "api_app_id": AppID, "trigger_id": it.TriggerID,
-		"is_enterprise_install": false, "enterprise": nil,
+		"is_enterprise_install": false, "enterprise": s.enterpriseObjLocked(org.EnterpriseID),
 	}
 }
 

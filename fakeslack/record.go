@@ -23,6 +23,7 @@ type Call struct {
 	Params map[string]string // form fields (first value), or top-level JSON fields stringified
 	Body   []byte            // raw body as received
 	At     time.Time         // arrival time on the fake's clock (Server.Now)
+	Conn   int               // KindAck only: sequence number of the connection it came on
 }
 
 // Sources of messages (Message.Via).

@@ -36,7 +36,10 @@ type responseBody struct {
 }
 
 // handleResponseURL serves POST /response/{id}. Success answers
-// {"ok":true}; failures answer a text body like real Slack.
+// {"ok":true}; failures answer a text body like real Slack: 404
+// "expired_url"/"used_url"/"invalid_url", and 400 "invalid_blocks" for
+// blocks beyond Block Kit's limits (the message is then not posted and the
+// use is not counted).
 func (s *Server) handleResponseURL(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	body, _ := io.ReadAll(r.Body)
@@ -81,6 +84,9 @@ func (s *Server) serveResponseLocked(id string, body []byte) (int, string) {
 	if json.Unmarshal(body, &msg) != nil {
 		return http.StatusBadRequest, "invalid_payload"
 	}
+	if e := blocksError(msg.Blocks); e != "" {
+		return http.StatusBadRequest, e
+	}
 	e.uses++
 	blocks := normBlocks(msg.Blocks)
 
@@ -113,6 +119,10 @@ func (s *Server) storeAckMessageLocked(it *Interaction, channel, userID string, 
 	if payload == nil || json.Unmarshal(payload, &msg) != nil {
 		return
 	}
+	if e := blocksError(msg.Blocks); e != "" {
+		it.AckError = e
+		return
+	}
 	blocks := normBlocks(msg.Blocks)
 	if msg.Text == "" && blocks == nil {
 		return
@@ -125,6 +135,24 @@ func (s *Server) storeAckMessageLocked(it *Interaction, channel, userID string, 
 	if e := s.st.responses[it.ResponseID]; e != nil && s.findMessageLocked(e.origChannel, e.origTS) == nil {
 		e.origChannel, e.origTS = m.Channel, m.TS
 	}
+}
+
+// blocksError checks the blocks of a response URL post or an ack payload
+// like Slack: "invalid_blocks_format" when they are not an array,
+// "invalid_blocks" beyond Block Kit's limits (a response URL then answers
+// HTTP 400 with that text, as Slack's webhooks do), "" when valid or absent.
+func blocksError(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var arr []json.RawMessage
+	if json.Unmarshal(raw, &arr) != nil {
+		return "invalid_blocks_format"
+	}
+	if validateBlocks(arr, "/blocks", maxMessageBlock) != nil {
+		return "invalid_blocks"
+	}
+	return ""
 }
 
 // normBlocks returns raw unless it is absent, null or an empty array.

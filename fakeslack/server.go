@@ -15,10 +15,38 @@
 // chat, views, apps.connections.open), a Socket Mode WebSocket endpoint and
 // per-interaction response URLs. Tests drive user activity with
 // [Server.SlashCommand], [Server.BlockAction], [Server.ViewSubmission] and
-// [Server.EventCallback], inspect what the bot did with [Server.Calls],
+// [Server.EventCallback] (and [Server.AppHomeOpened]), inspect what the bot did with [Server.Calls],
 // [Server.Messages] and [Server.View], and inject failures with
 // [Server.FailMethod], [Server.RateLimit], [Server.FailResponseURLs],
 // [Server.DropSockets] and friends.
+//
+// Where apppass has to cope with how Slack really behaves, the fake does the
+// same:
+//
+//   - Socket Mode: an app may hold up to [MaxConnections] connections at once
+//     (one per replica); each envelope goes to exactly one live connection,
+//     round robin, and only an ack on that connection counts. When the
+//     connection closes before acking, the envelope is redelivered to
+//     another live one with retry_attempt 1, 2, 3 (see [MaxRedeliveries]).
+//     [Interaction.Conn] and [Interaction.Conns] tell which connection got
+//     it; [Server.DropConnection] and [Server.SendDisconnectTo] act on one
+//     connection. Web API rate limits ([Server.RateLimit]) are per app and
+//     method, so they apply whichever connection's process calls.
+//   - Block Kit: chat.postMessage, chat.postEphemeral and chat.update answer
+//     invalid_blocks (with errors and response_metadata.messages naming the
+//     JSON pointer), response URLs HTTP 400 "invalid_blocks", views.open /
+//     push / update / publish invalid_arguments, for blocks beyond Slack's
+//     limits: 50 blocks per message and 100 per view, section text 3,000
+//     characters, 10 fields of 2,000, header 150, button text 75 / value
+//     2,000 / action_id 255, 10 context elements, input labels 2,000…
+//     (blockkit.go).
+//   - Identity: payloads carry team_id / team.id and, inside Enterprise Grid
+//     ([Server.SetEnterprise]), enterprise_id / enterprise.id; users can be
+//     guests ([Server.AddGuestUser]), external Slack Connect users
+//     ([Server.AddExternalUser]) or deactivated ([Server.DeactivateUser]);
+//     [Server.SlashCommandFrom] claims any team.
+//   - App Home: [Server.AppHomeOpened] sends app_home_opened; views.publish
+//     takes a "home" view of at most 100 blocks ([Server.HomeView]).
 //
 // All state lives behind one mutex; every method is safe for concurrent use.
 package fakeslack
@@ -156,8 +184,23 @@ type User struct {
 	RealName string
 	Email    string
 	IsBot    bool
-	Deleted  bool   // deactivated: still listed, but users.lookupByEmail answers users_not_found
-	TZ       string // IANA zone, e.g. "Europe/Berlin"; empty means "America/Los_Angeles"
+	// Deleted marks a deactivated account: users.info and users.list still
+	// return it (with its profile email), users.lookupByEmail answers
+	// users_not_found. See [Server.DeactivateUser].
+	Deleted bool
+	TZ      string // IANA zone, e.g. "Europe/Berlin"; empty means "America/Los_Angeles"
+	// IsRestricted marks a multi-channel guest, IsUltraRestricted a
+	// single-channel guest (users.info then shows both flags true). See
+	// [Server.AddGuestUser].
+	IsRestricted      bool
+	IsUltraRestricted bool
+	// IsStranger marks an external (Slack Connect) user, whose TeamID is
+	// another organisation's. See [Server.AddExternalUser].
+	IsStranger bool
+	// EnterpriseID is the user's Enterprise Grid organisation; empty means
+	// the workspace's (see [Server.SetEnterprise]) for users of [TeamID],
+	// none for others.
+	EnterpriseID string
 }
 
 // AddUser adds or replaces (by ID) a workspace member. The bot user

@@ -11,6 +11,13 @@ import (
 	"github.com/gorilla/websocket"
 )
 
+// MaxConnections is how many Socket Mode connections one app may hold open
+// at once; Slack documents a limit of 10. The fake refuses the upgrade of an
+// 11th concurrent connection with HTTP 429 "too_many_websockets" (Slack does
+// not document the exact refusal; slack-go's client retries the connection
+// with backoff either way).
+const MaxConnections = 10
+
 // minPongWait is the least time the fake waits for a pong (or any frame)
 // before it considers a connection dead and closes it.
 const minPongWait = 2 * time.Second
@@ -52,9 +59,14 @@ func (s *Server) handleSocket(w http.ResponseWriter, r *http.Request) {
 	ok := s.st.tickets[ticket]
 	delete(s.st.tickets, ticket)
 	interval := s.st.pingInterval
+	full := len(s.st.conns) >= MaxConnections
 	s.mu.Unlock()
 	if !ok {
 		http.Error(w, "invalid or used ticket", http.StatusUnauthorized)
+		return
+	}
+	if full {
+		http.Error(w, "too_many_websockets", http.StatusTooManyRequests)
 		return
 	}
 	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
@@ -158,24 +170,27 @@ func (s *Server) readLoop(c *wsConn, pongWait time.Duration) {
 			return
 		}
 		_ = c.ws.SetReadDeadline(time.Now().Add(pongWait))
-		s.handleAck(data)
+		s.handleAck(c, data)
 	}
 }
 
-// waitConn returns the newest live connection, waiting for one if needed.
-func (s *Server) waitConn(ctx context.Context) (*wsConn, error) {
+// pickConn returns the next live connection in round-robin order (by
+// connection sequence number), waiting for one if there is none. Real Slack
+// spreads envelopes over an app's open connections the same way: each
+// envelope goes to exactly one of them.
+func (s *Server) pickConn(ctx context.Context) (*wsConn, error) {
 	for {
 		s.mu.Lock()
-		var best *wsConn
-		for c := range s.st.conns {
-			if best == nil || c.seq > best.seq {
-				best = c
-			}
-		}
+		live := s.st.liveConnsLocked()
 		changed := s.st.connChanged
+		var c *wsConn
+		if len(live) > 0 {
+			c = live[s.st.rr%len(live)]
+			s.st.rr++
+		}
 		s.mu.Unlock()
-		if best != nil {
-			return best, nil
+		if c != nil {
+			return c, nil
 		}
 		select {
 		case <-ctx.Done():

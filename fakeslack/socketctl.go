@@ -12,6 +12,7 @@ type pendingAck struct {
 	ch    chan ackResult                // buffered, receives exactly one result
 	onAck func(payload json.RawMessage) // runs with Server.mu held, may be nil
 	acked bool
+	conn  *wsConn // the connection the envelope was last written to
 }
 
 type ackResult struct {
@@ -19,8 +20,10 @@ type ackResult struct {
 	payload json.RawMessage
 }
 
-// handleAck records a frame from the client and resolves its envelope.
-func (s *Server) handleAck(data []byte) {
+// handleAck records a frame from the client on connection c and resolves
+// its envelope. Like Slack, only an ack on the connection that carried the
+// envelope counts; an ack on another connection is recorded and ignored.
+func (s *Server) handleAck(c *wsConn, data []byte) {
 	params, fields := jsonParams(data)
 	env := params["envelope_id"]
 	payload := fields["payload"]
@@ -30,8 +33,9 @@ func (s *Server) handleAck(data []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.recordLocked(KindAck, env, params, data)
+	s.st.calls[len(s.st.calls)-1].Conn = c.seq
 	p, ok := s.st.pending[env]
-	if !ok || p.acked {
+	if !ok || p.acked || p.conn != c {
 		return
 	}
 	p.acked = true
@@ -124,6 +128,82 @@ func (s *Server) WaitConnections(ctx context.Context, n int) error {
 	for {
 		s.mu.Lock()
 		done := s.st.connections >= n && len(s.st.conns) > 0
+		changed := s.st.connChanged
+		s.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.closed:
+			return ErrClosed
+		case <-changed:
+		}
+	}
+}
+
+// LiveConnectionIDs returns the sequence numbers of the open socket
+// connections, in ascending order (see [Interaction.Conn]).
+func (s *Server) LiveConnectionIDs() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []int
+	for _, c := range s.st.liveConnsLocked() {
+		out = append(out, c.seq)
+	}
+	return out
+}
+
+// DropConnection abruptly closes the live connection with sequence number
+// seq (see [Interaction.Conn]), without a close frame, leaving the others
+// open. An envelope it carried but had not acked is redelivered to another
+// live connection. It reports whether such a connection was open.
+func (s *Server) DropConnection(seq int) bool {
+	s.mu.Lock()
+	var found *wsConn
+	for c := range s.st.conns {
+		if c.seq == seq {
+			found = c
+		}
+	}
+	s.mu.Unlock()
+	if found == nil {
+		return false
+	}
+	s.dropConn(found)
+	return true
+}
+
+// SendDisconnectTo sends a {"type":"disconnect"} message like
+// [Server.SendDisconnect], on the live connection with sequence number seq
+// only. It reports whether such a connection was open.
+func (s *Server) SendDisconnectTo(seq int, reason string) bool {
+	msg, _ := json.Marshal(map[string]any{
+		"type": "disconnect", "reason": reason,
+		"debug_info": map[string]any{"host": "fake"},
+	})
+	s.mu.Lock()
+	var found *wsConn
+	for c := range s.st.conns {
+		if c.seq == seq {
+			found = c
+		}
+	}
+	s.mu.Unlock()
+	if found == nil {
+		return false
+	}
+	_ = found.write(msg)
+	return true
+}
+
+// WaitLiveConnections blocks until at least n socket connections are open
+// at once, or ctx ends.
+func (s *Server) WaitLiveConnections(ctx context.Context, n int) error {
+	for {
+		s.mu.Lock()
+		done := len(s.st.conns) >= n
 		changed := s.st.connChanged
 		s.mu.Unlock()
 		if done {

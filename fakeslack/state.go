@@ -3,6 +3,7 @@ package fakeslack
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -11,6 +12,9 @@ import (
 type state struct {
 	seq    int64 // source of unique IDs
 	lastTS int64 // last message timestamp handed out, in microseconds
+
+	enterpriseID   string // Enterprise Grid organisation, "" outside Grid
+	enterpriseName string
 
 	users     map[string]*User
 	userOrder []string
@@ -31,6 +35,7 @@ type state struct {
 	conns        map[*wsConn]bool
 	connChanged  chan struct{} // closed and replaced whenever conns changes
 	connections  int           // successful connections so far
+	rr           int           // round-robin cursor over live connections
 	pongs        int
 	pingInterval time.Duration
 	pingsPaused  bool
@@ -125,6 +130,16 @@ func (st *state) teamOf(userID string) string {
 func (st *state) notifyConnsLocked() {
 	close(st.connChanged)
 	st.connChanged = make(chan struct{})
+}
+
+// liveConnsLocked returns the live connections ordered by sequence number.
+func (st *state) liveConnsLocked() []*wsConn {
+	out := make([]*wsConn, 0, len(st.conns))
+	for c := range st.conns {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b *wsConn) int { return a.seq - b.seq })
+	return out
 }
 
 // takeConns removes and returns every live connection.

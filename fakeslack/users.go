@@ -30,7 +30,7 @@ func (s *Server) apiUsersInfo(r *apiRequest) (map[string]any, string) {
 			if !ok {
 				return nil, "user_not_found"
 			}
-			users = append(users, userJSON(u))
+			users = append(users, s.userJSONLocked(u))
 		}
 		return map[string]any{"users": users}, ""
 	}
@@ -38,7 +38,7 @@ func (s *Server) apiUsersInfo(r *apiRequest) (map[string]any, string) {
 	if !ok {
 		return nil, "user_not_found"
 	}
-	return map[string]any{"user": userJSON(u)}, ""
+	return map[string]any{"user": s.userJSONLocked(u)}, ""
 }
 
 // apiUsersList serves users.list with cursor paging. limit<=0 returns all
@@ -59,7 +59,7 @@ func (s *Server) apiUsersList(r *apiRequest) (map[string]any, string) {
 	}
 	members := []map[string]any{}
 	for _, id := range s.st.userOrder[start:end] {
-		members = append(members, userJSON(s.st.users[id]))
+		members = append(members, s.userJSONLocked(s.st.users[id]))
 	}
 	next := ""
 	if end < len(s.st.userOrder) {
@@ -79,7 +79,7 @@ func (s *Server) apiUsersLookupByEmail(r *apiRequest) (map[string]any, string) {
 	for _, id := range s.st.userOrder {
 		u := s.st.users[id]
 		if u.Email != "" && strings.EqualFold(u.Email, email) && !u.Deleted {
-			return map[string]any{"user": userJSON(u)}, ""
+			return map[string]any{"user": s.userJSONLocked(u)}, ""
 		}
 	}
 	return nil, "users_not_found"
@@ -124,8 +124,10 @@ func (s *Server) apiConversationsOpen(r *apiRequest) (map[string]any, string) {
 	return map[string]any{"channel": ch, "no_op": already, "already_open": already}, ""
 }
 
-// userJSON renders u like Slack's user object.
-func userJSON(u *User) map[string]any {
+// userJSONLocked renders u like Slack's user object: deactivated users keep
+// their profile email; guests carry is_restricted / is_ultra_restricted,
+// external users is_stranger; inside Enterprise Grid, enterprise_user.
+func (s *Server) userJSONLocked(u *User) map[string]any {
 	tz := u.TZ
 	if tz == "" {
 		tz = "America/Los_Angeles"
@@ -148,23 +150,35 @@ func userJSON(u *User) map[string]any {
 		profile["bot_id"] = BotID
 		profile["api_app_id"] = AppID
 	}
-	return map[string]any{
-		"id":                 u.ID,
-		"team_id":            u.TeamID,
-		"name":               u.Name,
-		"deleted":            u.Deleted,
-		"color":              "9f69e7",
-		"real_name":          u.RealName,
-		"tz":                 tz,
-		"tz_label":           tz,
-		"tz_offset":          offset,
-		"profile":            profile,
-		"is_bot":             u.IsBot,
-		"is_admin":           false,
-		"is_owner":           false,
-		"is_app_user":        false,
-		"is_restricted":      false,
-		"is_email_confirmed": u.Email != "",
-		"updated":            1700000000,
+	out := map[string]any{
+		"id":                  u.ID,
+		"team_id":             u.TeamID,
+		"name":                u.Name,
+		"deleted":             u.Deleted,
+		"color":               "9f69e7",
+		"real_name":           u.RealName,
+		"tz":                  tz,
+		"tz_label":            tz,
+		"tz_offset":           offset,
+		"profile":             profile,
+		"is_bot":              u.IsBot,
+		"is_admin":            false,
+		"is_owner":            false,
+		"is_app_user":         false,
+		"is_restricted":       u.IsRestricted || u.IsUltraRestricted,
+		"is_ultra_restricted": u.IsUltraRestricted,
+		"is_email_confirmed":  u.Email != "",
+		"updated":             1700000000,
 	}
+	if u.IsStranger {
+		out["is_stranger"] = true
+	}
+	if org := s.originLocked(u.ID, Origin{}); org.EnterpriseID != "" {
+		out["enterprise_user"] = map[string]any{
+			"id": u.ID, "enterprise_id": org.EnterpriseID,
+			"enterprise_name": s.enterpriseNameLocked(org.EnterpriseID),
+			"is_admin":        false, "is_owner": false, "teams": []string{u.TeamID},
+		}
+	}
+	return out
 }

@@ -14,8 +14,9 @@ const (
 	maxCallbackID  = 255
 )
 
-// buildViewLocked validates a view payload like Slack (type, title length,
-// block count, private_metadata and callback_id length) and renders the view
+// buildViewLocked validates a view payload like Slack (type, title, submit
+// and close length, Block Kit limits with at most 100 blocks,
+// private_metadata and callback_id length) and renders the view
 // object Slack returns. On invalid input it answers invalid_arguments with
 // response_metadata.messages in Slack's format.
 func (s *Server) buildViewLocked(raw json.RawMessage, wantType, id, userID, root, prev string) (*View, map[string]any, string) {
@@ -26,6 +27,8 @@ func (s *Server) buildViewLocked(raw json.RawMessage, wantType, id, userID, root
 		PrivateMetadata string `json:"private_metadata"`
 		ExternalID      string `json:"external_id"`
 		Title           *struct{ Text string }
+		Submit          *struct{ Text string }
+		Close           *struct{ Text string }
 		Blocks          []json.RawMessage `json:"blocks"`
 	}
 	if raw == nil || json.Unmarshal(raw, &fields) != nil || json.Unmarshal(raw, &meta) != nil {
@@ -43,9 +46,17 @@ func (s *Server) buildViewLocked(raw json.RawMessage, wantType, id, userID, root
 			msgs = append(msgs, fmt.Sprintf("[ERROR] must be less than %d characters [json-pointer:/view/title/text]", maxTitleLen+1))
 		}
 	}
-	if len(meta.Blocks) > maxViewBlocks {
-		msgs = append(msgs, fmt.Sprintf("[ERROR] no more than %d items allowed [json-pointer:/view/blocks]", maxViewBlocks))
+	if wantType == "modal" {
+		for _, b := range []struct {
+			name string
+			obj  *struct{ Text string }
+		}{{"submit", meta.Submit}, {"close", meta.Close}} {
+			if b.obj != nil && utf8.RuneCountInString(b.obj.Text) > maxViewButtonLength {
+				msgs = append(msgs, fmt.Sprintf("[ERROR] must be less than %d characters [json-pointer:/view/%s/text]", maxViewButtonLength+1, b.name))
+			}
+		}
 	}
+	msgs = append(msgs, errorMessages(validateBlocks(meta.Blocks, "/view/blocks", maxViewBlocks))...)
 	if utf8.RuneCountInString(meta.PrivateMetadata) > maxPrivateMeta {
 		msgs = append(msgs, fmt.Sprintf("[ERROR] must be less than %d characters [json-pointer:/view/private_metadata]", maxPrivateMeta+1))
 	}
@@ -102,7 +113,9 @@ func nullable(s string) any {
 // applyViewAckLocked applies a view_submission ack to the submitted view:
 // no response_action closes it, "clear" closes its whole stack, "update"
 // replaces it in place, "push" stacks a new view, "errors" keeps it open.
-func (s *Server) applyViewAckLocked(viewID string, payload json.RawMessage) {
+// An invalid "update"/"push" view changes nothing and sets it.AckError to
+// "invalid_arguments" (Slack shows the person an error instead).
+func (s *Server) applyViewAckLocked(it *Interaction, viewID string, payload json.RawMessage) {
 	v, ok := s.st.views[viewID]
 	if !ok {
 		return
@@ -115,14 +128,20 @@ func (s *Server) applyViewAckLocked(viewID string, payload json.RawMessage) {
 	switch resp.ResponseAction {
 	case "errors":
 	case "update":
-		if nv, _, e := s.buildViewLocked(resp.View, "modal", v.ID, v.UserID, v.RootViewID, v.PreviousViewID); e == "" {
-			*v = *nv
+		nv, _, e := s.buildViewLocked(resp.View, "modal", v.ID, v.UserID, v.RootViewID, v.PreviousViewID)
+		if e != "" {
+			it.AckError = e
+			return
 		}
+		*v = *nv
 	case "push":
 		id := s.st.nextID("V")
-		if nv, _, e := s.buildViewLocked(resp.View, "modal", id, v.UserID, v.RootViewID, v.ID); e == "" {
-			s.storeViewLocked(nv)
+		nv, _, e := s.buildViewLocked(resp.View, "modal", id, v.UserID, v.RootViewID, v.ID)
+		if e != "" {
+			it.AckError = e
+			return
 		}
+		s.storeViewLocked(nv)
 	case "clear":
 		for _, other := range s.st.views {
 			if other.RootViewID == v.RootViewID && other.Type == "modal" {

@@ -33,6 +33,7 @@ var apiMethods = map[string]apiFunc{
 	"users.list":            (*Server).apiUsersList,
 	"users.lookupByEmail":   (*Server).apiUsersLookupByEmail,
 	"conversations.open":    (*Server).apiConversationsOpen,
+	"conversations.info":    (*Server).apiConversationsInfo,
 	"chat.postMessage":      (*Server).apiChatPostMessage,
 	"chat.postEphemeral":    (*Server).apiChatPostEphemeral,
 	"chat.update":           (*Server).apiChatUpdate,

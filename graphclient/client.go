@@ -51,6 +51,8 @@ type Options struct {
 // Client talks to Entra and Graph. It is safe for concurrent use.
 type Client struct {
 	graph    *msgraph.GraphServiceClient
+	cred     azcore.TokenCredential
+	scope    string
 	tenantID string
 	prefix   string
 	now      func() time.Time
@@ -63,6 +65,10 @@ type Client struct {
 	newApps *expirable.LRU[string, time.Time]
 	// lastUsed caches sign-in dates per application (by appId).
 	lastUsed *expirable.LRU[string, map[string]time.Time]
+
+	verify verifier     // the gateway's password checks (verify.go)
+	http   *http.Client // plain transport, no token: upload URLs (sendmail.go)
+	retry  retryPolicy  // the gateway's Graph retries (sendmail.go)
 }
 
 type cachedApp struct {
@@ -120,8 +126,17 @@ func New(opts Options) (*Client, error) {
 		return nil, fmt.Errorf("graph request adapter: %w", err)
 	}
 	adapter.SetBaseUrl(graphURL.String())
+	verify, err := newVerifier(opts, scope, &http.Client{Transport: transport, Timeout: 30 * time.Second})
+	if err != nil {
+		return nil, err
+	}
 	return &Client{
+		verify:   verify,
+		http:     &http.Client{Transport: transport, Timeout: 5 * time.Minute},
+		retry:    defaultRetry(opts.Now),
 		graph:    msgraph.NewGraphServiceClient(adapter),
+		cred:     cred,
+		scope:    scope,
 		tenantID: opts.TenantID,
 		prefix:   opts.AppNamePrefix,
 		now:      opts.Now,

@@ -1,6 +1,7 @@
 package graphclient
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -94,4 +95,16 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// odataCode reads the code and message of a Graph error body.
+func odataCode(body []byte) (string, string) {
+	var v struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(body, &v) // a body that is not Graph's gives ""
+	return v.Error.Code, v.Error.Message
 }

@@ -21,13 +21,13 @@ func (d *DB) BeginCredential(ctx context.Context, ownerID, appObjectID, name str
 		return 0, fmt.Errorf("begin credential: %w", err)
 	}
 	now := d.now()
-	res, err := d.db.ExecContext(ctx, `
+	id, err := d.db.insertID(ctx, `
 		INSERT INTO credentials (owner_id, app_object_id, name, known_keys, state, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, ownerID, appObjectID, name, string(known), domain.CredentialPending, now, now)
 	if err != nil {
 		return 0, fmt.Errorf("begin credential: %w", err)
 	}
-	return res.LastInsertId()
+	return id, nil
 }
 
 // CredentialIssued stores the metadata Entra returned for record id and

@@ -58,12 +58,8 @@ func (d *DB) ReleaseLease(ctx context.Context, job, instance string) error {
 // StartJobRun records that a run of job began at at, with outcome
 // "running", and returns the run's id.
 func (d *DB) StartJobRun(ctx context.Context, job, instance string, at time.Time) (int64, error) {
-	res, err := d.db.ExecContext(ctx, `INSERT INTO job_runs (job, holder, started_at, outcome) VALUES (?, ?, ?, ?)`,
+	id, err := d.db.insertID(ctx, `INSERT INTO job_runs (job, holder, started_at, outcome) VALUES (?, ?, ?, ?)`,
 		job, instance, toMillis(at), domain.JobRunning)
-	if err != nil {
-		return 0, fmt.Errorf("start run of %s: %w", job, err)
-	}
-	id, err := res.LastInsertId()
 	if err != nil {
 		return 0, fmt.Errorf("start run of %s: %w", job, err)
 	}

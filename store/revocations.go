@@ -17,16 +17,12 @@ func (d *DB) CreateRevocation(ctx context.Context, r *domain.RevocationRequest) 
 	}
 	defer tx.Rollback()
 	now := d.now()
-	res, err := tx.ExecContext(ctx, `
+	id, err := tx.insertID(ctx, `
 		INSERT INTO revocation_requests (requester_slack, requester_id, target_slack, target_id, target_name, all_passwords,
 			reason, status, created_at, expires_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.RequesterSlack, r.RequesterID, r.TargetSlack, r.TargetID, r.TargetName, r.All, r.Reason,
 		domain.RevocationPending, now, toMillis(r.ExpiresAt), now)
-	if err != nil {
-		return fmt.Errorf("create revocation: %w", err)
-	}
-	id, err := res.LastInsertId()
 	if err != nil {
 		return fmt.Errorf("create revocation: %w", err)
 	}
@@ -59,6 +55,9 @@ func (d *DB) Revocation(ctx context.Context, id int64) (domain.RevocationRequest
 
 // Revocations returns the requests in one of statuses, oldest first.
 func (d *DB) Revocations(ctx context.Context, statuses ...domain.RevocationStatus) ([]domain.RevocationRequest, error) {
+	if len(statuses) == 0 {
+		return nil, nil // PostgreSQL has no empty IN ()
+	}
 	q := `WHERE status IN (`
 	args := []any{}
 	for i, s := range statuses {
@@ -205,4 +204,25 @@ func (d *DB) revocationItems(ctx context.Context, id int64) ([]domain.Revocation
 		out = append(out, it)
 	}
 	return out, rows.Err()
+}
+
+// ClaimResume makes holder the one process to carry out approving request
+// id until at+ttl, if no unexpired claim on it exists at at: a
+// compare-and-set, so of replicas resuming interrupted approvals at once
+// exactly one resumes a given request, and a dead claimant's claim
+// expires. It reports whether holder won; false also when the request is
+// not approving (any more). A holder cannot claim its own live claim
+// twice.
+func (d *DB) ClaimResume(ctx context.Context, id int64, holder string, at time.Time, ttl time.Duration) (bool, error) {
+	res, err := d.db.ExecContext(ctx, `UPDATE revocation_requests SET resume_holder = ?, resume_until = ?
+		WHERE id = ? AND status = ? AND resume_until <= ?`,
+		holder, toMillis(at.Add(ttl)), id, domain.RevocationApproving, toMillis(at))
+	if err != nil {
+		return false, fmt.Errorf("claim resumption of revocation %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("claim resumption of revocation %d: %w", id, err)
+	}
+	return n == 1, nil
 }

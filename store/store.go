@@ -1,9 +1,13 @@
-// Package store keeps apppass's state in SQLite (modernc.org/sqlite, no
-// cgo): the Slack-to-Entra user mapping and each employee's application
-// (users.go), the metadata of credentials apppass created
-// (credentials.go), revocation requests (revocations.go), the audit trail
-// (audit.go), and the jobs' leases, runs, notices sent and report figures
-// (jobs.go). The schema is in migrations/.
+// Package store keeps apppass's state: the Slack-to-Entra user mapping and
+// each employee's application (users.go), the metadata of credentials
+// apppass created (credentials.go), revocation requests (revocations.go),
+// the audit trail (audit.go), the jobs' leases, runs, notices sent and
+// report figures (jobs.go), and the mail gateway's last-use and removal
+// records (gateway.go). It runs on SQLite (modernc.org/sqlite, no cgo), the
+// embedded default for one process, or on PostgreSQL (jackc/pgx/v5) for
+// several replicas; the API is the same, and Lock, the leases and the
+// claims coordinate replicas through the database (lock.go). The schemas
+// are in migrations/ (SQLite) and migrations/postgres/.
 //
 // *DB satisfies handlers.Store and jobs.Store. It imports no apppass
 // package but domain; sql.ErrNoRows becomes a KindNotFound domain error.
@@ -13,83 +17,52 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"embed"
-	"fmt"
-	"io/fs"
-	"net/url"
-	"sort"
+	"strings"
 	"time"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
-
-//go:embed migrations/*.sql
-var migrations embed.FS
 
 // DB is apppass's database. It is safe for concurrent use.
 type DB struct {
-	db  *sql.DB
-	Now func() time.Time
+	db    *sqlConn
+	locks localLocks
+	Now   func() time.Time
 }
 
-// Open opens (creating if needed) the SQLite database at path, turns on
-// WAL and foreign keys, and applies pending migrations.
-func Open(ctx context.Context, path string) (*DB, error) {
-	q := url.Values{}
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Set("_txlock", "immediate")
-	sqlDB, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+// Open opens the database named by dsn and applies pending migrations. A
+// dsn starting with postgres:// or postgresql:// is a PostgreSQL
+// connection URL (any libpq/pgx parameter may follow); anything else is
+// the path of a SQLite file, created 0600 when missing (see openSQLite).
+// It returns an error when the database cannot be reached or migrated, or
+// when its schema is newer than this apppass.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	var c *sqlConn
+	var err error
+	if IsPostgres(dsn) {
+		c, err = openPostgres(ctx, dsn)
+	} else {
+		c, err = openSQLite(ctx, dsn)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+		return nil, err
 	}
-	sqlDB.SetMaxOpenConns(4)
-	d := &DB{db: sqlDB, Now: time.Now}
-	if err := d.migrate(ctx); err != nil {
-		sqlDB.Close()
-		return nil, fmt.Errorf("migrate database %s: %w", path, err)
-	}
-	return d, nil
+	return &DB{db: c, Now: time.Now}, nil
 }
 
-// Close closes the database.
+// IsPostgres reports whether dsn names a PostgreSQL database rather than
+// a SQLite file.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Postgres reports whether d runs on PostgreSQL.
+func (d *DB) Postgres() bool { return d.db.postgres }
+
+// Ping checks that the database answers, for readiness probes.
+func (d *DB) Ping(ctx context.Context) error { return d.db.db.PingContext(ctx) }
+
+// Close closes the database. A lock still held stays held until its
+// unlock is called or the process ends.
 func (d *DB) Close() error { return d.db.Close() }
-
-func (d *DB) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var version int
-	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return err
-	}
-	for i := version; i < len(names); i++ {
-		b, err := migrations.ReadFile(names[i])
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, string(b)); err != nil {
-			return fmt.Errorf("%s: %w", names[i], err)
-		}
-	}
-	if version > len(names) {
-		return fmt.Errorf("database schema version %d is newer than this apppass (%d)", version, len(names))
-	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(names))); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
 
 func (d *DB) now() int64 { return d.Now().UTC().UnixMilli() }
 

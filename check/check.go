@@ -1,0 +1,212 @@
+// Package check is `apppass check`: it tries every setting against the
+// real services and tells, one line per check, what works and what to do
+// about what does not (SPEC §12). It declares the probes it needs; bot and
+// graphclient provide them.
+package check
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+)
+
+// Slack is what the checks ask of Slack.
+type Slack interface {
+	BotIdentity(ctx context.Context) (teamID, enterpriseID string, err error)
+	OpenConnection(ctx context.Context) error
+	BotInChannel(ctx context.Context, channel string) (bool, error)
+}
+
+// Graph is what the checks ask of Entra and Graph.
+type Graph interface {
+	// TokenRoles returns the application permissions in a fresh token;
+	// known is false when the token cannot be read.
+	TokenRoles(ctx context.Context) (roles []string, known bool, err error)
+	ProbePermission(ctx context.Context, perm string) error
+	GroupName(ctx context.Context, id string) (string, error)
+}
+
+// Settings are the parts of apppass's configuration the checks try.
+type Settings struct {
+	SlackTeam       string
+	HelpdeskChannel string
+	ReportChannel   string
+	AdminGroup      string
+	HelpdeskGroup   string
+	// Gateway is true when a mail gateway listener is configured.
+	Gateway      bool
+	TLSCertFile  string
+	TLSKeyFile   string
+	SMTPHostname string
+	Now          func() time.Time
+}
+
+// Result is one check's outcome. Fix says what to do when it failed.
+type Result struct {
+	Name   string
+	OK     bool
+	Detail string
+	Fix    string
+	// Optional results are shown but do not make the run fail.
+	Optional bool
+	// Skipped checks could not run because one they depend on failed.
+	Skipped bool
+}
+
+// Run runs every check that the settings call for, in order.
+func Run(ctx context.Context, s Settings, slack Slack, graph Graph) []Result {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	var out []Result
+	out = append(out, slackChecks(ctx, s, slack)...)
+	out = append(out, graphChecks(ctx, s, graph)...)
+	if s.Gateway {
+		out = append(out, certificateCheck(s))
+	}
+	return out
+}
+
+// Print writes one line per result, ✓ or ✗ with the fix, and reports
+// whether every required check passed.
+func Print(w io.Writer, results []Result) bool {
+	ok := true
+	for _, r := range results {
+		mark := "✓"
+		switch {
+		case r.Skipped:
+			mark = "·"
+		case !r.OK:
+			mark = "✗"
+			if r.Optional {
+				mark = "–"
+			} else {
+				ok = false
+			}
+		}
+		line := fmt.Sprintf("%s %s", mark, r.Name)
+		if r.Detail != "" {
+			line += ": " + r.Detail
+		}
+		if !r.OK && r.Fix != "" {
+			line += " → " + r.Fix
+		}
+		fmt.Fprintln(w, line)
+	}
+	return ok
+}
+
+func skip(name, why string) Result {
+	return Result{Name: name, Skipped: true, Detail: "not checked: " + why}
+}
+
+func pass(name, detail string) Result { return Result{Name: name, OK: true, Detail: detail} }
+
+func fail(name, detail, fix string) Result {
+	return Result{Name: name, Detail: detail, Fix: fix}
+}
+
+func slackChecks(ctx context.Context, s Settings, slack Slack) []Result {
+	var out []Result
+	team, enterprise, err := slack.BotIdentity(ctx)
+	botOK := err == nil
+	switch {
+	case err != nil:
+		out = append(out, fail("Slack bot token (auth.test)", err.Error(), "set SLACK_BOT_TOKEN to the app's Bot User OAuth Token (xoxb-…) and reinstall the app if it was revoked"))
+	case s.SlackTeam != "" && s.SlackTeam != team && s.SlackTeam != enterprise:
+		out = append(out, fail("Slack workspace", fmt.Sprintf("the bot token belongs to team %s (enterprise %q), APPPASS_SLACK_TEAM is %s", team, enterprise, s.SlackTeam),
+			"set APPPASS_SLACK_TEAM to the team id (T…) or Enterprise Grid id (E…) the app is installed in"))
+	default:
+		out = append(out, pass("Slack bot token (auth.test)", "team "+team))
+	}
+	if err := slack.OpenConnection(ctx); err != nil {
+		out = append(out, fail("Slack app token (apps.connections.open)", err.Error(), "set SLACK_APP_TOKEN to an app-level token (xapp-…) with connections:write, and turn socket mode on"))
+	} else {
+		out = append(out, pass("Slack app token (apps.connections.open)", "socket mode available"))
+	}
+	for _, ch := range []struct{ setting, id string }{{"APPPASS_HELPDESK_CHANNEL", s.HelpdeskChannel}, {"APPPASS_REPORT_CHANNEL", s.ReportChannel}} {
+		if ch.id == "" {
+			continue
+		}
+		name := "bot in " + ch.setting + " " + ch.id
+		if !botOK {
+			out = append(out, skip(name, "the bot token does not work"))
+			continue
+		}
+		member, err := slack.BotInChannel(ctx, ch.id)
+		switch {
+		case err != nil:
+			out = append(out, fail(name, err.Error(), "check the channel id in "+ch.setting+"; for a private channel invite the bot first"))
+		case !member:
+			out = append(out, fail(name, "the bot is not a member", "type /invite @apppass in the channel"))
+		default:
+			out = append(out, pass(name, "member"))
+		}
+	}
+	return out
+}
+
+func graphChecks(ctx context.Context, s Settings, graph Graph) []Result {
+	roles, known, err := graph.TokenRoles(ctx)
+	if err != nil {
+		return []Result{fail("Entra token for apppass", err.Error(),
+			"check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or the workload identity), and that the secret has not expired")}
+	}
+	out := []Result{pass("Entra token for apppass", "obtained")}
+	type perm struct {
+		name, why string
+		probe     bool
+		optional  bool
+	}
+	perms := []perm{
+		{"Application.ReadWrite.OwnedBy", "create and manage employees' applications", true, false},
+		{"User.Read.All", "find employees", true, false},
+		{"GroupMember.Read.All", "check the admin and helpdesk groups", false, false},
+		{"AuditLog.Read.All", "last-use dates (optional: without it staleness is by age)", true, true},
+	}
+	if s.Gateway {
+		perms = append(perms, perm{"Mail.Send", "the mail gateway sends as employees (scope it with Exchange RBAC for Applications)", false, false})
+	}
+	groupsReadable := true
+	for _, p := range perms {
+		name := "permission " + p.name
+		fix := fmt.Sprintf("grant the application permission %s to apppass's app registration and give admin consent (%s)", p.name, p.why)
+		if known && !slices.Contains(roles, p.name) {
+			if p.name == "GroupMember.Read.All" {
+				groupsReadable = false
+			}
+			out = append(out, Result{Name: name, Detail: "not in the token's roles", Fix: fix, Optional: p.optional})
+			continue
+		}
+		if p.probe {
+			if err := graph.ProbePermission(ctx, p.name); err != nil {
+				out = append(out, Result{Name: name, Detail: err.Error(), Fix: fix, Optional: p.optional})
+				continue
+			}
+		}
+		detail := "granted"
+		if !known && !p.probe {
+			detail = "not verifiable from the token; checked by use below"
+		}
+		out = append(out, pass(name, detail))
+	}
+	for _, g := range []struct{ setting, id string }{{"APPPASS_ADMIN_GROUP", s.AdminGroup}, {"APPPASS_HELPDESK_GROUP", s.HelpdeskGroup}} {
+		if g.id == "" {
+			continue
+		}
+		name := g.setting + " " + g.id
+		if !groupsReadable {
+			out = append(out, skip(name, "needs GroupMember.Read.All"))
+			continue
+		}
+		display, err := graph.GroupName(ctx, g.id)
+		if err != nil {
+			out = append(out, fail(name, err.Error(), "set "+g.setting+" to the object id of an existing Entra group"))
+			continue
+		}
+		out = append(out, pass(name, "exists: "+display))
+	}
+	return out
+}

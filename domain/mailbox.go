@@ -1,0 +1,64 @@
+package domain
+
+import (
+	"strings"
+	"time"
+)
+
+// Mailbox is an employee as the mail gateway sees them: who they are and
+// every address they may send as.
+type Mailbox struct {
+	User
+	// Addresses are the user principal name, the primary address and every
+	// SMTP proxy address, lower-cased, without duplicates.
+	Addresses []string
+}
+
+// Owns reports whether addr (compared ignoring case) is one of m's
+// addresses.
+func (m Mailbox) Owns(addr string) bool {
+	addr = strings.ToLower(strings.TrimSpace(addr))
+	for _, a := range m.Addresses {
+		if a == addr {
+			return true
+		}
+	}
+	return false
+}
+
+// MailboxAddresses collects a user's sendable addresses from their UPN,
+// mail and proxyAddresses ("SMTP:…" primary, "smtp:…" aliases; other
+// address types such as "X500:" or "SIP:" are skipped).
+func MailboxAddresses(upn, mail string, proxyAddresses []string) []string {
+	var out []string
+	add := func(a string) {
+		a = strings.ToLower(strings.TrimSpace(a))
+		if a == "" || !strings.Contains(a, "@") {
+			return
+		}
+		for _, b := range out {
+			if a == b {
+				return
+			}
+		}
+		out = append(out, a)
+	}
+	add(upn)
+	add(mail)
+	for _, p := range proxyAddresses {
+		if kind, addr, ok := strings.Cut(p, ":"); ok && strings.EqualFold(kind, "smtp") {
+			add(addr)
+		}
+	}
+	return out
+}
+
+// Removal is a removal apppass made or recorded that must end the mail
+// gateway's cached logins at once: a deleted, revoked or expired app
+// password, or a disabled or deleted owner.
+type Removal struct {
+	OwnerID string
+	KeyID   string // empty: every password of OwnerID (owner disabled or deleted)
+	Reason  string // "deleted", "revoked", "disabled", …
+	At      time.Time
+}

@@ -1,0 +1,109 @@
+package fakeentra
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// OpGetGroup reads one group: GET /v1.0/groups/{id}.
+const OpGetGroup = "getGroup"
+
+// The application permissions (app roles) apppass's identity can hold.
+// Every one is granted unless a test revokes it.
+const (
+	PermApplicationOwnedBy = "Application.ReadWrite.OwnedBy"
+	PermUserReadAll        = "User.Read.All"
+	PermGroupMemberReadAll = "GroupMember.Read.All"
+	PermAuditLogReadAll    = "AuditLog.Read.All"
+	PermMailSend           = "Mail.Send"
+)
+
+// opPermission is the permission each Graph operation needs when apppass's
+// identity calls it, as Graph's permission reference lists it.
+var opPermission = map[string]string{
+	OpGetUser:                PermUserReadAll,
+	OpFilterUsers:            PermUserReadAll,
+	OpCheckMemberGroups:      PermGroupMemberReadAll,
+	OpGetGroup:               PermGroupMemberReadAll,
+	OpListApplications:       PermApplicationOwnedBy,
+	OpCreateApplication:      PermApplicationOwnedBy,
+	OpCreateServicePrincipal: PermApplicationOwnedBy,
+	OpAddPassword:            PermApplicationOwnedBy,
+	OpRemovePassword:         PermApplicationOwnedBy,
+	OpSignInActivities:       PermAuditLogReadAll,
+}
+
+// RevokePermission takes an application permission away from apppass's
+// identity: tokens minted from now on lack it in their roles claim, and
+// every operation that needs it answers 403 Authorization_RequestDenied,
+// as Graph does once admin consent is withdrawn.
+func (s *Server) RevokePermission(perm string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.revoked == nil {
+		s.revoked = map[string]bool{}
+	}
+	s.revoked[strings.ToLower(perm)] = true
+}
+
+// grantedRolesLocked lists the app roles of apppass's identity, for the
+// token's roles claim.
+func (s *Server) grantedRolesLocked() []string {
+	var roles []string
+	for _, p := range []string{PermApplicationOwnedBy, PermUserReadAll, PermGroupMemberReadAll, PermAuditLogReadAll, PermMailSend} {
+		if !s.revoked[strings.ToLower(p)] {
+			roles = append(roles, p)
+		}
+	}
+	return roles
+}
+
+// permitted answers 403 and returns false when the caller is apppass's
+// identity and lacks the permission op needs.
+func (s *Server) permitted(x *exchange, op string) bool {
+	perm, ok := opPermission[op]
+	if !ok {
+		return true
+	}
+	tok := strings.TrimSpace(strings.TrimPrefix(x.r.Header.Get("Authorization"), "Bearer "))
+	s.mu.Lock()
+	info := s.tokens[tok]
+	denied := eq(info.clientID, ClientID) && !slices.Contains(s.grantedRolesLocked(), perm)
+	s.mu.Unlock()
+	if denied {
+		x.graphError(http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+		return false
+	}
+	return true
+}
+
+// getGroup serves GET /v1.0/groups/{id}: the group's id and a display
+// name, or 404 Request_ResourceNotFound for a group that has no members
+// registered with AddGroupMember or AddGroup.
+func (s *Server) getGroup(x *exchange) {
+	id := strings.ToLower(x.args[0])
+	s.mu.Lock()
+	_, ok := s.groups[id]
+	s.mu.Unlock()
+	if !ok {
+		x.graphError(http.StatusNotFound, "Request_ResourceNotFound",
+			"Resource '"+x.args[0]+"' does not exist or one of its queried reference-property objects are not present.")
+		return
+	}
+	x.writeJSONValue(http.StatusOK, "application/json;odata.metadata=minimal", map[string]any{
+		"@odata.context": s.URL() + "/v1.0/$metadata#groups/$entity",
+		"id":             x.args[0],
+		"displayName":    "Group " + x.args[0],
+	})
+}
+
+// AddGroup registers an empty group, so that it exists for GET /groups/{id}.
+func (s *Server) AddGroup(groupID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := strings.ToLower(groupID)
+	if s.groups[g] == nil {
+		s.groups[g] = map[string]struct{}{}
+	}
+}

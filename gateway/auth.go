@@ -1,0 +1,211 @@
+package gateway
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/apppass/apppass/domain"
+)
+
+// The answers to a login; the same 535 whatever was wrong.
+var (
+	errBadCredentials = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication credentials invalid"}
+	errTooManyFails   = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many failed logins; try again later"}
+	errNotYetActive   = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "This password is new and not active yet; try again in a few minutes"}
+	errAuthTemporary  = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Temporary authentication failure; try again later"}
+)
+
+// authenticate decides a login by user name and password from client
+// address addr. It returns the login, or one of the SMTP errors above.
+// Every outcome but a cached success and a temporary failure is audited.
+func (g *Gateway) authenticate(ctx context.Context, user string, password domain.Secret, addr string) (login, error) {
+	user = strings.ToLower(strings.TrimSpace(user))
+	now := g.now()
+	if g.limiter.blocked(user, addr, now) {
+		g.metrics.login("limited")
+		return login{}, errTooManyFails
+	}
+	if err := g.cache.sync(ctx, g.records, now); err != nil {
+		g.log.Warn("gateway: reading removals failed; cached logins dropped", "err", err)
+	}
+	id := g.cache.id(user, password)
+	if l, ok := g.cache.get(id, now); ok && !g.cache.wasRemoved(l.mailbox.ID, l.keyID) {
+		g.loggedIn(ctx, l, addr, now, "ok (cached)")
+		return l, nil
+	}
+	l, err := g.verify(ctx, user, password, addr, now)
+	switch {
+	case err == nil:
+		g.limiter.succeed(user, addr)
+		g.cache.put(id, l, now, g.expiryOf(ctx, l, now))
+		g.loggedIn(ctx, l, addr, now, "ok")
+		return l, nil
+	case err == errAuthTemporary:
+		g.metrics.login("temporary")
+		return login{}, err
+	}
+	if g.limiter.fail(user, addr, now) {
+		g.alertGuessing(ctx, user, addr, now)
+	}
+	g.metrics.login("refused")
+	return login{}, err
+}
+
+// verify looks the owner and their application up and asks Entra.
+func (g *Gateway) verify(ctx context.Context, user string, password domain.Secret, addr string, now time.Time) (login, error) {
+	mb, err := g.mailboxes.FindMailbox(ctx, user)
+	if err != nil {
+		if domain.KindOf(err) == domain.KindNotFound {
+			return login{}, errBadCredentials
+		}
+		g.log.Warn("gateway: finding the mailbox failed", "err", err)
+		return login{}, errAuthTemporary
+	}
+	refuse := func(reason string) (login, error) {
+		g.audit(ctx, domain.AuditEvent{ActorID: mb.ID, SubjectID: mb.ID, Action: "smtp-login", Outcome: "refused: " + reason, Name: "from " + addr, At: now})
+		return login{}, errBadCredentials
+	}
+	if !mb.AccountEnabled {
+		return refuse("owner disabled")
+	}
+	if g.cache.wasRemoved(mb.ID, "") {
+		return refuse("owner removed")
+	}
+	app, err := g.records.Application(ctx, mb.ID)
+	if err != nil {
+		if domain.KindOf(err) == domain.KindNotFound {
+			return refuse("no application of apppass's")
+		}
+		g.log.Warn("gateway: reading the application failed", "owner", mb.ID, "err", err)
+		return login{}, errAuthTemporary
+	}
+	pw := g.knownPasswords(ctx, mb.ID, app.ObjectID, now)
+	key := identify(pw, password)
+	if key != nil && g.cache.wasRemoved(mb.ID, key.KeyID) {
+		return refuse("password removed")
+	}
+	if key != nil && !key.Expires.IsZero() && !now.Before(key.Expires) {
+		return refuse("password expired")
+	}
+	err = g.verifier.VerifyPassword(ctx, app.AppID, password)
+	switch domain.KindOf(err) {
+	case domain.KindInternal:
+		if err != nil {
+			g.log.Warn("gateway: verifying failed", "owner", mb.ID, "err", err)
+			return login{}, errAuthTemporary
+		}
+	case domain.KindUpstream:
+		g.log.Warn("gateway: Entra could not verify", "owner", mb.ID, "err", err, "ref", domain.RefOf(err))
+		return login{}, errAuthTemporary
+	default:
+		if key != nil && now.Sub(key.Created) < g.opts.ReplicationWindow {
+			g.audit(ctx, domain.AuditEvent{ActorID: mb.ID, SubjectID: mb.ID, Action: "smtp-login", KeyID: key.KeyID, Name: "from " + addr,
+				Outcome: "not active yet", At: now})
+			return login{}, errNotYetActive
+		}
+		return refuse("password not accepted by Entra")
+	}
+	l := login{mailbox: mb, appID: app.AppID}
+	if key != nil {
+		l.keyID = key.KeyID
+	}
+	return l, nil
+}
+
+// knownPasswords lists the metadata of ownerID's passwords: Graph's view
+// of the recorded application and apppass's recent records (which Graph
+// may not show yet). Failures leave the list short: hints only refine.
+func (g *Gateway) knownPasswords(ctx context.Context, ownerID, appObjectID string, now time.Time) []domain.Password {
+	var out []domain.Password
+	if app, ok, err := g.apps.FindApplication(ctx, ownerID); err != nil {
+		g.log.Warn("gateway: listing the application failed", "owner", ownerID, "err", err)
+	} else if ok && strings.EqualFold(app.ObjectID, appObjectID) {
+		out = append(out, app.Passwords...)
+	}
+	recs, err := g.records.RecentCredentials(ctx, ownerID, now.Add(-g.opts.ReplicationWindow))
+	if err != nil {
+		g.log.Warn("gateway: reading recent credentials failed", "owner", ownerID, "err", err)
+	}
+	for _, r := range recs {
+		if r.Password.KeyID != "" && (r.State == domain.CredentialDelivered || r.State == domain.CredentialIssued) {
+			p := r.Password
+			if p.Created.IsZero() {
+				p.Created = r.CreatedAt
+			}
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// identify returns the one password whose hint starts the typed password,
+// or nil when none or several distinct ones do.
+func identify(pw []domain.Password, password domain.Secret) *domain.Password {
+	var found *domain.Password
+	for i := range pw {
+		p := &pw[i]
+		if p.Hint == "" || !strings.HasPrefix(password.Reveal(), p.Hint) {
+			continue
+		}
+		if found != nil && !strings.EqualFold(found.KeyID, p.KeyID) {
+			return nil
+		}
+		found = p
+	}
+	return found
+}
+
+// expiryOf returns when l's password expires, when known, so that a cached
+// login never outlives it.
+func (g *Gateway) expiryOf(ctx context.Context, l login, now time.Time) time.Time {
+	if l.keyID == "" {
+		return time.Time{}
+	}
+	app, ok, err := g.apps.FindApplication(ctx, l.mailbox.ID)
+	if err != nil || !ok {
+		return time.Time{}
+	}
+	for _, p := range app.Passwords {
+		if strings.EqualFold(p.KeyID, l.keyID) {
+			return p.Expires
+		}
+	}
+	return time.Time{}
+}
+
+// loggedIn records a successful login: audit and the password's last use.
+func (g *Gateway) loggedIn(ctx context.Context, l login, addr string, now time.Time, outcome string) {
+	g.metrics.login("ok")
+	g.audit(ctx, domain.AuditEvent{ActorID: l.mailbox.ID, SubjectID: l.mailbox.ID, Action: "smtp-login", KeyID: l.keyID,
+		Name: "from " + addr, Outcome: outcome, At: now})
+	if l.keyID == "" {
+		return
+	}
+	if err := g.records.PasswordUsed(ctx, l.mailbox.ID, l.keyID, now); err != nil {
+		g.log.Warn("gateway: recording last use failed", "owner", l.mailbox.ID, "key", l.keyID, "err", err)
+	}
+}
+
+// alertGuessing tells the helpdesk, once per lockout.
+func (g *Gateway) alertGuessing(ctx context.Context, user, addr string, now time.Time) {
+	g.log.Warn("gateway: too many failed logins", "user", user, "client", addr)
+	if g.alerter == nil {
+		return
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	a := GuessingAlert{UserName: user, ClientAddr: addr, Failures: g.opts.MaxFailures, Window: g.opts.FailureWindow, At: now}
+	if err := g.alerter.AlertGuessing(actx, a); err != nil {
+		g.log.Warn("gateway: alerting the helpdesk failed", "err", err)
+	}
+}
+
+// audit writes e, logging a failure (the login or message goes on).
+func (g *Gateway) audit(ctx context.Context, e domain.AuditEvent) {
+	if err := g.records.Audit(context.WithoutCancel(ctx), e); err != nil {
+		g.log.Error("gateway: audit failed", "action", e.Action, "err", err)
+	}
+}

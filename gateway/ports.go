@@ -1,0 +1,73 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"github.com/apppass/apppass/domain"
+)
+
+// Mailboxes finds the person behind a user name. graphclient.Client
+// implements it.
+type Mailboxes interface {
+	// FindMailbox returns the user whose UPN, primary address or SMTP proxy
+	// address is address, with all their addresses, asking Entra every
+	// time. KindNotFound when there is none.
+	FindMailbox(ctx context.Context, address string) (domain.Mailbox, error)
+}
+
+// Applications lists an owner's application as Graph has it, for its
+// password metadata (hints, expiry). graphclient.Client implements it.
+type Applications interface {
+	FindApplication(ctx context.Context, ownerID string) (domain.Application, bool, error)
+}
+
+// Verifier asks Entra whether a password opens an application.
+// graphclient.Client implements it.
+type Verifier interface {
+	// VerifyPassword returns nil when Entra accepts password for appID,
+	// KindForbidden when it refuses, KindUpstream when it could not answer.
+	VerifyPassword(ctx context.Context, appID string, password domain.Secret) error
+}
+
+// Sender delivers a message as a mailbox. graphclient.Client implements it.
+type Sender interface {
+	// SendMail returns nil once Graph accepted msg; KindUpstream when the
+	// device should retry later; any other kind when it never will work.
+	SendMail(ctx context.Context, userID string, msg []byte) error
+}
+
+// Records is what the gateway reads from and writes to apppass's store.
+// store.DB implements it.
+type Records interface {
+	// Application returns the application apppass recorded as created for
+	// ownerID (SPEC §11: only those are used); KindNotFound when none.
+	Application(ctx context.Context, ownerID string) (domain.Application, error)
+	// RecentCredentials returns ownerID's credential records changed since.
+	RecentCredentials(ctx context.Context, ownerID string, since time.Time) ([]domain.CredentialRecord, error)
+	// RemovalsSince returns removals recorded at or after since, so that
+	// every replica drops the cached logins they end.
+	RemovalsSince(ctx context.Context, since time.Time) ([]domain.Removal, error)
+	// PasswordUsed sets a password's last use.
+	PasswordUsed(ctx context.Context, ownerID, keyID string, at time.Time) error
+	// Audit appends an audit event.
+	Audit(ctx context.Context, e domain.AuditEvent) error
+}
+
+// GuessingAlert tells the helpdesk that a user name and client address
+// passed the failure limit. UserName is what the client typed: escape it
+// before rendering.
+type GuessingAlert struct {
+	UserName   string
+	ClientAddr string
+	Failures   int
+	Window     time.Duration
+	At         time.Time
+}
+
+// Alerter tells the helpdesk channel about guessing; the root package
+// wires it to Slack. It is called at most once per user name and client
+// address per window.
+type Alerter interface {
+	AlertGuessing(ctx context.Context, a GuessingAlert) error
+}

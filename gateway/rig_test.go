@@ -1,0 +1,341 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"net/smtp"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/fakeentra"
+	"github.com/apppass/apppass/gateway"
+	"github.com/apppass/apppass/graphclient"
+	"github.com/apppass/apppass/store"
+)
+
+const hostname = "smtp.contoso.test"
+
+// clock is the gateway's injected clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// alerts records guessing alerts.
+type alerts struct {
+	mu   sync.Mutex
+	list []gateway.GuessingAlert
+}
+
+func (a *alerts) AlertGuessing(_ context.Context, x gateway.GuessingAlert) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.list = append(a.list, x)
+	return nil
+}
+
+func (a *alerts) count() int { a.mu.Lock(); defer a.mu.Unlock(); return len(a.list) }
+
+// rig is a real gateway, over TLS, with the real graphclient against
+// fakeentra and a real SQLite store, and one employee, Alice, holding one
+// app password.
+type rig struct {
+	t        testing.TB
+	entra    *fakeentra.Server
+	db       *store.DB
+	graph    *graphclient.Client
+	gw       *gateway.Gateway
+	clock    *clock
+	alerts   *alerts
+	logs     *syncBuffer
+	trace    *syncBuffer
+	pool     *x509.CertPool
+	certFile string
+	keyFile  string
+	addr     string // STARTTLS listener
+	tlsAddr  string // implicit-TLS listener
+
+	alice    fakeentra.User
+	app      fakeentra.Application
+	password fakeentra.Credential
+}
+
+type rigOption func(*gateway.Options)
+
+func newRig(t testing.TB, opts ...rigOption) *rig {
+	t.Helper()
+	r := &rig{t: t, entra: fakeentra.New(t), clock: &clock{t: time.Now()}, alerts: &alerts{}, logs: &syncBuffer{}, trace: &syncBuffer{}}
+	dir := t.TempDir()
+	var err error
+	r.db, err = store.Open(context.Background(), filepath.Join(dir, "apppass.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.db.Close() })
+	r.graph, err = graphclient.New(graphclient.Options{
+		TenantID: fakeentra.TenantID, ClientID: fakeentra.ClientID, ClientSecret: domain.NewSecret(fakeentra.ClientSecret),
+		AuthorityHost: r.entra.AuthorityHost(), GraphBaseURL: r.entra.GraphBaseURL(), AppNamePrefix: "App passwords – ",
+		Transport: r.entra.Client().Transport,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.alice = fakeentra.User{ID: "a11ce000-0000-4000-8000-0000000000a1", DisplayName: "Alice", UserPrincipalName: "alice@contoso.test",
+		Mail: "alice@contoso.test", AccountEnabled: true, ProxyAddresses: []string{"SMTP:alice@contoso.test", "smtp:a.smith@contoso.test"}}
+	r.entra.AddUser(r.alice)
+	r.entra.AddUser(fakeentra.User{ID: "b0b00000-0000-4000-8000-0000000000b0", UserPrincipalName: "bob@contoso.test", Mail: "bob@contoso.test", AccountEnabled: true})
+	r.app = r.entra.AddEmployeeApp(r.alice.ID, true)
+	if err := r.db.SaveApplication(context.Background(), domain.Application{OwnerID: r.alice.ID, ObjectID: r.app.ID, AppID: r.app.AppID}); err != nil {
+		t.Fatal(err)
+	}
+	// Made an hour ago: past the replication window, where a wrong
+	// password is a plain 535 even when it starts with the hint.
+	hourAgo := time.Now().Add(-time.Hour)
+	r.entra.SetNow(func() time.Time { return hourAgo })
+	r.password = r.entra.AddSecret(r.app.ID, "scanner", time.Time{})
+	r.entra.SetNow(nil)
+
+	r.certFile, r.keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	r.pool = x509.NewCertPool()
+	r.writeCert(1)
+	o := gateway.Options{
+		Hostname: hostname, CertFile: r.certFile, KeyFile: r.keyFile, Now: r.clock.now, CertCheck: time.Nanosecond,
+		Logger: slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Debug: r.trace,
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	r.gw, err = gateway.New(o, gateway.Deps{
+		Mailboxes: r.graph, Applications: r.graph, Verifier: r.graph, Sender: r.graph, Records: r.db, Alerter: r.alerts,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	implicit, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.addr, r.tlsAddr = plain.Addr().String(), implicit.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.gw.Serve(ctx, plain, implicit) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return r
+}
+
+// writeCert writes a new self-signed certificate for hostname with the
+// given serial and trusts it.
+func (r *rig) writeCert(serial int64) {
+	r.t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: hostname}, DNSNames: []string{hostname},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("127.0.0.2")},
+		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	c, _ := x509.ParseCertificate(der)
+	r.pool.AddCert(c)
+	// Key first, then the certificate, each by rename, as certbot does.
+	write := func(path, typ string, b []byte) {
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), 0o600); err != nil {
+			r.t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	write(r.keyFile, "EC PRIVATE KEY", kb)
+	write(r.certFile, "CERTIFICATE", der)
+}
+
+func (r *rig) tlsConfig() *tls.Config {
+	return &tls.Config{ServerName: hostname, RootCAs: r.pool, MinVersion: tls.VersionTLS12}
+}
+
+// dial connects to the STARTTLS listener from local address from ("" for
+// any), says EHLO and upgrades to TLS.
+func (r *rig) dial(from string) *smtp.Client {
+	r.t.Helper()
+	d := net.Dialer{Timeout: 10 * time.Second}
+	if from != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
+	}
+	conn, err := d.Dial("tcp", r.addr)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	c, err := smtp.NewClient(conn, hostname)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { c.Close() })
+	if err := c.Hello("scanner.local"); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := c.StartTLS(r.tlsConfig()); err != nil {
+		r.t.Fatal(err)
+	}
+	return c
+}
+
+// login dials and authenticates with PLAIN, returning the client and the
+// outcome.
+func (r *rig) login(user, password string) (*smtp.Client, error) {
+	r.t.Helper()
+	c := r.dial("")
+	return c, c.Auth(smtp.PlainAuth("", user, password, hostname))
+}
+
+// send delivers msg in a new authenticated session.
+func (r *rig) send(user, password, from string, to []string, msg []byte) error {
+	r.t.Helper()
+	c, err := r.login(user, password)
+	if err != nil {
+		return err
+	}
+	if err := c.Mail(from); err != nil {
+		return err
+	}
+	for _, t := range to {
+		if err := c.Rcpt(t); err != nil {
+			return err
+		}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(msg); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return c.Quit()
+}
+
+// reply is an SMTP reply's code and enhanced status code, "250" for
+// success and "none" for a non-protocol failure.
+func reply(err error) string {
+	if err == nil {
+		return "250"
+	}
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		enh, _, _ := strings.Cut(te.Msg, " ")
+		return fmt.Sprintf("%d %s", te.Code, enh)
+	}
+	return "none: " + err.Error()
+}
+
+// plainMessage is a small message from Alice with CRLF line ends.
+func plainMessage(from, to, subject string) []byte {
+	return []byte("From: " + from + "\r\nTo: " + to + "\r\nSubject: " + subject + "\r\nMessage-ID: <" + subject + "@scanner.local>\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello from the scanner.\r\n")
+}
+
+// pdfMessage is a scan-to-email message with a PDF attachment of n random
+// bytes; it returns the message and the PDF.
+func pdfMessage(n int) ([]byte, []byte) {
+	pdf := make([]byte, n)
+	rand.Read(pdf)
+	copy(pdf, "%PDF-1.7\n")
+	enc := make([]byte, 0, n*4/3+n/38+16)
+	b64 := []byte(base64.StdEncoding.EncodeToString(pdf))
+	for i := 0; i < len(b64); i += 76 {
+		enc = append(enc, b64[i:min(i+76, len(b64))]...)
+		enc = append(enc, '\r', '\n')
+	}
+	var b bytes.Buffer
+	b.WriteString("From: Alice <alice@contoso.test>\r\nTo: bob@contoso.test\r\nSubject: Scan\r\nMessage-ID: <scan-20@scanner.local>\r\n")
+	b.WriteString("MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"----=_scan\"\r\n\r\n")
+	b.WriteString("------=_scan\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nScanned document attached.\r\n")
+	b.WriteString("------=_scan\r\nContent-Type: application/pdf; name=\"scan.pdf\"\r\nContent-Disposition: attachment; filename=\"scan.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n")
+	b.Write(enc)
+	b.WriteString("------=_scan--\r\n")
+	return b.Bytes(), pdf
+}
+
+// graphToken gets apppass's own Graph token from the fake, for test calls
+// made behind apppass's back.
+func graphToken(r *rig) string {
+	r.t.Helper()
+	form := "grant_type=client_credentials&client_id=" + fakeentra.ClientID + "&client_secret=" + fakeentra.ClientSecret +
+		"&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
+	resp, err := r.entra.Client().Post(r.entra.URL()+"/"+fakeentra.TenantID+"/oauth2/v2.0/token", "application/x-www-form-urlencoded", strings.NewReader(form))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || v.AccessToken == "" {
+		r.t.Fatalf("token: %v", err)
+	}
+	return v.AccessToken
+}
+
+// newJSONRequest builds an authenticated POST with a JSON body.
+func newJSONRequest(url, token, body string) (*http.Request, error) {
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	return req, nil
+}
