@@ -20,6 +20,7 @@ import (
 	"github.com/apppass/apppass/graphclient"
 	"github.com/apppass/apppass/handlers"
 	"github.com/apppass/apppass/jobs"
+	"github.com/apppass/apppass/metrics"
 	"github.com/apppass/apppass/store"
 )
 
@@ -38,6 +39,8 @@ type Main struct {
 	// Ready, when set, is called once everything is built and the bot is
 	// about to connect.
 	Ready func(*App)
+	// Metrics collects what /metrics serves; open builds it when nil.
+	Metrics *metrics.Metrics
 }
 
 // App is a running apppass's parts, for tests.
@@ -48,6 +51,9 @@ type App struct {
 	Slack    *bot.Slack
 	Bot      *bot.Bot
 	Jobs     *jobs.Runner
+	// HTTPAddr is where /healthz, /readyz and /metrics are served ("" when
+	// APPPASS_HTTP_ADDR is off).
+	HTTPAddr string
 }
 
 // NewMain reads the configuration. Its error names the setting at fault.
@@ -81,6 +87,9 @@ func (m *Main) open(ctx context.Context) (*parts, error) {
 	if m.Now == nil {
 		m.Now = time.Now
 	}
+	if m.Metrics == nil {
+		m.Metrics = metrics.New()
+	}
 	db, err := store.Open(ctx, cfg.DBPath)
 	if err != nil {
 		return nil, err
@@ -90,7 +99,7 @@ func (m *Main) open(ctx context.Context) (*parts, error) {
 	p.graph, err = graphclient.New(graphclient.Options{
 		TenantID: cfg.TenantID, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
 		AuthorityHost: cfg.AuthorityHost, GraphBaseURL: cfg.GraphBaseURL, AppNamePrefix: cfg.AppNamePrefix,
-		Transport: m.GraphTransport, Now: m.Now, Logger: m.Log,
+		Transport: m.Metrics.Transport(m.GraphTransport, "graph", metrics.GraphOperation), Now: m.Now, Logger: m.Log,
 	})
 	if err != nil {
 		db.Close()
@@ -126,8 +135,20 @@ func (m *Main) botConfig() bot.Config {
 	return bot.Config{
 		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
 		HelpdeskChannel: cfg.HelpdeskChannel, CommandTimeout: cfg.CommandTimeout, ShutdownGrace: cfg.ShutdownGrace,
-		HTTPClient: m.SlackHTTPClient, Now: m.Now,
+		HTTPClient: m.slackHTTPClient(), Now: m.Now,
 	}
+}
+
+// slackHTTPClient is the client for Slack calls, instrumented: a copy of
+// SlackHTTPClient (or a 30 s client) whose transport records each call.
+func (m *Main) slackHTTPClient() *http.Client {
+	hc := &http.Client{Timeout: 30 * time.Second}
+	if m.SlackHTTPClient != nil {
+		c := *m.SlackHTTPClient
+		hc = &c
+	}
+	hc.Transport = m.Metrics.Transport(hc.Transport, "slack", metrics.SlackOperation)
+	return hc
 }
 
 // Run opens the database, connects to Slack, schedules the jobs and
@@ -150,11 +171,29 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		"authority", cfg.AuthorityHost, "tenant", cfg.TenantID, "db", cfg.DBPath, "max_per_user", cfg.MaxPerUser)
 
 	b := bot.New(m.botConfig(), p.slack, p.handlers, log)
+	health, httpLn, err := m.observe(p, b)
+	if err != nil {
+		return err
+	}
+	app := &App{DB: p.db, Graph: p.graph, Handlers: p.handlers, Slack: p.slack, Bot: b, Jobs: p.jobs}
+	if httpLn != nil {
+		app.HTTPAddr = httpLn.Addr().String()
+	}
 	if m.Ready != nil {
-		m.Ready(&App{DB: p.db, Graph: p.graph, Handlers: p.handlers, Slack: p.slack, Bot: b, Jobs: p.jobs})
+		m.Ready(app)
 	}
 
 	bg, stopBG := context.WithCancel(ctx)
+	httpDone := make(chan struct{})
+	go func() {
+		defer close(httpDone)
+		if httpLn == nil {
+			return
+		}
+		if err := health.ServeListener(bg, httpLn); err != nil {
+			log.Error("health and metrics endpoint stopped", "err", err)
+		}
+	}()
 	jobsDone := make(chan struct{})
 	go func() {
 		defer close(jobsDone)
@@ -165,6 +204,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	err = b.Run(ctx)
 	stopBG()
 	<-jobsDone
+	<-httpDone
 	log.Info("apppass stopped")
 	return err
 }

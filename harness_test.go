@@ -102,6 +102,7 @@ func newHarness(t *testing.T) *harness {
 		"AZURE_AUTHORITY_HOST": h.entra.AuthorityHost(), "GRAPH_BASE_URL": h.entra.GraphBaseURL(),
 		"APPPASS_DB": h.dbPath, "APPPASS_HELPDESK_CHANNEL": helpdesk,
 		"APPPASS_ADMIN_GROUP": adminGroup, "APPPASS_HELPDESK_GROUP": helpdeskGroup,
+		"APPPASS_HTTP_ADDR": "127.0.0.1:0",
 	}
 	return h
 }

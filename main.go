@@ -4,6 +4,8 @@
 //	apppass [serve]          run the bot (socket mode) and the scheduled jobs
 //	apppass job run NAME     run one job once, now, and exit (non-zero if it failed)
 //	apppass job list         show the jobs, their schedules and last runs
+//	apppass check            try every setting against Slack and Entra, one line each
+//	apppass health [URL]     ask a running apppass's /readyz (for container health checks)
 //	apppass version          print the version
 package main
 
@@ -34,7 +36,7 @@ func main() {
 	}
 }
 
-const usage = "usage: apppass [serve] | apppass job run NAME | apppass job list | apppass version"
+const usage = "usage: apppass [serve] | apppass check | apppass health [URL] | apppass job run NAME | apppass job list | apppass version"
 
 type usageError struct{ msg string }
 
@@ -68,6 +70,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return m.RunJob(ctx, args[2], stdout)
 		}
 		return usageError{usage}
+	case "check":
+		m, err := NewMain(getenv, slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+		if err != nil {
+			return err
+		}
+		return m.Check(ctx, stdout)
+	case "health":
+		return runHealth(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

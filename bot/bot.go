@@ -59,6 +59,7 @@ type Bot struct {
 	log   *slog.Logger
 
 	profiles *expirable.LRU[string, domain.Actor]
+	conn     connState
 
 	// work outlives the socket so in-flight commands can finish after a
 	// stop signal; it is cancelled when the grace period ends.
@@ -98,8 +99,10 @@ func (b *Bot) Run(ctx context.Context) error {
 	h.HandleSlashCommand(Command, b.onSlashCommand)
 	h.HandleInteraction(slack.InteractionTypeBlockActions, b.onBlockActions)
 	h.HandleInteraction(slack.InteractionTypeViewSubmission, b.onViewSubmission)
+	b.conn.watch(h)
 	h.HandleDefault(func(*socketmode.Event, *socketmode.Client) {})
 	err := h.RunEventLoopContext(ctx)
+	b.conn.up.Store(false)
 	b.drain()
 	if err != nil && ctx.Err() == nil {
 		return fmt.Errorf("socket mode: %w", err)

@@ -83,6 +83,12 @@ type Config struct {
 	// an ambiguous addPassword may have created.
 	GiveUpAfter time.Duration `yaml:"-"`
 
+	// SlackTeam is the Slack team (T…) or Enterprise Grid (E…) id served.
+	SlackTeam string `yaml:"slack_team"`
+
+	// HTTPAddr serves /healthz, /readyz and /metrics; empty: not served.
+	HTTPAddr string `yaml:"http_addr"`
+
 	// SMTP is the mail gateway (smtp.go).
 	SMTP SMTP `yaml:",inline"`
 }
@@ -118,6 +124,7 @@ func Default() Config {
 		ReconcileAfter:     2 * time.Minute,
 		GiveUpAfter:        30 * time.Minute,
 		SMTP:               SMTP{MaxBytes: DefaultSMTPMaxBytes},
+		HTTPAddr:           DefaultHTTPAddr,
 	}
 }
 
@@ -155,6 +162,8 @@ func Load(getenv func(string) string) (Config, error) {
 	c.RequestTTL = e.duration("APPPASS_REQUEST_TTL", c.RequestTTL)
 	c.TimeZone = e.str("APPPASS_TIME_ZONE", c.TimeZone)
 	loadSMTP(&e, &c.SMTP)
+	c.SlackTeam = e.str("APPPASS_SLACK_TEAM", c.SlackTeam)
+	c.HTTPAddr = e.opt("APPPASS_HTTP_ADDR", c.HTTPAddr)
 	if e.err != nil {
 		return Config{}, e.err
 	}
@@ -191,6 +200,9 @@ func (c Config) validate() error {
 	}
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
 		return fmt.Errorf("APPPASS_TIME_ZONE: unknown time zone %q", c.TimeZone)
+	}
+	if err := validateHTTPAddr(c.HTTPAddr); err != nil {
+		return err
 	}
 	return c.SMTP.validate()
 }

@@ -38,6 +38,7 @@ func TestLoadErrorsNameTheSetting(t *testing.T) {
 		{"bad authority", "AZURE_AUTHORITY_HOST", "ftp://x", "AZURE_AUTHORITY_HOST"},
 		{"bad lifetime", "APPPASS_PASSWORD_LIFETIME", "1 year", "APPPASS_PASSWORD_LIFETIME"},
 		{"bad zone", "APPPASS_TIME_ZONE", "Mars/Olympus", "APPPASS_TIME_ZONE"},
+		{"bad http addr", "APPPASS_HTTP_ADDR", "9090", "APPPASS_HTTP_ADDR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,5 +106,26 @@ func TestScheduleOverridesKeepTheOtherDefaults(t *testing.T) {
 	want["stale-warning"] = "0 10 * * 2"
 	if got := fmt.Sprint(c.Schedules); got != fmt.Sprint(want) {
 		t.Errorf("schedules = %s, want %s", got, want)
+	}
+}
+
+func TestHTTPAddr(t *testing.T) {
+	tests := []struct{ name, value, want string }{
+		{"default is loopback", "", config.DefaultHTTPAddr},
+		{"all interfaces", ":9090", ":9090"},
+		{"off", "off", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := valid()
+			m["APPPASS_HTTP_ADDR"] = tt.value
+			c, err := config.Load(env(m))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.HTTPAddr != tt.want {
+				t.Errorf("HTTPAddr = %q, want %q", c.HTTPAddr, tt.want)
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@
 package metrics
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
@@ -154,5 +155,15 @@ func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
 	if m == nil {
 		return
 	}
-	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+	// A Main run again in one process (tests) replaces its earlier gauge.
+	if err := m.reg.Register(g); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			m.reg.Unregister(are.ExistingCollector)
+			m.reg.MustRegister(g)
+			return
+		}
+		panic(err)
+	}
 }
