@@ -68,6 +68,9 @@ func freshPostgresSchema(tb testing.TB) string {
 	tb.Helper()
 	base := os.Getenv(postgresEnv)
 	if base == "" {
+		if os.Getenv("APPPASS_REQUIRE_SERVERS") != "" {
+			tb.Fatalf("%s is not set, and APPPASS_REQUIRE_SERVERS says this run must test on PostgreSQL", postgresEnv)
+		}
 		tb.Skipf("%s is not set; `. .ci/postgres.sh` starts a throwaway PostgreSQL", postgresEnv)
 	}
 	u, err := url.Parse(base)
