@@ -31,10 +31,23 @@ type nameFunc func(userID string) string
 // few emoji shortcodes. Anything else stays literal text.
 func renderMrkdwn(s string, names nameFunc) []Span {
 	var out []Span
-	for i, part := range strings.Split(s, "```") {
+	parts := strings.Split(s, "```")
+	if len(parts)%2 == 0 { // an unpaired fence stays literal
+		parts[len(parts)-2] += "```" + parts[len(parts)-1]
+		parts = parts[:len(parts)-1]
+	}
+	for i, part := range parts {
 		if i%2 == 1 {
-			out = append(out, Span{T: "pre", S: unescape(strings.TrimPrefix(part, "\n"))})
+			out = append(out, Span{T: "pre", S: unescape(strings.Trim(part, "\n"))})
 			continue
+		}
+		// A preformatted block is a block of its own: the line breaks
+		// right around it are not shown again.
+		if i > 0 {
+			part = strings.TrimPrefix(part, "\n")
+		}
+		if i < len(parts)-1 {
+			part = strings.TrimSuffix(part, "\n")
 		}
 		for j, line := range strings.Split(part, "\n") {
 			if j > 0 {
@@ -70,6 +83,10 @@ func renderLine(line string, names nameFunc) []Span {
 		parts = parts[:len(parts)-1]
 	}
 	for i, p := range parts {
+		if i%2 == 1 && p == "" { // `` is no code span
+			out = append(out, Span{T: "text", S: "``"})
+			continue
+		}
 		if i%2 == 1 {
 			out = append(out, Span{T: "text", S: unescape(p), Code: true})
 			continue

@@ -22,6 +22,8 @@ func TestRenderMrkdwn(t *testing.T) {
 		{"unpaired backtick stays", "a`b", []Span{text("a`b")}},
 		{"pre", "x```line1\n*y*```z", []Span{text("x"), {T: "pre", S: "line1\n*y*"}, text("z")}},
 		{"line breaks", "a\nb", []Span{text("a"), {T: "br"}, text("b")}},
+		{"breaks around pre", "*P*\n```s3cret```\n*C*", []Span{{T: "text", S: "P", Bold: true}, {T: "pre", S: "s3cret"}, {T: "text", S: "C", Bold: true}}},
+		{"unpaired fence stays", "a```b", []Span{text("a```b")}},
 		{"mention known", "hi <@UALICE>", []Span{text("hi "), {T: "mention", S: "@alice"}}},
 		{"mention with label", "<@UBOB|bob>", []Span{{T: "mention", S: "@bob"}}},
 		{"mention unknown", "<@UZED>", []Span{{T: "mention", S: "@UZED"}}},

@@ -170,7 +170,7 @@ function conversation(c) {
     }
     const row = el("div", "msg" + (m.ephemeral ? " ephemeral" : ""));
     row.dataset.ts = m.ts;
-    row.appendChild(el("div", "avatar", "🔑"));
+    row.appendChild(el("div", "avatar", "ap"));
     const body = el("div", "body");
     const head = el("div", "head");
     head.appendChild(el("span", "author", m.author));
@@ -366,8 +366,15 @@ function connect() {
 }
 
 async function start() {
-  const res = await fetch("/api/state?user=" + encodeURIComponent(user));
-  if (!res.ok) user = "UALICE";
+  let res = await fetch("/api/state?user=" + encodeURIComponent(user));
+  if (!res.ok) {
+    user = "UALICE";
+    res = await fetch("/api/state?user=" + user);
+  }
+  if (res.ok) {
+    state = await res.json();
+    render();
+  }
   $("who").addEventListener("change", (ev) => {
     user = ev.target.value;
     modalKey = "";
@@ -392,7 +399,9 @@ async function start() {
   $("modal-close").addEventListener("click", closeModal);
   document.addEventListener("keydown", (ev) => { if (ev.key === "Escape") closeModal(); });
   if (view === "home") api("/api/home", {}).catch(() => {});
-  connect();
+  // ?once=1 draws the page once without live updates, so that a headless
+  // browser's --virtual-time-budget can settle (for screenshots).
+  if (params.get("once") !== "1") connect();
 }
 
 start();
