@@ -33,7 +33,9 @@ func startDemo(t *testing.T) demoPage {
 	out := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- runDemo(ctx, []string{"--addr", "127.0.0.1:0"}, func(string) string { return "" }, out) }()
+	go func() {
+		done <- runDemo(ctx, []string{"--addr", "127.0.0.1:0"}, func(string) string { return "" }, out)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
