@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/apppass/apppass/demo"
+	"github.com/apppass/apppass/jobs"
 )
 
 // demoStartTimeout bounds how long apppass may take to connect to the
@@ -60,6 +61,8 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("demo: %w", err)
 	}
 	m.GraphTransport = d.GraphTransport()
+	ready := make(chan *App, 1)
+	m.Ready = func(a *App) { ready <- a }
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -78,6 +81,12 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 			stop()
 			return errors.Join(fmt.Errorf("demo: apppass did not connect to the stand-in Slack: %w", err), <-done)
 		}
+	}
+
+	// A first hygiene report, so that the report channel shows one.
+	app := <-ready
+	if _, err := app.Jobs.RunOnce(ctx, jobs.HygieneReport); err != nil {
+		log.Warn("demo: the first hygiene report failed", "err", err)
 	}
 
 	fmt.Fprintf(stdout, "apppass demo is running: open %s\n", d.URL())

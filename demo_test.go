@@ -194,6 +194,9 @@ func TestDemo(t *testing.T) {
 	dm := func(u string) string { return "D" + u }
 	everyone := []string{demo.Employee, demo.Admin, demo.HelpdeskA, demo.HelpdeskB}
 
+	// The report channel shows a first hygiene report.
+	p.waitMessage(adam, demo.ReportChannel, "App password hygiene")
+
 	// Create: the secret is shown once, ephemerally, to alice only.
 	p.command(alice, "create Laptop Mail")
 	secretMsg := p.waitMessage(alice, dm(alice), "shown only this once")
