@@ -344,6 +344,15 @@ func TestCommandErrors(t *testing.T) {
 	if status, _ := p.post("api/command", map[string]any{"user": demo.Employee, "nonsense": 1}); status != http.StatusBadRequest {
 		t.Errorf("an unknown field answered %d", status)
 	}
+	// A form post, which any web page can make cross-origin, is refused.
+	resp, err := http.Post(p.url+"api/command", "text/plain", strings.NewReader(`{"user":"UALICE","channel":"DUALICE","text":"help"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("a text/plain post answered %d, want %d", resp.StatusCode, http.StatusUnsupportedMediaType)
+	}
 }
 
 type fakeMailbox []demo.Mail

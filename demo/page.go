@@ -145,8 +145,14 @@ func (d *Demo) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// decode reads a JSON request body of at most 64 KiB into v.
+// decode reads a JSON request body of at most 64 KiB into v. It insists
+// on the JSON content type, which a browser sends cross-origin only after
+// a CORS preflight that this server never allows, so other web pages
+// cannot drive the demo.
 func decode(r *http.Request, v any) error {
+	if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); strings.TrimSpace(ct) != "application/json" {
+		return &apiError{http.StatusUnsupportedMediaType, "send application/json"}
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
