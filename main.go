@@ -2,6 +2,7 @@
 // Microsoft 365 / Entra app passwords.
 //
 //	apppass [serve]          run the bot (socket mode) and the scheduled jobs
+//	apppass demo [--addr A]  try it without credentials: stand-in Slack and Entra, and a page
 //	apppass job run NAME     run one job once, now, and exit (non-zero if it failed)
 //	apppass job list         show the jobs, their schedules and last runs
 //	apppass check            try every setting against Slack and Entra, one line each
@@ -36,7 +37,7 @@ func main() {
 	}
 }
 
-const usage = "usage: apppass [serve] | apppass check | apppass health [URL] | apppass job run NAME | apppass job list | apppass version"
+const usage = "usage: apppass [serve] | apppass demo [--addr HOST:PORT] | apppass check | apppass health [URL] | apppass job run NAME | apppass job list | apppass version"
 
 type usageError struct{ msg string }
 
@@ -78,6 +79,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return m.Check(ctx, stdout)
 	case "health":
 		return runHealth(ctx, args[1:], getenv, stdout)
+	case "demo":
+		return runDemo(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -70,7 +70,8 @@ const (
 )
 
 // Server is a running fake of Entra ID and Microsoft Graph. Create it with
-// [New]; all methods are safe for concurrent use.
+// [New] in tests, or [Start] elsewhere; all methods are safe for concurrent
+// use.
 type Server struct {
 	ts        *httptest.Server
 	tb        testing.TB
@@ -133,7 +134,17 @@ type Server struct {
 // with tb.Cleanup.
 func New(tb testing.TB) *Server {
 	tb.Helper()
-	s := &Server{
+	s, err := start(tb)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// newServer builds a fake that is not listening yet; tb may be nil.
+func newServer(tb testing.TB) *Server {
+	return &Server{
 		tb:          tb,
 		closed:      make(chan struct{}),
 		now:         time.Now,
@@ -155,9 +166,6 @@ func New(tb testing.TB) *Server {
 		objectQuota: -1,
 		counts:      map[string]int{},
 	}
-	s.ts = httptest.NewTLSServer(http.HandlerFunc(s.serve))
-	tb.Cleanup(s.Close)
-	return s
 }
 
 // Close shuts the server down, cutting short any injected latency. It is

@@ -85,7 +85,8 @@ const (
 // ErrClosed is returned by interaction methods when the server shuts down.
 var ErrClosed = errors.New("fakeslack: server closed")
 
-// Server is a running fake Slack. Create it with [New].
+// Server is a running fake Slack. Create it with [New] in tests, or with
+// [Start] elsewhere.
 type Server struct {
 	// Now is the clock used for expiry rules (trigger IDs expire after 3 s,
 	// response URLs after 30 min), message timestamps and Call.At. The fake
@@ -107,16 +108,24 @@ type Server struct {
 // closes the server and every socket connection.
 func New(tb testing.TB) *Server {
 	tb.Helper()
+	s, err := Start()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// newServer builds a fake that is not listening yet, and its routes.
+func newServer() (*Server, http.Handler) {
 	s := &Server{Now: time.Now, closed: make(chan struct{})}
 	s.st = newState()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/{method}", s.handleAPI)
 	mux.HandleFunc("/socket", s.handleSocket)
 	mux.HandleFunc("/response/{id}", s.handleResponseURL)
-	s.srv = httptest.NewServer(mux)
-	tb.Cleanup(s.Close)
 	s.AddUser(User{ID: BotUserID, Name: BotName, RealName: "AppPass", IsBot: true})
-	return s
+	return s, mux
 }
 
 // URL returns the base URL of the fake, e.g. "http://127.0.0.1:1234".
