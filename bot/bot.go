@@ -22,6 +22,7 @@ import (
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/apppass/apppass/domain"
@@ -78,7 +79,7 @@ func New(cfg Config, s *Slack, h *handlers.Handlers, log *slog.Logger) *Bot {
 		cfg.Now = time.Now
 	}
 	work, cancel := context.WithCancel(context.Background())
-	return &Bot{
+	b := &Bot{
 		cfg:        cfg,
 		slack:      s,
 		sm:         socketmode.New(s.api, socketmode.OptionLog(slogPrinter{log})),
@@ -88,6 +89,8 @@ func New(cfg Config, s *Slack, h *handlers.Handlers, log *slog.Logger) *Bot {
 		work:       work,
 		cancelWork: cancel,
 	}
+	s.homes = b.refreshHomes // revocations published by the jobs refresh Home tabs too
+	return b
 }
 
 // Run connects in socket mode and serves until ctx ends; then it waits up
@@ -98,6 +101,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	h.HandleSlashCommand(Command, b.onSlashCommand)
 	h.HandleInteraction(slack.InteractionTypeBlockActions, b.onBlockActions)
 	h.HandleInteraction(slack.InteractionTypeViewSubmission, b.onViewSubmission)
+	h.HandleEvents(slackevents.AppHomeOpened, b.onAppHomeOpened)
 	h.HandleDefault(func(*socketmode.Event, *socketmode.Client) {})
 	err := h.RunEventLoopContext(ctx)
 	b.drain()
