@@ -1,7 +1,9 @@
 // Command apppass is a Slack app through which employees manage their own
 // Microsoft 365 / Entra app passwords.
 //
-//	apppass [serve]          run the bot (socket mode) and the scheduled jobs
+//	apppass [serve]          run the bot (socket mode), the scheduled jobs and,
+//	                         when configured, the mail gateway
+//	apppass gateway          run the mail gateway alone (no Slack needed)
 //	apppass job run NAME     run one job once, now, and exit (non-zero if it failed)
 //	apppass job list         show the jobs, their schedules and last runs
 //	apppass version          print the version
@@ -16,6 +18,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/apppass/apppass/config"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -34,7 +38,7 @@ func main() {
 	}
 }
 
-const usage = "usage: apppass [serve] | apppass job run NAME | apppass job list | apppass version"
+const usage = "usage: apppass [serve] | apppass gateway | apppass job run NAME | apppass job list | apppass version"
 
 type usageError struct{ msg string }
 
@@ -56,6 +60,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return m.Run(ctx)
+	case "gateway":
+		if len(args) > 1 {
+			return usageError{usage}
+		}
+		m, err := NewMain(getenv, slog.New(slog.NewJSONHandler(stderr, nil)), config.ForGateway())
+		if err != nil {
+			return err
+		}
+		return m.RunGateway(ctx)
 	case "job":
 		m, err := NewMain(getenv, slog.New(slog.NewJSONHandler(stderr, nil)))
 		if err != nil {
