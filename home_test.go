@@ -143,7 +143,12 @@ func TestHomeForAnEmployee(t *testing.T) {
 	h.waitFor("the delete", func() bool { return h.countOf(alice) == 1 })
 	h.homeSays(alice, []string{"1 of 40", "Scanner"}, "iPhone Mail")
 
-	// Bob replays alice's key from his home: refused, nothing removed.
+	// Bob's tab was never opened: his change publishes nothing (the
+	// opening will); then he replays alice's key: refused, nothing removed.
+	h.ask(bob, "create Tablet")
+	if _, ok := h.slack.HomeView(bob); ok {
+		t.Error("a home tab that was never opened was published")
+	}
 	bv, _ := h.openHome(bob)
 	scanner := h.entra.CredentialsOf(entraID(alice))[0].KeyID
 	h.clickInHome(bob, bv, "delete_confirm", scanner)
@@ -183,6 +188,7 @@ func TestHomeForHelpdeskAndAdmins(t *testing.T) {
 	h.ask(alice, "create Laptop")
 
 	// The employee, the admin, and helpdesk members see what they may.
+	h.openHome(adam)
 	_, m := h.openHome(hana)
 	if text := messageText(m); !strings.Contains(text, "waiting — 0") || strings.Contains(text, "Your revocation requests") {
 		t.Errorf("hana's home before any request:\n%s", text)

@@ -60,6 +60,9 @@ type Bot struct {
 	log   *slog.Logger
 
 	profiles *expirable.LRU[string, domain.Actor]
+	// homeViewers are the people whose Home tab this process published
+	// (home.go): only theirs are refreshed after a change.
+	homeViewers *expirable.LRU[string, struct{}]
 
 	// work outlives the socket so in-flight commands can finish after a
 	// stop signal; it is cancelled when the grace period ends.
@@ -89,6 +92,7 @@ func New(cfg Config, s *Slack, h *handlers.Handlers, log *slog.Logger) *Bot {
 		work:       work,
 		cancelWork: cancel,
 	}
+	b.homeViewers = expirable.NewLRU[string, struct{}](homeViewersMax, nil, homeViewersTTL)
 	s.homes = b.refreshHomes // revocations published by the jobs refresh Home tabs too
 	return b
 }

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/slack-go/slack"
@@ -17,6 +18,17 @@ import (
 // commands' own (delete_confirm, revoke_approve, revoke_deny,
 // revoke_retry), handled and re-checked as there.
 const actionHomeCreate = "home_create"
+
+// A Home tab is refreshed after a change only when this process published
+// it in the last homeViewersTTL (the person opened it, or it was refreshed
+// since): publishing a tab nobody has looked at costs Entra reads (roles,
+// last use) for nothing, and every opening rebuilds the tab anyway. With
+// several replicas, a tab another replica published is fresh again at
+// its next opening.
+const (
+	homeViewersMax = 100000
+	homeViewersTTL = 24 * time.Hour
+)
 
 // onAppHomeOpened acks at once and publishes the person's Home tab, fresh,
 // every time they open it.
@@ -47,11 +59,14 @@ func (b *Bot) onHomeCreate(ctx context.Context, userID, triggerID string) {
 	b.openCreateModal(ctx, slack.SlashCommand{TriggerID: triggerID, UserID: userID, ChannelID: dm})
 }
 
-// refreshHomes publishes the Home tab of each Slack user again, after a
-// change that alters it (handlers.Effects.RefreshHome).
+// refreshHomes publishes again, after a change that alters them
+// (handlers.Effects.RefreshHome), the Home tabs of those among userIDs
+// whose tab this process has published.
 func (b *Bot) refreshHomes(ctx context.Context, userIDs []string) {
 	for _, u := range userIDs {
-		b.publishHome(ctx, u)
+		if b.homeViewers.Contains(u) {
+			b.publishHome(ctx, u)
+		}
 	}
 }
 
@@ -74,7 +89,9 @@ func (b *Bot) publishHome(ctx context.Context, userID string) {
 	}
 	if err := b.slack.publishHome(ctx, userID, view); err != nil {
 		b.log.ErrorContext(ctx, "home tab not published", "user", userID, "err", err)
+		return
 	}
+	b.homeViewers.Add(userID, struct{}{})
 }
 
 // homeProblem is the text a Home tab shows instead of the person's
