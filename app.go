@@ -17,6 +17,7 @@ import (
 	"github.com/apppass/apppass/bot"
 	"github.com/apppass/apppass/config"
 	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/gateway"
 	"github.com/apppass/apppass/graphclient"
 	"github.com/apppass/apppass/handlers"
 	"github.com/apppass/apppass/jobs"
@@ -54,11 +55,16 @@ type App struct {
 	// HTTPAddr is where /healthz, /readyz and /metrics are served ("" when
 	// APPPASS_HTTP_ADDR is off).
 	HTTPAddr string
+	// Gateway is the mail gateway, nil when none is configured; SMTPAddr
+	// and SMTPSAddr are its listeners' addresses ("" when not listening).
+	Gateway             *gateway.Gateway
+	SMTPAddr, SMTPSAddr string
 }
 
-// NewMain reads the configuration. Its error names the setting at fault.
-func NewMain(getenv func(string) string, log *slog.Logger) (*Main, error) {
-	cfg, err := config.Load(getenv)
+// NewMain reads the configuration (opts relax it for verbs that need
+// less, such as config.ForGateway). Its error names the setting at fault.
+func NewMain(getenv func(string) string, log *slog.Logger, opts ...config.LoadOption) (*Main, error) {
+	cfg, err := config.Load(getenv, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -96,11 +102,7 @@ func (m *Main) open(ctx context.Context) (*parts, error) {
 	}
 	db.Now = m.Now
 	p := &parts{db: db, log: m.Log}
-	p.graph, err = graphclient.New(graphclient.Options{
-		TenantID: cfg.TenantID, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
-		AuthorityHost: cfg.AuthorityHost, GraphBaseURL: cfg.GraphBaseURL, AppNamePrefix: cfg.AppNamePrefix,
-		Transport: m.Metrics.Transport(m.GraphTransport, "graph", metrics.GraphOperation), Now: m.Now, Logger: m.Log,
-	})
+	p.graph, err = graphclient.New(m.graphOptions())
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -155,6 +157,12 @@ func (m *Main) slackHTTPClient() *http.Client {
 // serves until ctx ends; then in-flight commands finish (bounded by the
 // shutdown grace), running jobs stop, the socket closes and the database
 // closes.
+
+// Run opens the database, connects to Slack, schedules the jobs, runs the
+// mail gateway when one is configured and serves until ctx ends; then
+// in-flight commands finish (bounded by the shutdown grace), running jobs
+// stop, the gateway and the socket close and the database closes. A
+// gateway that fails stops the whole process, with its error.
 func (m *Main) Run(ctx context.Context) (err error) {
 	cfg := m.Config
 	p, err := m.open(ctx)
@@ -175,12 +183,36 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	app := &App{DB: p.db, Graph: p.graph, Handlers: p.handlers, Slack: p.slack, Bot: b, Jobs: p.jobs}
+	gw, listeners, err := m.startGateway(p.graph, p.db, guessingAlerts{p.slack})
+	if err != nil {
+		if httpLn != nil {
+			httpLn.Close()
+		}
+		return err
+	}
+	app := &App{DB: p.db, Graph: p.graph, Handlers: p.handlers, Slack: p.slack, Bot: b, Jobs: p.jobs,
+		Gateway: gw, SMTPAddr: addr(listeners.starttls), SMTPSAddr: addr(listeners.implicit)}
 	if httpLn != nil {
 		app.HTTPAddr = httpLn.Addr().String()
 	}
 	if m.Ready != nil {
 		m.Ready(app)
+	}
+
+	ctx, stopAll := context.WithCancel(ctx)
+	defer stopAll()
+	gwDone := make(chan error, 1)
+	if gw == nil {
+		gwDone <- nil
+	} else {
+		go func() {
+			gerr := serveGateway(ctx, gw, listeners)
+			if gerr != nil {
+				log.Error("mail gateway stopped; stopping apppass", "err", gerr)
+				stopAll()
+			}
+			gwDone <- gerr
+		}()
 	}
 
 	bg, stopBG := context.WithCancel(ctx)
@@ -203,8 +235,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}()
 	err = b.Run(ctx)
 	stopBG()
+	stopAll()
 	<-jobsDone
 	<-httpDone
+	err = errors.Join(err, <-gwDone)
 	log.Info("apppass stopped")
 	return err
 }

@@ -2,25 +2,35 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"time"
 
+	"github.com/apppass/apppass/bot"
 	"github.com/apppass/apppass/config"
 	"github.com/apppass/apppass/gateway"
 	"github.com/apppass/apppass/graphclient"
+	"github.com/apppass/apppass/metrics"
 	"github.com/apppass/apppass/store"
 )
+
+// graphOptions is how every verb reaches Entra and Graph.
+func (m *Main) graphOptions() graphclient.Options {
+	cfg := m.Config
+	return graphclient.Options{
+		TenantID: cfg.TenantID, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
+		AuthorityHost: cfg.AuthorityHost, GraphBaseURL: cfg.GraphBaseURL, AppNamePrefix: cfg.AppNamePrefix,
+		Transport: m.Metrics.Transport(m.GraphTransport, "graph", metrics.GraphOperation), Now: m.Now, Logger: m.Log,
+	}
+}
 
 // newGateway builds the mail gateway from cfg.SMTP, delivering and
 // verifying through graph and recording in db. alert tells the helpdesk
 // channel about guessing (nil: only logged). It returns nil, nil when no
 // gateway listener is configured.
-//
-// The coordinator wires it into `apppass serve` (run serveGateway next to
-// the socket-mode loop when cfg.SMTP.Enabled()) and a new `apppass
-// gateway` verb (open the store and graphclient as Main.open does, no
-// Slack, then serveGateway until the signal context ends).
-func newGateway(cfg config.Config, graph *graphclient.Client, db *store.DB, alert gateway.Alerter, log *slog.Logger) (*gateway.Gateway, error) {
+func newGateway(cfg config.Config, graph *graphclient.Client, db *store.DB, alert gateway.Alerter, now func() time.Time, log *slog.Logger) (*gateway.Gateway, error) {
 	if !cfg.SMTP.Enabled() {
 		return nil, nil
 	}
@@ -29,6 +39,7 @@ func newGateway(cfg config.Config, graph *graphclient.Client, db *store.DB, aler
 		CertFile: cfg.SMTP.CertFile,
 		KeyFile:  cfg.SMTP.KeyFile,
 		MaxBytes: cfg.SMTP.MaxBytes,
+		Now:      now,
 		Logger:   log,
 	}, gateway.Deps{
 		Mailboxes: graph, Applications: graph, Verifier: graph, Sender: graph, Records: db, Alerter: alert,
@@ -39,7 +50,119 @@ func newGateway(cfg config.Config, graph *graphclient.Client, db *store.DB, aler
 	return g, nil
 }
 
-// serveGateway runs g on the configured listeners until ctx ends.
-func serveGateway(ctx context.Context, cfg config.Config, g *gateway.Gateway) error {
-	return g.ListenAndServe(ctx, cfg.SMTP.Addr, cfg.SMTP.TLSAddr)
+// gatewayListeners are the gateway's open listeners; either may be nil.
+type gatewayListeners struct {
+	starttls, implicit net.Listener
+}
+
+// listenGateway opens the configured listeners, so that a port in use
+// stops start-up before anything else runs.
+func listenGateway(cfg config.SMTP) (gatewayListeners, error) {
+	var l gatewayListeners
+	var err error
+	if cfg.Addr != "" {
+		if l.starttls, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return l, fmt.Errorf("mail gateway: listen on APPPASS_SMTP_ADDR %s: %w", cfg.Addr, err)
+		}
+	}
+	if cfg.TLSAddr != "" {
+		if l.implicit, err = net.Listen("tcp", cfg.TLSAddr); err != nil {
+			l.close()
+			return gatewayListeners{}, fmt.Errorf("mail gateway: listen on APPPASS_SMTPS_ADDR %s: %w", cfg.TLSAddr, err)
+		}
+	}
+	return l, nil
+}
+
+func (l gatewayListeners) close() {
+	for _, ln := range []net.Listener{l.starttls, l.implicit} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+}
+
+// addr returns a listener's address, or "".
+func addr(ln net.Listener) string {
+	if ln == nil {
+		return ""
+	}
+	return ln.Addr().String()
+}
+
+// startGateway builds the gateway and opens its listeners; it returns a
+// nil gateway when none is configured. The caller serves it (serveGateway).
+func (m *Main) startGateway(graph *graphclient.Client, db *store.DB, alert gateway.Alerter) (*gateway.Gateway, gatewayListeners, error) {
+	g, err := newGateway(m.Config, graph, db, alert, m.Now, m.Log)
+	if err != nil || g == nil {
+		return nil, gatewayListeners{}, err
+	}
+	l, err := listenGateway(m.Config.SMTP)
+	if err != nil {
+		g.Close()
+		return nil, gatewayListeners{}, err
+	}
+	m.Log.Info("mail gateway listening", "starttls", addr(l.starttls), "implicit_tls", addr(l.implicit), "hostname", m.Config.SMTP.Hostname)
+	return g, l, nil
+}
+
+// serveGateway runs g on l until ctx ends; it returns nil on a clean stop.
+func serveGateway(ctx context.Context, g *gateway.Gateway, l gatewayListeners) error {
+	return g.Serve(ctx, l.starttls, l.implicit)
+}
+
+// guessingAlerts is the gateway's Alerter: the helpdesk channel, through
+// apppass's one Slack client.
+type guessingAlerts struct{ slack *bot.Slack }
+
+func (a guessingAlerts) AlertGuessing(ctx context.Context, g gateway.GuessingAlert) error {
+	return a.slack.AlertGatewayGuessing(ctx, g.UserName, g.ClientAddr, g.Failures, g.Window)
+}
+
+// RunGateway is `apppass gateway`: the mail gateway alone, without the
+// bot or the jobs, until ctx ends. Guessing alerts reach the helpdesk
+// channel when SLACK_BOT_TOKEN and APPPASS_HELPDESK_CHANNEL are set, and
+// are only logged otherwise. It returns an error when the store, Entra's
+// client, the certificate or a listener cannot be set up, or the gateway
+// stops with one.
+func (m *Main) RunGateway(ctx context.Context) (err error) {
+	if m.Log == nil {
+		m.Log = slog.Default()
+	}
+	if m.Now == nil {
+		m.Now = time.Now
+	}
+	cfg := m.Config
+	if !cfg.SMTP.Enabled() {
+		return errors.New("apppass gateway needs APPPASS_SMTP_ADDR or APPPASS_SMTPS_ADDR")
+	}
+	db, err := store.Open(ctx, cfg.DBPath)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := db.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close database: %w", cerr))
+		}
+	}()
+	db.Now = m.Now
+	graph, err := graphclient.New(m.graphOptions())
+	if err != nil {
+		return err
+	}
+	var alert gateway.Alerter
+	if !cfg.SlackBotToken.IsZero() && cfg.HelpdeskChannel != "" {
+		alert = guessingAlerts{bot.NewSlack(m.botConfig(), m.Log)}
+	}
+	g, l, err := m.startGateway(graph, db, alert)
+	if err != nil {
+		return err
+	}
+	m.Log.Info("apppass gateway starting", "version", version, "graph", cfg.GraphBaseURL, "db", cfg.DBPath)
+	if m.Ready != nil {
+		m.Ready(&App{DB: db, Graph: graph, Gateway: g, SMTPAddr: addr(l.starttls), SMTPSAddr: addr(l.implicit)})
+	}
+	err = serveGateway(ctx, g, l)
+	m.Log.Info("apppass gateway stopped")
+	return err
 }

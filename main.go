@@ -1,7 +1,9 @@
 // Command apppass is a Slack app through which employees manage their own
 // Microsoft 365 / Entra app passwords.
 //
-//	apppass [serve]          run the bot (socket mode) and the scheduled jobs
+//	apppass [serve]          run the bot (socket mode), the scheduled jobs and,
+//	                         when configured, the mail gateway
+//	apppass gateway          run the mail gateway alone (no Slack needed)
 //	apppass demo [--addr A]  try it without credentials: stand-in Slack and Entra, and a page
 //	apppass job run NAME     run one job once, now, and exit (non-zero if it failed)
 //	apppass job list         show the jobs, their schedules and last runs
@@ -19,6 +21,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/apppass/apppass/config"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -37,7 +41,7 @@ func main() {
 	}
 }
 
-const usage = "usage: apppass [serve] | apppass demo [--addr HOST:PORT] | apppass check | apppass health [URL] | apppass job run NAME | apppass job list | apppass version"
+const usage = "usage: apppass [serve] | apppass gateway | apppass demo [--addr HOST:PORT] | apppass check | apppass health [URL] | apppass job run NAME | apppass job list | apppass version"
 
 type usageError struct{ msg string }
 
@@ -59,6 +63,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return m.Run(ctx)
+	case "gateway":
+		if len(args) > 1 {
+			return usageError{usage}
+		}
+		m, err := NewMain(getenv, slog.New(slog.NewJSONHandler(stderr, nil)), config.ForGateway())
+		if err != nil {
+			return err
+		}
+		return m.RunGateway(ctx)
 	case "job":
 		m, err := NewMain(getenv, slog.New(slog.NewJSONHandler(stderr, nil)))
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/handlers"
 )
 
 // Action ids of apppass's buttons. Their values carry a key id only; who
@@ -45,6 +46,8 @@ func (b *Bot) onBlockActions(evt *socketmode.Event, c *socketmode.Client) {
 		})
 	case actionRevokeApprove, actionRevokeRetry:
 		b.spawnAs("approve", w, false, func(ctx context.Context, a domain.Actor) { b.approve(ctx, w, a, act.Value) })
+	case actionHomeCreate:
+		b.spawn("create-modal", func(ctx context.Context) { b.onHomeCreate(ctx, w.User, cb.TriggerID) })
 	case actionRevokeDeny:
 		b.spawnAs("deny", w, false, func(ctx context.Context, a domain.Actor) { b.openDenyModal(ctx, w, a, cb.TriggerID, act.Value) })
 	default:
@@ -84,6 +87,7 @@ func (b *Bot) confirmDelete(ctx context.Context, w where, a domain.Actor, keyID 
 	}
 	text := fmt.Sprintf(":wastebasket: Deleted *%s*. Devices using it can no longer sign in.", escape(p.Name))
 	b.respondOrDM(ctx, w, reply{Text: text, Blocks: []slack.Block{section(text)}, Replace: true})
+	b.carryOut(ctx, handlers.OwnChange(a))
 }
 
 // onViewSubmission handles the create modal: a bad name is answered in

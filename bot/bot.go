@@ -22,6 +22,7 @@ import (
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/apppass/apppass/domain"
@@ -60,6 +61,9 @@ type Bot struct {
 
 	profiles *expirable.LRU[string, domain.Actor]
 	conn     connState
+	// homeViewers are the people whose Home tab this process published
+	// (home.go): only theirs are refreshed after a change.
+	homeViewers *expirable.LRU[string, struct{}]
 
 	// work outlives the socket so in-flight commands can finish after a
 	// stop signal; it is cancelled when the grace period ends.
@@ -79,7 +83,7 @@ func New(cfg Config, s *Slack, h *handlers.Handlers, log *slog.Logger) *Bot {
 		cfg.Now = time.Now
 	}
 	work, cancel := context.WithCancel(context.Background())
-	return &Bot{
+	b := &Bot{
 		cfg:        cfg,
 		slack:      s,
 		sm:         socketmode.New(s.api, socketmode.OptionLog(slogPrinter{log})),
@@ -89,6 +93,9 @@ func New(cfg Config, s *Slack, h *handlers.Handlers, log *slog.Logger) *Bot {
 		work:       work,
 		cancelWork: cancel,
 	}
+	b.homeViewers = expirable.NewLRU[string, struct{}](homeViewersMax, nil, homeViewersTTL)
+	s.homes = b.refreshHomes // revocations published by the jobs refresh Home tabs too
+	return b
 }
 
 // Run connects in socket mode and serves until ctx ends; then it waits up
@@ -100,6 +107,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	h.HandleInteraction(slack.InteractionTypeBlockActions, b.onBlockActions)
 	h.HandleInteraction(slack.InteractionTypeViewSubmission, b.onViewSubmission)
 	b.conn.watch(h)
+	h.HandleEvents(slackevents.AppHomeOpened, b.onAppHomeOpened)
 	h.HandleDefault(func(*socketmode.Event, *socketmode.Client) {})
 	err := h.RunEventLoopContext(ctx)
 	b.conn.up.Store(false)

@@ -123,6 +123,7 @@ func (b *Bot) create(ctx context.Context, w where, a domain.Actor, name string) 
 		return
 	}
 	issued.Delivered(ctx)
+	b.carryOut(ctx, handlers.OwnChange(a))
 }
 
 const createModalID = "apppass_create"

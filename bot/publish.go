@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/handlers"
 )
 
 // PublishRevocation shows everyone concerned how revocation request req
@@ -16,6 +17,9 @@ import (
 func (s *Slack) PublishRevocation(ctx context.Context, req domain.RevocationRequest) {
 	s.updateRequestMessage(ctx, req)
 	s.notifyOutcome(ctx, req)
+	if s.homes != nil {
+		s.homes(ctx, handlers.RevocationChange(req).RefreshHome)
+	}
 }
 
 // updateRequestMessage rewrites the helpdesk message in place with the

@@ -78,6 +78,7 @@ func (b *Bot) carryOut(ctx context.Context, eff handlers.Effects) {
 			b.log.ErrorContext(ctx, "helpdesk alert not sent", "err", err)
 		}
 	}
+	b.refreshHomes(ctx, eff.RefreshHome)
 }
 
 // fail is the one place an error becomes a reply: the person reads the

@@ -49,6 +49,7 @@ func (b *Bot) revoke(ctx context.Context, w where, a domain.Actor, cmd handlers.
 	if err := b.h.Revocations.Posted(ctx, req.ID, b.cfg.HelpdeskChannel, ts); err != nil {
 		b.log.ErrorContext(ctx, "request message not recorded", "request", req.ID, "err", err)
 	}
+	defer b.carryOut(ctx, handlers.RevocationChange(req))
 	msg := fmt.Sprintf("Request *#%d* is filed: revoke %s of %s. The helpdesk decides in <#%s>; you'll get a DM with the outcome.",
 		req.ID, escape(scope(req)), escape(req.TargetName), b.cfg.HelpdeskChannel)
 	b.respondOrDM(ctx, w, reply{Text: msg, Blocks: []slack.Block{section(msg)}})

@@ -30,6 +30,9 @@ type Slack struct {
 	// Sleep waits out a 429's Retry-After; tests replace it. It returns
 	// ctx's error when ctx ends first.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// homes publishes Home tabs again (home.go); set by New, before use.
+	// Nil without a Bot (apppass job run): the tabs refresh at next open.
+	homes func(ctx context.Context, slackIDs []string)
 }
 
 // NewSlack returns the client for cfg (tokens, API URL, HTTP client,

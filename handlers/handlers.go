@@ -6,7 +6,9 @@
 //     create, delete and look up app passwords within the limit (limits.go);
 //   - revocations (revocations.go, revocation_upkeep.go): the two-person
 //     rule for revoking someone else's app passwords;
-//   - reconciliation (reconcile.go): removing credentials nobody received.
+//   - reconciliation (reconcile.go): removing credentials nobody received;
+//   - the Home tab (home.go): what a person sees there, and whose tab a
+//     change alters.
 //
 // It knows neither Slack, Graph nor SQL. Each concept declares the small
 // interfaces it needs (store.go, entra.go), which graphclient and store
@@ -67,6 +69,7 @@ type Handlers struct {
 	Passwords   *Passwords
 	Revocations *Revocations
 	Reconciler  *Reconciler
+	Home        *Home
 }
 
 // New wires the handlers over deps.
@@ -84,13 +87,15 @@ func New(deps Deps, cfg Config) *Handlers {
 	holdings := holdings{apps: apps, entra: deps.Entra, store: deps.Store, cfg: cfg}
 	id := &Identity{dir: deps.Directory, store: deps.Store, cfg: cfg, log: log}
 	rec := &Reconciler{entra: deps.Entra, store: deps.Store, audit: audit, locks: locks, cfg: cfg, log: log}
+	passwords := &Passwords{id: id, entra: deps.Entra, store: deps.Store, audit: audit, locks: locks,
+		holdings: holdings, reconciler: rec, cfg: cfg, log: log}
 	return &Handlers{
-		Identity: id,
-		Passwords: &Passwords{id: id, entra: deps.Entra, store: deps.Store, audit: audit, locks: locks,
-			holdings: holdings, reconciler: rec, cfg: cfg, log: log},
+		Identity:  id,
+		Passwords: passwords,
 		Revocations: &Revocations{id: id, entra: deps.Entra, store: deps.Store, audit: audit, locks: locks,
 			apps: apps, holdings: holdings, cfg: cfg, log: log},
 		Reconciler: rec,
+		Home:       &Home{passwords: passwords, id: id, store: deps.Store, cfg: cfg, log: log},
 	}
 }
 
@@ -101,6 +106,9 @@ type Effects struct {
 	// Alerts are for the helpdesk channel: trouble no single person can
 	// fix, such as Entra's directory object quota.
 	Alerts []string
+	// RefreshHome are the Slack users whose Home tab the change alters
+	// (home.go: OwnChange, RevocationChange), to publish again.
+	RefreshHome []string
 }
 
 // auditor writes the audit trail. Losing an audit line is logged loudly

@@ -1,0 +1,58 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/slack-go/slack"
+)
+
+// maxAlertUserName bounds how much of a typed user name an alert quotes.
+const maxAlertUserName = 100
+
+// AlertGatewayGuessing tells the helpdesk channel that the mail gateway
+// stopped asking Entra about userName from clientAddr after failures
+// failed logins within window. userName is whatever the client typed: it
+// is shown inert (no mention, link or formatting, no control characters,
+// clipped). It returns an error when no helpdesk channel is set or Slack
+// did not take the message.
+func (s *Slack) AlertGatewayGuessing(ctx context.Context, userName, clientAddr string, failures int, window time.Duration) error {
+	if s.helpdeskChannel == "" {
+		return errors.New("APPPASS_HELPDESK_CHANNEL is not set")
+	}
+	text := fmt.Sprintf(":rotating_light: *Mail gateway: password guessing?* %d failed sign-ins for user name %s from %s within %s. "+
+		"Further attempts from that address for that name are refused without asking Entra until the window passes. "+
+		"If the name is a real person's, check their devices; `/apppass show` lists their app passwords.",
+		failures, inert(userName), inert(clientAddr), window.Round(time.Minute))
+	if _, err := s.post(ctx, s.helpdeskChannel, text, []slack.Block{section(text)}); err != nil {
+		return fmt.Errorf("gateway guessing alert: %w", err)
+	}
+	return nil
+}
+
+// inert renders attacker-typed text as a code span that Slack shows as
+// typed: control and format characters become spaces, backticks quotes,
+// &, < and > entities; long text is clipped.
+func inert(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029':
+			return ' '
+		case r == '`':
+			return '\''
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if r := []rune(s); len(r) > maxAlertUserName {
+		s = string(r[:maxAlertUserName]) + "…"
+	}
+	if s == "" {
+		return "(empty)"
+	}
+	return "`" + escape(s) + "`"
+}

@@ -1,0 +1,293 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/smtp"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apppass/apppass/config"
+	"github.com/apppass/apppass/fakeentra"
+)
+
+const smtpHost = "localhost"
+
+// withGateway turns the mail gateway on, on a loopback port, with a
+// certificate made for the test, and returns the pool that trusts it.
+func (h *harness) withGateway() *x509.CertPool {
+	h.t.Helper()
+	dir := h.t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: smtpHost}, DNSNames: []string{smtpHost},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	for path, blk := range map[string]*pem.Block{certFile: {Type: "CERTIFICATE", Bytes: der}, keyFile: {Type: "EC PRIVATE KEY", Bytes: kb}} {
+		if err := os.WriteFile(path, pem.EncodeToMemory(blk), 0o600); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	h.env["APPPASS_SMTP_ADDR"] = "127.0.0.1:0"
+	h.env["APPPASS_SMTPS_ADDR"] = "localhost:0" // another spelling of loopback: the two must differ
+	h.env["APPPASS_SMTP_TLS_CERT"] = certFile
+	h.env["APPPASS_SMTP_TLS_KEY"] = keyFile
+	h.env["APPPASS_SMTP_HOSTNAME"] = smtpHost
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(c)
+	return pool
+}
+
+// sendMail sends msg from from to to through the gateway at addr with
+// the standard library's SMTP client, after STARTTLS, signing in as user
+// with password.
+func sendMail(addr string, pool *x509.CertPool, user, password, from string, to []string, msg []byte) error {
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.StartTLS(&tls.Config{RootCAs: pool, ServerName: smtpHost, MinVersion: tls.VersionTLS12}); err != nil {
+		return err
+	}
+	host, _, _ := net.SplitHostPort(addr) // net/smtp's PlainAuth wants the dialled host
+	if err := c.Auth(smtp.PlainAuth("", user, password, host)); err != nil {
+		return err
+	}
+	if err := c.Mail(from); err != nil {
+		return err
+	}
+	for _, r := range to {
+		if err := c.Rcpt(r); err != nil {
+			return err
+		}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(msg); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return c.Quit()
+}
+
+// smtpCode is the reply code of an SMTP error, or 0.
+func smtpCode(err error) int {
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		return te.Code
+	}
+	return 0
+}
+
+func scan(subject string) []byte {
+	return []byte("From: alice@example.test\r\nTo: bob@example.test\r\nSubject: " + subject +
+		"\r\nMessage-ID: <" + subject + "@scanner.example.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nScanned page.\r\n")
+}
+
+// A password made in Slack opens the gateway; deleted in Slack, it stops
+// working there within the minute.
+func TestGatewayUsesPasswordsMadeInSlack(t *testing.T) {
+	h := newHarness(t)
+	pool := h.withGateway()
+	h.start()
+	if h.app.Gateway == nil || h.app.SMTPAddr == "" || h.app.SMTPSAddr == "" {
+		t.Fatalf("apppass serve runs no gateway: %+v", h.app)
+	}
+
+	secret := h.secretIn(h.ask(alice, "create Scanner 3rd floor"))
+	if secret == "" {
+		t.Fatal("no password was shown")
+	}
+	msg := scan("first")
+	if err := sendMail(h.app.SMTPAddr, pool, "alice@example.test", secret, "alice@example.test", []string{"bob@example.test"}, msg); err != nil {
+		t.Fatalf("sending with the new password: %v", err)
+	}
+	sent := h.entra.Mailbox(entraID(alice))
+	if len(sent) != 1 || !bytes.Equal(sent[0].MIME, msg) {
+		t.Fatalf("alice's sent mail = %+v, want the message byte for byte", sent)
+	}
+	// The implicit-TLS listener takes the same password.
+	if err := sendImplicit(h.app.SMTPSAddr, pool, secret); err != nil {
+		t.Fatalf("sending over implicit TLS: %v", err)
+	}
+
+	// Deleted through Slack: refused at the gateway within 60 s of the
+	// clock, although the login was cached a moment ago.
+	list := h.reply(h.command(alice, "list"))
+	h.reply(h.click(alice, "delete_confirm", buttons(list)["delete_ask"][0]))
+	h.waitFor("the delete", func() bool { return h.countOf(alice) == 0 })
+	h.clock.Add(10 * time.Second)
+	err := sendMail(h.app.SMTPAddr, pool, "alice@example.test", secret, "alice@example.test", []string{"bob@example.test"}, scan("second"))
+	if smtpCode(err) != 535 {
+		t.Fatalf("after the delete the gateway answered %v, want 535", err)
+	}
+	if n := len(h.entra.Mailbox(entraID(alice))); n != 2 {
+		t.Errorf("alice's sent mail holds %d messages, want 2", n)
+	}
+	h.assertNoLeaks(nil)
+}
+
+func sendImplicit(addr string, pool *x509.CertPool, secret string) error {
+	conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, ServerName: smtpHost, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		return err
+	}
+	c, err := smtp.NewClient(conn, smtpHost)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Auth(smtp.PlainAuth("", "alice@example.test", secret, smtpHost)); err != nil {
+		return err
+	}
+	if err := c.Mail("alice@example.test"); err != nil {
+		return err
+	}
+	if err := c.Rcpt("bob@example.test"); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, string(scan("implicit"))); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return c.Quit()
+}
+
+// Guessing is told to the helpdesk channel once, with the typed user name
+// made inert.
+func TestGatewayGuessingAlertsTheHelpdesk(t *testing.T) {
+	h := newHarness(t)
+	pool := h.withGateway()
+	h.start()
+	user := "<!channel> `*x*`"
+	for range 7 {
+		err := sendMail(h.app.SMTPAddr, pool, user, "wrong-password", "alice@example.test", []string{"bob@example.test"}, scan("guess"))
+		if code := smtpCode(err); code != 535 && code != 454 {
+			t.Fatalf("a wrong password answered %v, want 535 or 454", err)
+		}
+	}
+	h.waitFor("the guessing alert", func() bool { return len(h.slack.MessagesIn(helpdesk)) > 0 })
+	time.Sleep(200 * time.Millisecond)
+	alerts := h.slack.MessagesIn(helpdesk)
+	if len(alerts) != 1 {
+		t.Fatalf("%d helpdesk messages, want one alert", len(alerts))
+	}
+	text := messageText(alerts[0])
+	if !strings.Contains(text, "password guessing") || !strings.Contains(text, "&lt;!channel&gt;") || strings.Contains(text, "<!channel>") {
+		t.Errorf("alert:\n%s", text)
+	}
+}
+
+// `apppass gateway` runs the gateway alone, without any Slack setting, on
+// the store that `apppass serve` filled.
+func TestGatewayAloneWithoutSlack(t *testing.T) {
+	h := newHarness(t)
+	pool := h.withGateway()
+	h.start()
+	secret := h.secretIn(h.ask(alice, "create Printer"))
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	slackCalls := len(h.slack.Calls())
+
+	env := map[string]string{}
+	for k, v := range h.env {
+		if !strings.HasPrefix(k, "SLACK_") {
+			env[k] = v
+		}
+	}
+	env["APPPASS_SMTPS_ADDR"] = ""
+	m, err := NewMain(func(k string) string { return env[k] }, slog.New(slog.NewJSONHandler(h.logs, nil)), config.ForGateway())
+	if err != nil {
+		t.Fatalf("gateway configuration without Slack: %v", err)
+	}
+	m.GraphTransport = h.entra.Client().Transport
+	m.Now = h.clock.Now
+	ready := make(chan *App, 1)
+	m.Ready = func(a *App) { ready <- a }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.RunGateway(ctx) }()
+	var app *App
+	select {
+	case app = <-ready:
+	case err := <-done:
+		t.Fatalf("apppass gateway did not start: %v", err)
+	}
+	if app.SMTPAddr == "" || app.SMTPSAddr != "" || app.Bot != nil {
+		t.Errorf("gateway alone: %+v", app)
+	}
+	if err := sendMail(app.SMTPAddr, pool, "alice@example.test", secret, "alice@example.test", []string{"bob@example.test"}, scan("alone")); err != nil {
+		t.Errorf("sending through apppass gateway: %v", err)
+	}
+	if n := len(h.entra.Mailbox(entraID(alice))); n != 1 {
+		t.Errorf("alice's sent mail holds %d messages, want 1", n)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("apppass gateway stopped with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("apppass gateway did not stop")
+	}
+	if n := len(h.slack.Calls()); n != slackCalls {
+		t.Errorf("apppass gateway made %d Slack calls, want none", n-slackCalls)
+	}
+}
+
+// The verb reads its configuration without Slack: what it misses is named.
+func TestGatewayVerbNeedsNoSlack(t *testing.T) {
+	env := map[string]string{"AZURE_TENANT_ID": fakeentra.TenantID, "AZURE_CLIENT_ID": fakeentra.ClientID}
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"gateway"}, func(k string) string { return env[k] }, &out, &errb)
+	if err == nil || strings.Contains(err.Error(), "SLACK_") || !strings.Contains(err.Error(), "APPPASS_SMTP_ADDR") {
+		t.Errorf("apppass gateway without a listener: %v, want an error naming APPPASS_SMTP_ADDR, not Slack", err)
+	}
+}
