@@ -30,8 +30,9 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	addr := fs.String("addr", demo.DefaultAddr, "where the demo page listens")
+	smtpAddr := fs.String("smtp-addr", "127.0.0.1:2587", "where the demo's mail gateway listens (STARTTLS); \"off\" for none")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return usageError{"usage: apppass demo [--addr HOST:PORT]"}
+		return usageError{"usage: apppass demo [--addr HOST:PORT] [--smtp-addr HOST:PORT|off]"}
 	}
 	dir, err := os.MkdirTemp("", "apppass-demo-")
 	if err != nil {
@@ -56,6 +57,16 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer func() { err = errors.Join(err, d.Close()) }()
 	env := d.Env(dbPath)
+	if *smtpAddr != "off" {
+		cert, key, err := demo.WriteGatewayCert(dir, time.Now())
+		if err != nil {
+			return err
+		}
+		env["APPPASS_SMTP_ADDR"] = *smtpAddr
+		env["APPPASS_SMTP_TLS_CERT"], env["APPPASS_SMTP_TLS_KEY"] = cert, key
+		env["APPPASS_SMTP_HOSTNAME"] = demo.GatewayHost
+		d.UseEntraMailbox()
+	}
 	m, err := NewMain(func(k string) string { return env[k] }, log)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -91,6 +102,10 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 
 	fmt.Fprintf(stdout, "apppass demo is running: open %s\n", d.URL())
 	fmt.Fprintln(stdout, "Be Alice (employee), Adam (admin), or Hana and Hugo (helpdesk); try /apppass help.")
+	if app.SMTPAddr != "" {
+		fmt.Fprintf(stdout, "Mail gateway: %s (STARTTLS, self-signed certificate for %s); user alice@contoso.test, password: an app password she created.\n",
+			app.SMTPAddr, demo.GatewayHost)
+	}
 	fmt.Fprintf(stdout, "Data and logs: %s (removed on exit). Stop with Ctrl-C.\n", filepath.Dir(logPath))
 	if dbPath != filepath.Join(dir, "apppass.db") {
 		fmt.Fprintf(stdout, "Database: %s (kept).\n", dbPath)

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"net"
 	"net/http"
+	"net/smtp"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,8 +19,9 @@ import (
 // demoPage drives `apppass demo`'s page through its HTTP API, as the
 // browser does.
 type demoPage struct {
-	t   *testing.T
-	url string
+	t    *testing.T
+	url  string
+	smtp string // the mail gateway's address
 }
 
 // startDemo runs `apppass demo --addr 127.0.0.1:0` until the test ends and
@@ -28,7 +32,7 @@ func startDemo(t *testing.T) demoPage {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- runDemo(ctx, []string{"--addr", "127.0.0.1:0"}, func(string) string { return "" }, out)
+		done <- runDemo(ctx, []string{"--addr", "127.0.0.1:0", "--smtp-addr", "127.0.0.1:0"}, func(string) string { return "" }, out)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -45,7 +49,11 @@ func startDemo(t *testing.T) demoPage {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if m := url.FindStringSubmatch(out.String()); m != nil {
-			return demoPage{t, m[1]}
+			gw := regexp.MustCompile(`Mail gateway: (\S+) `).FindStringSubmatch(out.String())
+			if gw == nil {
+				t.Fatalf("apppass demo printed no mail gateway address: %q", out.String())
+			}
+			return demoPage{t, m[1], gw[1]}
 		}
 		select {
 		case err := <-done:
@@ -225,6 +233,21 @@ func TestDemo(t *testing.T) {
 		}
 	}
 
+	// The new password sends mail through the demo's gateway, as a
+	// scanner would; the Mailbox pane shows it.
+	sendThroughGateway(t, p.smtp, "alice@contoso.test", secret)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mb := p.state(alice).Mailbox
+		if mb.Running && len(mb.Mail) == 1 && mb.Mail[0].Subject == "Scan from the demo" && mb.Mail[0].From == "alice@contoso.test" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the Mailbox pane does not show the message sent through the gateway: %+v", mb)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
 	// List, Delete, Confirm.
 	p.command(alice, "list")
 	list := p.waitMessage(alice, dm(alice), "4 of 40")
@@ -260,7 +283,7 @@ func TestDemo(t *testing.T) {
 
 	// App Home.
 	p.post("api/home", map[string]string{"user": alice})
-	deadline := time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(10 * time.Second)
 	for !p.state(alice).Home.Published {
 		if time.Now().After(deadline) {
 			t.Fatal("apppass published no App Home for alice")
@@ -276,5 +299,41 @@ func TestDemo(t *testing.T) {
 	}
 	if strings.Contains(text, secret) {
 		t.Error("the secret is in the App Home")
+	}
+}
+
+// sendThroughGateway sends one message as user with password over SMTP
+// with STARTTLS, as a device would.
+func sendThroughGateway(t *testing.T, addr, user, password string) {
+	t.Helper()
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatalf("dial the demo gateway: %v", err)
+	}
+	defer c.Close()
+	// The demo's certificate is self-signed for localhost on purpose.
+	if err := c.StartTLS(&tls.Config{ServerName: demo.GatewayHost, InsecureSkipVerify: true}); err != nil {
+		t.Fatalf("STARTTLS: %v", err)
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	if err := c.Auth(smtp.PlainAuth("", user, password, host)); err != nil {
+		t.Fatalf("AUTH: %v", err)
+	}
+	msg := "From: " + user + "\r\nTo: bob@contoso.test\r\nSubject: Scan from the demo\r\n\r\nA scanned page.\r\n"
+	if err := c.Mail(user); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("bob@contoso.test"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("the gateway refused the message: %v", err)
 	}
 }
