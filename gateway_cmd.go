@@ -102,6 +102,14 @@ func (m *Main) startGateway(graph *graphclient.Client, db *store.DB, alert gatew
 		g.Close()
 		return nil, gatewayListeners{}, err
 	}
+	m.Metrics.Gateway(func() metrics.GatewayCounts {
+		st := g.Stats()
+		return metrics.GatewayCounts{
+			Logins:   map[string]int64{"ok": st.LoginsOK, "refused": st.LoginsRefused, "limited": st.LoginsLimited, "temporary": st.LoginsTemporary},
+			Messages: map[string]int64{"sent": st.Messages, "temporary": st.DeliveryTemporary, "failed": st.DeliveryFailed},
+			Bytes:    st.MessageBytes,
+		}
+	})
 	m.Log.Info("mail gateway listening", "starttls", addr(l.starttls), "implicit_tls", addr(l.implicit), "hostname", m.Config.SMTP.Hostname)
 	return g, l, nil
 }
@@ -132,6 +140,9 @@ func (m *Main) RunGateway(ctx context.Context) (err error) {
 	if m.Now == nil {
 		m.Now = time.Now
 	}
+	if m.Metrics == nil {
+		m.Metrics = metrics.New()
+	}
 	cfg := m.Config
 	if !cfg.SMTP.Enabled() {
 		return errors.New("apppass gateway needs APPPASS_SMTP_ADDR or APPPASS_SMTPS_ADDR")
@@ -159,8 +170,25 @@ func (m *Main) RunGateway(ctx context.Context) (err error) {
 		return err
 	}
 	m.Log.Info("apppass gateway starting", "version", version, "graph", cfg.GraphBaseURL, "db", cfg.DBPath)
+	health := metrics.NewServer(m.Metrics, m.Log)
+	health.AddCheck("database", db.Ping)
+	health.AddCheck("graph", func(ctx context.Context) error { _, _, err := graph.TokenRoles(ctx); return err })
+	app := &App{DB: db, Graph: graph, Gateway: g, SMTPAddr: addr(l.starttls), SMTPSAddr: addr(l.implicit)}
+	var httpLn net.Listener
+	if cfg.HTTPAddr != "" {
+		if httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			g.Close()
+			return fmt.Errorf("APPPASS_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+		}
+		app.HTTPAddr = httpLn.Addr().String()
+		go func() {
+			if err := health.ServeListener(ctx, httpLn); err != nil {
+				m.Log.Error("health and metrics endpoint stopped", "err", err)
+			}
+		}()
+	}
 	if m.Ready != nil {
-		m.Ready(&App{DB: db, Graph: graph, Gateway: g, SMTPAddr: addr(l.starttls), SMTPSAddr: addr(l.implicit)})
+		m.Ready(app)
 	}
 	err = serveGateway(ctx, g, l)
 	m.Log.Info("apppass gateway stopped")

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
+	"net/http"
 	"net/smtp"
 	"net/textproto"
 	"os"
@@ -162,6 +163,12 @@ func TestGatewayUsesPasswordsMadeInSlack(t *testing.T) {
 	}
 	if n := len(h.entra.Mailbox(entraID(alice))); n != 2 {
 		t.Errorf("alice's sent mail holds %d messages, want 2", n)
+	}
+	scrape := httpGet(t, "http://"+h.app.HTTPAddr+"/metrics", http.StatusOK)
+	for _, want := range []string{`apppass_gateway_messages_total{outcome="sent"} 2`, `apppass_gateway_logins_total{outcome="refused"} 1`} {
+		if !strings.Contains(scrape, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 	h.assertNoLeaks(nil)
 }

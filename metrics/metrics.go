@@ -28,9 +28,6 @@ type Metrics struct {
 	throttleWaits   *prometheus.CounterVec
 	jobRuns         *prometheus.CounterVec
 	jobSeconds      *prometheus.HistogramVec
-	gatewayLogins   *prometheus.CounterVec
-	gatewayMessages *prometheus.CounterVec
-	gatewayBytes    prometheus.Counter
 }
 
 // New returns Metrics registered with a fresh registry that also carries
@@ -64,24 +61,11 @@ func New() *Metrics {
 			Help:    "Duration of scheduled job runs.",
 			Buckets: []float64{.1, .5, 1, 5, 15, 60, 300, 900},
 		}, []string{"job"}),
-		gatewayLogins: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "apppass_gateway_logins_total",
-			Help: "Mail gateway AUTH attempts by outcome (ok, cached, rejected, throttled, pending, error).",
-		}, []string{"outcome"}),
-		gatewayMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "apppass_gateway_messages_total",
-			Help: "Messages the mail gateway handled, by outcome (sent, refused, deferred, failed).",
-		}, []string{"outcome"}),
-		gatewayBytes: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "apppass_gateway_sent_bytes_total",
-			Help: "Bytes of messages the mail gateway relayed through Graph.",
-		}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.commands, m.calls, m.callSeconds, m.throttleWaits, m.jobRuns, m.jobSeconds,
-		m.gatewayLogins, m.gatewayMessages, m.gatewayBytes,
 	)
 	return m
 }
@@ -127,26 +111,6 @@ func (m *Metrics) JobRun(job, outcome string, d time.Duration) {
 	}
 	m.jobRuns.WithLabelValues(job, outcome).Inc()
 	m.jobSeconds.WithLabelValues(job).Observe(d.Seconds())
-}
-
-// GatewayLogin counts one AUTH attempt at the mail gateway.
-func (m *Metrics) GatewayLogin(outcome string) {
-	if m == nil {
-		return
-	}
-	m.gatewayLogins.WithLabelValues(outcome).Inc()
-}
-
-// GatewayMessage counts one message at the mail gateway; bytes are added
-// only for messages sent.
-func (m *Metrics) GatewayMessage(outcome string, bytes int64) {
-	if m == nil {
-		return
-	}
-	m.gatewayMessages.WithLabelValues(outcome).Inc()
-	if outcome == "sent" && bytes > 0 {
-		m.gatewayBytes.Add(float64(bytes))
-	}
 }
 
 // GaugeFunc registers a gauge read at scrape time, such as the number of

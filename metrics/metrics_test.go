@@ -81,7 +81,7 @@ func TestMetricsCarryNoAddressesOrURLs(t *testing.T) {
 		resp.Body.Close()
 	}
 	m.CommandDone("create", "ok")
-	m.GatewayMessage("sent", 1234)
+	m.Gateway(func() metrics.GatewayCounts { return metrics.GatewayCounts{Bytes: 1234} })
 
 	srv := httptest.NewServer(metrics.NewServer(m, nil).Handler())
 	defer srv.Close()
