@@ -44,7 +44,7 @@ func (b *Bot) onSlashCommand(evt *socketmode.Event, c *socketmode.Client) {
 	case handlers.VerbRequests:
 		b.spawnAs("requests", w, false, func(ctx context.Context, a domain.Actor) { b.requests(ctx, w, a) })
 	case handlers.VerbShow:
-		b.spawnAs("show", w, false, func(ctx context.Context, a domain.Actor) { b.show(ctx, w, a, parsed.Target) })
+		b.spawnAs("show", w, false, func(ctx context.Context, a domain.Actor) { b.show(ctx, w, a, parsed) })
 	default:
 		b.spawn("help", func(ctx context.Context) { b.help(ctx, w, parsed.Unknown) })
 	}
@@ -87,8 +87,8 @@ func usage(unknown string) string {
 		"• `/apppass list` — your app passwords, with a Delete button each\n" +
 		"• `/apppass delete NAME` — delete one (asks to confirm)\n" +
 		"• `/apppass help` — this message\n" +
-		"_Admins:_ `/apppass revoke @person NAME|--all REASON` (a helpdesk member approves), `/apppass requests`\n" +
-		"_Helpdesk:_ `/apppass requests`, `/apppass show @person`"
+		"_Admins:_ `/apppass revoke @person|EMAIL NAME|--all REASON` (a helpdesk member approves), `/apppass requests`\n" +
+		"_Helpdesk:_ `/apppass requests`, `/apppass show @person|EMAIL`"
 }
 
 func (b *Bot) list(ctx context.Context, w where, a domain.Actor) {

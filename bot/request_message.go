@@ -14,8 +14,12 @@ import (
 // who asked, whom, which passwords, why, and — while it can be decided —
 // the buttons. Rendered again, in place, at every change.
 func requestMessage(r domain.RevocationRequest) (string, []slack.Block) {
-	head := fmt.Sprintf(":rotating_light: *Revocation request #%d*\n*Asked by:* <@%s>\n*For:* %s (<@%s>)\n*Reason:* %s",
-		r.ID, r.RequesterSlack, escape(r.TargetName), r.TargetSlack, escape(r.Reason))
+	who := "not in Slack"
+	if r.TargetSlack != "" {
+		who = "<@" + r.TargetSlack + ">"
+	}
+	head := fmt.Sprintf(":rotating_light: *Revocation request #%d*\n*Asked by:* %s\n*For:* %s (%s)\n*Reason:* %s",
+		r.ID, actorRef(r.RequesterSlack), escape(r.TargetName), who, escape(r.Reason))
 	var rows []string
 	for i, it := range r.Items {
 		if i == 40 {

@@ -27,7 +27,7 @@ func (b *Bot) revoke(ctx context.Context, w where, a domain.Actor, cmd handlers.
 		b.fail(ctx, w, "revoke", domain.Errorf(domain.KindInvalid, "Revocations are not set up: APPPASS_HELPDESK_CHANNEL is missing. Please tell the apppass administrator."), false)
 		return
 	}
-	target, err := b.target(ctx, cmd.Target)
+	target, err := b.target(ctx, cmd)
 	if err != nil {
 		b.fail(ctx, w, "revoke", err, false)
 		return
@@ -73,8 +73,8 @@ func (b *Bot) requests(ctx context.Context, w where, a domain.Actor) {
 	b.respondOrDM(ctx, w, reply{Text: text, Blocks: []slack.Block{section(domain.Clip(text, 2900))}})
 }
 
-func (b *Bot) show(ctx context.Context, w where, a domain.Actor, targetID string) {
-	target, err := b.target(ctx, targetID)
+func (b *Bot) show(ctx context.Context, w where, a domain.Actor, cmd handlers.Command) {
+	target, err := b.target(ctx, cmd)
 	if err != nil {
 		b.fail(ctx, w, "show", err, false)
 		return
@@ -166,15 +166,28 @@ func (b *Bot) requestID(ctx context.Context, w where, value string) (int64, bool
 	return id, true
 }
 
-// target is the Slack user a command names: their profile, or only their
-// id when Slack refuses them (deleted accounts, bots), so that handlers
-// can say whether Entra knows them.
-func (b *Bot) target(ctx context.Context, slackID string) (domain.Actor, error) {
-	t, err := b.actor(ctx, slackID)
-	if domain.KindOf(err) == domain.KindForbidden {
-		return domain.Actor{SlackID: slackID}, nil
+// target is the person a revoke or show names: by mention, their Slack
+// profile, read even when the account is deactivated (the usual case for
+// a leaver: users.info still shows the profile email); by email address,
+// that address, with their Slack id when Slack still finds them. Bots are
+// refused. Handlers then look the person up in Entra.
+func (b *Bot) target(ctx context.Context, cmd handlers.Command) (domain.Actor, error) {
+	if cmd.TargetEmail != "" {
+		t := domain.Actor{Email: cmd.TargetEmail}
+		if u, err := b.slack.userByEmail(ctx, cmd.TargetEmail); err == nil && !u.IsBot {
+			t.SlackID, t.Name = u.ID, u.RealName
+		}
+		return t, nil
 	}
-	return t, err
+	u, err := b.slack.userInfo(ctx, cmd.Target)
+	if err != nil {
+		return domain.Actor{}, domain.Wrap(domain.KindUpstream, fmt.Errorf("users.info %s: %w", cmd.Target, err),
+			"Slack did not tell me who that is. Please try again in a minute, or name the person by email address.")
+	}
+	if u.IsBot {
+		return domain.Actor{}, domain.Errorf(domain.KindNotFound, "That is a bot, not a person.")
+	}
+	return domain.Actor{SlackID: u.ID, Email: u.Profile.Email, Name: u.RealName}, nil
 }
 
 func scope(r domain.RevocationRequest) string {

@@ -159,6 +159,17 @@ func (s *Slack) userInfo(ctx context.Context, userID string) (*slack.User, error
 	return u, err
 }
 
+// userByEmail returns the active Slack user whose profile email is
+// email. Slack finds no deactivated user this way.
+func (s *Slack) userByEmail(ctx context.Context, email string) (*slack.User, error) {
+	var u *slack.User
+	err := s.retry(ctx, func() (err error) {
+		u, err = s.api.GetUserByEmailContext(ctx, email)
+		return err
+	})
+	return u, err
+}
+
 // DM posts a direct message to a Slack user. Never call it with a secret.
 func (s *Slack) DM(ctx context.Context, userID, text string, blocks []slack.Block) error {
 	var ch *slack.Channel
