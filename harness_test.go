@@ -100,7 +100,7 @@ func newHarness(t *testing.T) *harness {
 		"SLACK_APP_TOKEN": fakeslack.AppToken, "SLACK_BOT_TOKEN": fakeslack.BotToken, "SLACK_API_URL": h.slack.APIURL(),
 		"AZURE_TENANT_ID": fakeentra.TenantID, "AZURE_CLIENT_ID": fakeentra.ClientID, "AZURE_CLIENT_SECRET": fakeentra.ClientSecret,
 		"AZURE_AUTHORITY_HOST": h.entra.AuthorityHost(), "GRAPH_BASE_URL": h.entra.GraphBaseURL(),
-		"APPPASS_DB": h.dbPath, "APPPASS_HELPDESK_CHANNEL": helpdesk,
+		"APPPASS_DB": h.dbPath, "APPPASS_HELPDESK_CHANNEL": helpdesk, "APPPASS_SLACK_TEAM": fakeslack.TeamID,
 		"APPPASS_ADMIN_GROUP": adminGroup, "APPPASS_HELPDESK_GROUP": helpdeskGroup,
 	}
 	return h
