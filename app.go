@@ -125,7 +125,7 @@ func (m *Main) botConfig() bot.Config {
 	cfg := m.Config
 	return bot.Config{
 		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
-		HelpdeskChannel: cfg.HelpdeskChannel, CommandTimeout: cfg.CommandTimeout, ShutdownGrace: cfg.ShutdownGrace,
+		HelpdeskChannel: cfg.HelpdeskChannel, Team: cfg.SlackTeam, CommandTimeout: cfg.CommandTimeout, ShutdownGrace: cfg.ShutdownGrace,
 		HTTPClient: m.SlackHTTPClient, Now: m.Now,
 	}
 }

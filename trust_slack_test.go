@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/apppass/apppass/fakeslack"
 )
 
 // A leaver's Slack account is usually deactivated before anyone revokes
@@ -61,5 +63,112 @@ func TestSlashCommandTextIsUnescapedOnce(t *testing.T) {
 	}
 	if out := h.ask(alice, "delete Mail &amp; Calendar"); !strings.Contains(out, "Delete the app password *Mail &amp; Calendar*") {
 		t.Errorf("delete by the typed name: %s", out)
+	}
+}
+
+// apppass serves one workspace or Grid organisation (APPPASS_SLACK_TEAM),
+// and neither guests nor Slack Connect users, whatever their email says.
+func TestOnlyTheConfiguredOrganisationIsServed(t *testing.T) {
+	const guest, single, stranger = "UGUEST", "USINGLE", "USTRANGER"
+	tests := []struct {
+		name    string
+		team    string // APPPASS_SLACK_TEAM
+		grid    string // fakeslack.SetEnterprise
+		user    string
+		origin  fakeslack.Origin
+		refused bool
+	}{
+		{"home team", fakeslack.TeamID, "", alice, fakeslack.Origin{}, false},
+		{"another team's payload", fakeslack.TeamID, "", alice, fakeslack.Origin{TeamID: "T9OTHER"}, true},
+		{"grid organisation", "E1GRID", "E1GRID", alice, fakeslack.Origin{}, false},
+		{"another grid's payload", "E1GRID", "E1GRID", alice, fakeslack.Origin{EnterpriseID: "E2OTHER"}, true},
+		{"team id when grid is configured", "E1GRID", "", alice, fakeslack.Origin{}, true},
+		{"multi-channel guest", fakeslack.TeamID, "", guest, fakeslack.Origin{}, true},
+		{"single-channel guest", fakeslack.TeamID, "", single, fakeslack.Origin{}, true},
+		// A Slack Connect user whose email is bob's must not be bob.
+		{"slack connect user", fakeslack.TeamID, "", stranger, fakeslack.Origin{}, true},
+		{"slack connect user posing as home team", fakeslack.TeamID, "", stranger, fakeslack.Origin{TeamID: fakeslack.TeamID}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.env["APPPASS_SLACK_TEAM"] = tt.team
+			h.slack.SetEnterprise(tt.grid, "Contoso")
+			h.slack.AddGuestUser(fakeslack.User{ID: guest, Name: "guest", Email: "bob@example.test"}, false)
+			h.slack.AddGuestUser(fakeslack.User{ID: single, Name: "single", Email: "bob@example.test"}, true)
+			h.slack.AddExternalUser(fakeslack.User{ID: stranger, Name: "stranger", Email: "bob@example.test"}, "")
+			h.start()
+			before := len(h.entra.Calls())
+			ix, err := h.slack.SlashCommandFrom(h.ctx(), tt.origin, tt.user, channel, "/apppass", "create Phone")
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := messageText(h.reply(ix))
+			created := h.secretIn(out) != ""
+			if created == tt.refused {
+				t.Fatalf("created = %v, want %v: %s", created, !tt.refused, out)
+			}
+			if !tt.refused {
+				return
+			}
+			if !strings.Contains(out, "apppass") {
+				t.Errorf("refusal is not explained: %s", out)
+			}
+			if n := len(h.entra.CredentialsOf(entraID(bob))) + len(h.entra.CredentialsOf(entraID(alice))); n != 0 {
+				t.Errorf("%d credentials created for a refused payload", n)
+			}
+			for _, c := range h.entra.Calls()[before:] {
+				if c.Op != "token" {
+					t.Errorf("a refused payload cost a Graph call: %s", c.Op)
+				}
+			}
+		})
+	}
+}
+
+// Clicks and submissions are checked like commands: a Slack Connect user
+// cannot press a Delete button apppass showed someone else.
+func TestClicksFromOutsideAreRefused(t *testing.T) {
+	h := newHarness(t)
+	h.slack.AddExternalUser(fakeslack.User{ID: "USTRANGER", Name: "stranger", Email: "bob@example.test"}, "")
+	h.start()
+	h.ask(bob, "create Phone")
+	key := h.entra.CredentialsOf(entraID(bob))[0].KeyID
+	ix := h.click("USTRANGER", "delete_confirm", key)
+	out := messageText(h.reply(ix))
+	if strings.Contains(out, "Deleted") || len(h.entra.CredentialsOf(entraID(bob))) != 1 {
+		t.Fatalf("a Slack Connect user deleted bob's password: %s", out)
+	}
+}
+
+// The Slack id ↔ Entra id mapping is pinned on first use: when the
+// profile email later points at someone else, apppass refuses and tells
+// the helpdesk instead of serving the other person's passwords.
+func TestSlackIDIsPinnedToItsEntraUser(t *testing.T) {
+	h := newHarness(t).start()
+	h.ask(alice, "create Phone")
+	h.ask(bob, "create Laptop")
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	h.slack.AddUser(fakeslack.User{ID: alice, Name: "alice", RealName: "Alice", Email: "bob@example.test"})
+	h.start()
+	out := h.ask(alice, "list")
+	if strings.Contains(out, "Laptop") {
+		t.Fatalf("alice, now with bob's email, sees bob's passwords: %s", out)
+	}
+	if !strings.Contains(out, "helpdesk") {
+		t.Errorf("refusal does not point to the helpdesk: %s", out)
+	}
+	h.waitFor("a helpdesk alert", func() bool {
+		for _, m := range h.slack.MessagesIn(helpdesk) {
+			if strings.Contains(m.Text, alice) && strings.Contains(m.Text, "bob@example.test") {
+				return true
+			}
+		}
+		return false
+	})
+	if out := h.ask(bob, "list"); !strings.Contains(out, "Laptop") {
+		t.Errorf("bob is no longer served: %s", out)
 	}
 }

@@ -34,6 +34,13 @@ func (b *Bot) onBlockActions(evt *socketmode.Event, c *socketmode.Client) {
 	if w.Channel == "" {
 		w.Channel = cb.Container.ChannelID
 	}
+	if !b.servedOrg(cb.Team.ID, cb.Enterprise.ID) {
+		b.log.Warn("click from another organisation refused", "team", cb.Team.ID, "enterprise", cb.Enterprise.ID, "user", cb.User.ID)
+		b.spawn("refuse", func(ctx context.Context) {
+			b.respondOrDM(ctx, w, reply{Text: notServedHere, Blocks: []slack.Block{section(notServedHere)}})
+		})
+		return
+	}
 	switch act.ActionID {
 	case actionDeleteAsk:
 		b.spawnAs("delete", w, false, func(ctx context.Context, a domain.Actor) { b.askDelete(ctx, w, a, "", act.Value) })
@@ -92,6 +99,11 @@ func (b *Bot) confirmDelete(ctx context.Context, w where, a domain.Actor, keyID 
 func (b *Bot) onViewSubmission(evt *socketmode.Event, c *socketmode.Client) {
 	cb, ok := evt.Data.(slack.InteractionCallback)
 	if !ok || evt.Request == nil {
+		return
+	}
+	if !b.servedOrg(cb.Team.ID, cb.Enterprise.ID) {
+		b.log.Warn("submission from another organisation refused", "team", cb.Team.ID, "enterprise", cb.Enterprise.ID, "user", cb.User.ID)
+		b.ack(c, evt.Request, nil)
 		return
 	}
 	if cb.View.CallbackID == denyModalID {

@@ -38,6 +38,9 @@ type Config struct {
 	APIURL   string
 	// HelpdeskChannel receives alerts and revocation requests.
 	HelpdeskChannel string
+	// Team is the Slack workspace (T…) or Enterprise Grid organisation
+	// (E…) served; every payload from elsewhere is refused.
+	Team string
 	// CommandTimeout bounds the work behind one command or click.
 	CommandTimeout time.Duration
 	// ShutdownGrace bounds how long in-flight work may run after Run's

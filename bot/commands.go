@@ -20,6 +20,11 @@ func (b *Bot) onSlashCommand(evt *socketmode.Event, c *socketmode.Client) {
 		return
 	}
 	w := where{ResponseURL: cmd.ResponseURL, Channel: cmd.ChannelID, User: cmd.UserID}
+	if !b.servedOrg(cmd.TeamID, cmd.EnterpriseID) {
+		b.log.Warn("slash command from another organisation refused", "team", cmd.TeamID, "enterprise", cmd.EnterpriseID, "user", cmd.UserID)
+		b.ack(c, evt.Request, map[string]any{"response_type": "ephemeral", "text": notServedHere})
+		return
+	}
 	parsed, err := handlers.ParseCommand(cmd.Text)
 	if err != nil {
 		// Bad input costs nothing: the answer rides on the ack.

@@ -95,27 +95,9 @@ func (b *Bot) fail(ctx context.Context, w where, op string, err error, replace b
 		msg += fmt.Sprintf("\n_Reference for the helpdesk: `%s`_", escape(ref))
 	} else {
 		b.log.InfoContext(ctx, "command refused", "op", op, "user", w.User, "kind", kind.String())
+		b.alertIdentityConflict(ctx, err)
 	}
 	b.respondOrDM(ctx, w, reply{Text: msg, Blocks: []slack.Block{section(msg)}, Replace: replace})
-}
-
-// actor resolves a Slack user to who they are for apppass: their id,
-// profile email and name. Deleted users and bots are refused.
-func (b *Bot) actor(ctx context.Context, userID string) (domain.Actor, error) {
-	if a, ok := b.profiles.Get(userID); ok {
-		return a, nil
-	}
-	u, err := b.slack.userInfo(ctx, userID)
-	if err != nil {
-		return domain.Actor{}, domain.Wrap(domain.KindUpstream, fmt.Errorf("users.info %s: %w", userID, err),
-			"Slack did not tell me who you are. Please try again in a minute.")
-	}
-	if u.Deleted || u.IsBot {
-		return domain.Actor{}, domain.Errorf(domain.KindForbidden, "apppass serves people with an active Slack account only.")
-	}
-	a := domain.Actor{SlackID: u.ID, Email: u.Profile.Email, Name: u.RealName}
-	b.profiles.Add(userID, a)
-	return a, nil
 }
 
 func section(mrkdwn string) slack.Block {

@@ -42,14 +42,45 @@ func (i *Identity) Resolve(ctx context.Context, actor domain.Actor) (domain.User
 	if err != nil {
 		return domain.User{}, fmt.Errorf("resolve %s: %w", actor.SlackID, err)
 	}
+	pinned, err := i.store.PinUser(ctx, actor.SlackID, u)
+	if err != nil {
+		return domain.User{}, fmt.Errorf("resolve %s: %w", actor.SlackID, err)
+	}
+	if pinned != u.ID {
+		return domain.User{}, domain.Wrap(domain.KindForbidden,
+			&IdentityConflict{SlackID: actor.SlackID, Email: actor.Email, PinnedID: pinned, NowID: u.ID},
+			"Your Slack account is linked to a different Microsoft 365 account than the one your email address now belongs to, so apppass won't act for you. The helpdesk has been told; please ask them.")
+	}
 	if !u.AccountEnabled {
 		return domain.User{}, domain.Errorf(domain.KindForbidden,
 			"Your Microsoft 365 account is disabled, so you can't manage app passwords. Please ask the helpdesk.")
 	}
-	if err := i.store.SaveUser(ctx, actor.SlackID, u); err != nil {
-		i.log.WarnContext(ctx, "user mapping not saved", "slack_user", actor.SlackID, "err", err)
-	}
 	return u, nil
+}
+
+// IdentityConflict is the cause of Resolve's refusal when a Slack user's
+// profile email now resolves to another Entra user than the one the Slack
+// id was pinned to on first use: a renamed account, a recycled address, or
+// someone who changed their Slack email to take over another person's
+// app passwords. apppass never re-points the mapping; the helpdesk is
+// alerted (Alert) and sorts it out.
+type IdentityConflict struct {
+	SlackID  string
+	Email    string // the profile email now
+	PinnedID string // the Entra user the Slack id is pinned to
+	NowID    string // the Entra user the email resolves to now
+}
+
+func (e *IdentityConflict) Error() string {
+	return fmt.Sprintf("slack user %s is pinned to entra user %s but its email resolves to %s", e.SlackID, e.PinnedID, e.NowID)
+}
+
+// Alert is the helpdesk channel's message about the conflict.
+func (e *IdentityConflict) Alert() string {
+	return fmt.Sprintf("Identity conflict: Slack user %s has the profile email %s, which now belongs to Entra user %s, "+
+		"but apppass pinned this Slack account to Entra user %s on first use. apppass refused to act for them and did not re-point the account. "+
+		"If this is expected (for example a re-created account), an apppass administrator must remove the mapping from the database.",
+		e.SlackID, e.Email, e.NowID, e.PinnedID)
 }
 
 // Roles asks Entra, now, which of the admin and helpdesk groups u belongs
