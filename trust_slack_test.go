@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apppass/apppass/fakeslack"
 )
@@ -170,5 +171,95 @@ func TestSlackIDIsPinnedToItsEntraUser(t *testing.T) {
 	})
 	if out := h.ask(bob, "list"); !strings.Contains(out, "Laptop") {
 		t.Errorf("bob is no longer served: %s", out)
+	}
+}
+
+// accountEnabled is read fresh for every write and every decision: a
+// person disabled a moment ago cannot create or delete, and a helpdesk
+// member disabled a moment ago cannot approve or deny.
+func TestJustDisabledPeopleCannotWriteOrDecide(t *testing.T) {
+	t.Run("create", func(t *testing.T) {
+		h := newHarness(t).start()
+		h.ask(alice, "list") // Entra's answer is now cached
+		h.entra.DisableUser(entraID(alice))
+		out := h.ask(alice, "create Phone")
+		if h.secretIn(out) != "" || h.countOf(alice) != 0 {
+			t.Fatalf("a disabled person created a password: %s", out)
+		}
+		if !strings.Contains(out, "disabled") {
+			t.Errorf("refusal does not say why: %s", out)
+		}
+	})
+	t.Run("delete", func(t *testing.T) {
+		h := newHarness(t).start()
+		h.ask(alice, "create Phone")
+		h.entra.DisableUser(entraID(alice))
+		key := h.entra.CredentialsOf(entraID(alice))[0].KeyID
+		out := messageText(h.reply(h.click(alice, "delete_confirm", key)))
+		if strings.Contains(out, "Deleted") || h.countOf(alice) != 1 {
+			t.Fatalf("a disabled person deleted a password: %s", out)
+		}
+	})
+	for _, action := range []string{"revoke_approve", "revoke_deny"} {
+		t.Run(action, func(t *testing.T) {
+			h := newHarness(t).start()
+			h.ask(alice, "create Phone")
+			h.ask(hana, "requests") // hana's Entra answer is now cached
+			h.ask(adam, "revoke <@UALICE|alice> --all left")
+			req := h.helpdeskRequest()
+			h.entra.DisableUser(entraID(hana))
+			ix := h.decide(hana, action, req)
+			if action == "revoke_deny" {
+				// The form opens at once (trigger ids expire after 3 s);
+				// the decision is refused on submit.
+				h.waitFor("the deny form", func() bool { return len(h.slack.OpenedViews()) > 0 })
+				v := h.slack.OpenedViews()[0]
+				if _, err := h.slack.ViewSubmission(h.ctx(), hana, v.ID, map[string]map[string]string{"reason": {"reason": "no"}}); err != nil {
+					t.Fatal(err)
+				}
+				h.waitFor("the refusal", func() bool { return h.ephemeralTo(hana, "disabled") })
+			} else if out := messageText(h.reply(ix)); !strings.Contains(out, "disabled") {
+				t.Errorf("refusal does not say why: %s", out)
+			}
+			if h.countOf(alice) != 1 {
+				t.Errorf("a disabled helpdesk member's approval removed the password")
+			}
+			time.Sleep(200 * time.Millisecond)
+			if m := h.currentRequest(req.TS); !strings.Contains(messageText(m), "Waiting for a helpdesk member") {
+				t.Errorf("the request was decided by a disabled member: %s", messageText(m))
+			}
+		})
+	}
+}
+
+// ephemeralTo reports whether user was shown an ephemeral message (or a
+// response) containing want.
+func (h *harness) ephemeralTo(user, want string) bool {
+	for _, m := range h.slack.Messages() {
+		if (m.Ephemeral || m.Via == fakeslack.ViaResponseURL) && m.User == user && strings.Contains(messageText(m), want) {
+			return true
+		}
+	}
+	return false
+}
+
+// A trigger id expires 3 s after the click: the Deny button opens its form
+// before any Graph call, and who may deny is decided on submit.
+func TestDenyOpensItsFormBeforeAskingEntra(t *testing.T) {
+	h := newHarness(t).start()
+	h.ask(alice, "create Phone")
+	h.ask(adam, "revoke <@UALICE|alice> --all left")
+	req := h.helpdeskRequest()
+	h.entra.SetLatency("", 4*time.Second)
+	h.decide(hana, "revoke_deny", req)
+	h.waitFor("the deny form", func() bool { return len(h.slack.OpenedViews()) == 1 })
+	h.entra.SetLatency("", 0)
+	v := h.slack.OpenedViews()[0]
+	if _, err := h.slack.ViewSubmission(h.ctx(), hana, v.ID, map[string]map[string]string{"reason": {"reason": "confirmed\u2028Approved by CISO"}}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the denial", func() bool { return strings.Contains(messageText(h.currentRequest(req.TS)), "Denied by") })
+	if text := messageText(h.currentRequest(req.TS)); !strings.Contains(text, "confirmed Approved by CISO") {
+		t.Errorf("the deny reason was not kept on one line: %s", text)
 	}
 }

@@ -25,10 +25,15 @@ type Roles struct {
 	Helpdesk bool
 }
 
-// Resolve maps the Slack user who acted to an enabled Entra user and
-// remembers the mapping. It returns a KindForbidden error, with a polite
-// explanation, for people without an email in Slack, without an Entra
-// account, or whose account is disabled; KindUpstream when Entra fails.
+// Resolve maps the Slack user who acted to an enabled Entra user. The
+// email may be looked up in a cache, but the Slack id must be pinned to
+// the same Entra user (PinUser) and accountEnabled is read fresh from
+// Entra every time: every operation that writes or decides goes through
+// Resolve, so a person disabled a moment ago can do neither. It returns a
+// KindForbidden error, with a polite explanation, for people without an
+// email in Slack, without an Entra account, whose account is disabled, or
+// whose Slack id is pinned to another Entra user (caused by an
+// *IdentityConflict); KindUpstream when Entra fails.
 func (i *Identity) Resolve(ctx context.Context, actor domain.Actor) (domain.User, error) {
 	if actor.Email == "" {
 		return domain.User{}, domain.Errorf(domain.KindForbidden,
@@ -51,6 +56,15 @@ func (i *Identity) Resolve(ctx context.Context, actor domain.Actor) (domain.User
 			&IdentityConflict{SlackID: actor.SlackID, Email: actor.Email, PinnedID: pinned, NowID: u.ID},
 			"Your Slack account is linked to a different Microsoft 365 account than the one your email address now belongs to, so apppass won't act for you. The helpdesk has been told; please ask them.")
 	}
+	fresh, err := i.dir.FreshUser(ctx, u.ID)
+	if domain.KindOf(err) == domain.KindNotFound {
+		return domain.User{}, domain.Wrap(domain.KindForbidden, err,
+			"Your Microsoft 365 account no longer exists, so apppass can't manage app passwords for you. Please ask the helpdesk.")
+	}
+	if err != nil {
+		return domain.User{}, fmt.Errorf("resolve %s: %w", actor.SlackID, err)
+	}
+	u = fresh
 	if !u.AccountEnabled {
 		return domain.User{}, domain.Errorf(domain.KindForbidden,
 			"Your Microsoft 365 account is disabled, so you can't manage app passwords. Please ask the helpdesk.")
