@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -53,7 +52,10 @@ func (b *Bot) onBlockActions(evt *socketmode.Event, c *socketmode.Client) {
 	case actionRevokeApprove, actionRevokeRetry:
 		b.spawnAs("approve", w, false, func(ctx context.Context, a domain.Actor) { b.approve(ctx, w, a, act.Value) })
 	case actionRevokeDeny:
-		b.spawnAs("deny", w, false, func(ctx context.Context, a domain.Actor) { b.openDenyModal(ctx, w, a, cb.TriggerID, act.Value) })
+		// The trigger id expires 3 s after the click: the form opens
+		// first, with no Slack or Graph look-up; who may deny is decided
+		// when it is submitted.
+		b.spawn("deny", func(ctx context.Context) { b.openDenyModal(ctx, w, cb.TriggerID, act.Value) })
 	default:
 		b.log.Info("unknown action", "action_id", act.ActionID)
 	}
@@ -107,8 +109,8 @@ func (b *Bot) onViewSubmission(evt *socketmode.Event, c *socketmode.Client) {
 		return
 	}
 	if cb.View.CallbackID == denyModalID {
-		reason := cb.View.State.Values["reason"]["reason"].Value
-		if strings.TrimSpace(reason) == "" {
+		reason := domain.CleanReason(cb.View.State.Values["reason"]["reason"].Value)
+		if reason == "" {
 			b.ack(c, evt.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{"reason": "Please give a reason; the requester will be told it."}))
 			return
 		}

@@ -120,13 +120,12 @@ func (b *Bot) approve(ctx context.Context, w where, a domain.Actor, value string
 	b.slack.PublishRevocation(ctx, req)
 }
 
-func (b *Bot) openDenyModal(ctx context.Context, w where, a domain.Actor, triggerID, value string) {
+// openDenyModal asks for the reason of a denial. It makes no other call
+// before views.open: the trigger id is valid for 3 s only. Deny checks
+// who may decide when the form is submitted.
+func (b *Bot) openDenyModal(ctx context.Context, w where, triggerID, value string) {
 	id, ok := b.requestID(ctx, w, value)
 	if !ok {
-		return
-	}
-	if err := b.h.Revocations.CheckDecider(ctx, a, id); err != nil {
-		b.fail(ctx, w, "deny", err, false)
 		return
 	}
 	input := slack.NewPlainTextInputBlockElement(plain("e.g. not a stolen device; confirmed with the user"), "reason")
