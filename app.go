@@ -20,6 +20,7 @@ import (
 	"github.com/apppass/apppass/graphclient"
 	"github.com/apppass/apppass/handlers"
 	"github.com/apppass/apppass/jobs"
+	"github.com/apppass/apppass/logging"
 	"github.com/apppass/apppass/store"
 )
 
@@ -78,6 +79,7 @@ func (m *Main) open(ctx context.Context) (*parts, error) {
 	if m.Log == nil {
 		m.Log = slog.Default()
 	}
+	m.Log = logging.Wrap(m.Log) // correlation ids and no response URLs in every part's lines
 	if m.Now == nil {
 		m.Now = time.Now
 	}

@@ -48,6 +48,8 @@ type harness struct {
 	clock  *testkit.WallClock
 	cancel context.CancelFunc
 	done   chan error
+	// adjust, when set, changes the Main that start runs.
+	adjust func(*Main)
 }
 
 type syncBuffer struct {
@@ -131,6 +133,9 @@ func (h *harness) start() *harness {
 	h.t.Helper()
 	m := h.newMain()
 	m.Config.BackgroundInterval = 200 * time.Millisecond
+	if h.adjust != nil {
+		h.adjust(m)
+	}
 	ready := make(chan *App, 1)
 	m.Ready = func(a *App) { ready <- a }
 	// Counted before Run: the bot may connect before Ready's receiver runs.

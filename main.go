@@ -12,10 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/apppass/apppass/logging"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -51,13 +52,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stdout, "apppass", version)
 		return nil
 	case "serve":
-		m, err := NewMain(getenv, slog.New(slog.NewJSONHandler(stderr, nil)))
+		m, err := NewMain(getenv, logging.New(stderr, getenv("APPPASS_LOG_LEVEL")))
 		if err != nil {
 			return err
 		}
 		return m.Run(ctx)
 	case "job":
-		m, err := NewMain(getenv, slog.New(slog.NewJSONHandler(stderr, nil)))
+		m, err := NewMain(getenv, logging.New(stderr, getenv("APPPASS_LOG_LEVEL")))
 		if err != nil {
 			return err
 		}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/apppass/apppass/domain"
 	"github.com/apppass/apppass/handlers"
+	"github.com/apppass/apppass/logging"
 )
 
 // Command is the slash command apppass answers.
@@ -77,6 +78,7 @@ func New(cfg Config, s *Slack, h *handlers.Handlers, log *slog.Logger) *Bot {
 	if log == nil {
 		log = slog.Default()
 	}
+	log = logging.Wrap(log)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -137,20 +139,68 @@ func (b *Bot) spawnAs(op string, w where, replace bool, f func(ctx context.Conte
 	})
 }
 
-// spawn runs f in the background with a deadline, after the ack.
-func (b *Bot) spawn(name string, f func(ctx context.Context)) {
+// spawn runs f in the background, after the ack, with a deadline and a
+// fresh correlation id that every log line of the work carries (through
+// ctx) and every error message shows. op names the work in apppass's own
+// vocabulary (create, approve…), never from input.
+func (b *Bot) spawn(op string, f func(ctx context.Context)) {
 	b.inflight.Add(1)
 	go func() {
 		defer b.inflight.Done()
 		ctx, cancel := context.WithTimeout(b.work, b.cfg.CommandTimeout)
 		defer cancel()
+		r := &run{op: op, ref: logging.NewRef()}
+		ctx = logging.WithRef(context.WithValue(ctx, runKey{}, r), r.ref)
+		start := b.cfg.Now()
 		defer func() {
-			if r := recover(); r != nil {
-				b.log.Error("panic in command", "command", name, "panic", fmt.Sprint(r))
+			if p := recover(); p != nil {
+				r.failed(domain.KindInternal)
+				b.log.ErrorContext(ctx, "panic in command", "op", op, "panic", fmt.Sprint(p))
 			}
+			b.log.InfoContext(ctx, "command done", "op", op, "outcome", r.outcome(), "took", b.cfg.Now().Sub(start))
 		}()
 		f(ctx)
 	}()
+}
+
+// run is one command, click or submission being worked on.
+type run struct {
+	op  string
+	ref string
+
+	mu   sync.Mutex
+	kind *domain.Kind // the first failure's kind; nil: ok
+}
+
+type runKey struct{}
+
+// runOf returns the run ctx belongs to, or nil.
+func runOf(ctx context.Context) *run {
+	r, _ := ctx.Value(runKey{}).(*run)
+	return r
+}
+
+// failed records that the work ended with an error of kind k, unless an
+// earlier one was recorded.
+func (r *run) failed(k domain.Kind) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.kind == nil {
+		r.kind = &k
+	}
+}
+
+// outcome is "ok", or the kind of the first failure.
+func (r *run) outcome() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.kind == nil {
+		return "ok"
+	}
+	return r.kind.String()
 }
 
 // slogPrinter adapts slog to socketmode's Printf-style logger.

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
 
 	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/logging"
 )
 
 // maxRateLimited bounds how many 429s in a row one call waits out before
@@ -132,14 +134,36 @@ func (s *Slack) postEphemeral(ctx context.Context, channel, user string, r reply
 	})
 }
 
-// respondTo answers through an interaction's response URL.
+// respondTo answers through an interaction's response URL. The URL is a
+// bearer link: its error never holds it (net/http's *url.Error does).
 func (s *Slack) respondTo(ctx context.Context, responseURL string, r reply) error {
 	msg := &slack.WebhookMessage{ResponseType: slack.ResponseTypeEphemeral, Text: r.Text, ReplaceOriginal: r.Replace}
 	if len(r.Blocks) > 0 {
 		msg.Blocks = &slack.Blocks{BlockSet: r.Blocks}
 	}
-	return s.retry(ctx, func() error { return slack.PostWebhookCustomHTTPContext(ctx, responseURL, s.http, msg) })
+	err := s.retry(ctx, func() error { return slack.PostWebhookCustomHTTPContext(ctx, responseURL, s.http, msg) })
+	return hideURL(err, responseURL)
 }
+
+// hideURL returns err with every mention of the bearer link u replaced,
+// or nil for nil. It still unwraps to err, so errors.As finds the cause.
+func hideURL(err error, u string) error {
+	if err == nil || u == "" || !strings.Contains(err.Error(), u) {
+		return err
+	}
+	return redactedError{msg: strings.ReplaceAll(err.Error(), u, logging.Redacted), err: err}
+}
+
+// redactedError is an error whose text had a bearer link removed; it
+// unwraps to the original for errors.Is/As, but prints only the redacted
+// text.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e redactedError) Error() string { return e.msg }
+func (e redactedError) Unwrap() error { return e.err }
 
 // openView opens a modal.
 func (s *Slack) openView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error {
