@@ -12,10 +12,11 @@ import (
 // Identity maps Slack users to Entra users and asks Entra for their
 // roles.
 type Identity struct {
-	dir   Directory
-	store UserStore
-	cfg   Config
-	log   *slog.Logger
+	dir     Directory
+	store   UserStore
+	cfg     Config
+	log     *slog.Logger
+	unknown unknownPeople
 }
 
 // Roles are what an Entra user may do beyond managing their own
@@ -33,16 +34,25 @@ type Roles struct {
 // KindForbidden error, with a polite explanation, for people without an
 // email in Slack, without an Entra account, whose account is disabled, or
 // whose Slack id is pinned to another Entra user (caused by an
-// *IdentityConflict); KindUpstream when Entra fails.
+// *IdentityConflict); KindUpstream when Entra fails. People without an
+// email or an Entra account are remembered as unknown for a minute: their
+// repeats cost no Graph call.
 func (i *Identity) Resolve(ctx context.Context, actor domain.Actor) (domain.User, error) {
+	if err, ok := i.unknown.get(actor.SlackID); ok {
+		return domain.User{}, err
+	}
 	if actor.Email == "" {
-		return domain.User{}, domain.Errorf(domain.KindForbidden,
+		err := domain.Errorf(domain.KindForbidden,
 			"I can't see an email address on your Slack profile, so I can't match you to a Microsoft 365 account. Please ask the helpdesk.")
+		i.unknown.remember(actor.SlackID, err)
+		return domain.User{}, err
 	}
 	u, err := i.dir.FindUser(ctx, actor.Email)
 	if domain.KindOf(err) == domain.KindNotFound {
-		return domain.User{}, domain.Wrap(domain.KindForbidden, err,
+		err := domain.Wrap(domain.KindForbidden, err,
 			"Your Slack email address doesn't match a Microsoft 365 account, so apppass can't manage app passwords for you. Please ask the helpdesk.")
+		i.unknown.remember(actor.SlackID, err)
+		return domain.User{}, err
 	}
 	if err != nil {
 		return domain.User{}, fmt.Errorf("resolve %s: %w", actor.SlackID, err)
