@@ -127,7 +127,7 @@ func (m *Main) botConfig() bot.Config {
 	cfg := m.Config
 	return bot.Config{
 		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
-		HelpdeskChannel: cfg.HelpdeskChannel, Team: cfg.SlackTeam, CommandTimeout: cfg.CommandTimeout, ShutdownGrace: cfg.ShutdownGrace,
+		HelpdeskChannel: cfg.HelpdeskChannel, Team: cfg.SlackTeam, Workers: cfg.Workers, CommandTimeout: cfg.CommandTimeout, ShutdownGrace: cfg.ShutdownGrace,
 		HTTPClient: m.SlackHTTPClient, Now: m.Now,
 	}
 }

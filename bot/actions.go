@@ -86,6 +86,9 @@ func (b *Bot) askDelete(ctx context.Context, w where, a domain.Actor, name, keyI
 }
 
 func (b *Bot) confirmDelete(ctx context.Context, w where, a domain.Actor, keyID string) {
+	if !b.writeAllowed(ctx, w, "delete") {
+		return
+	}
 	p, err := b.h.Passwords.Delete(ctx, a, keyID)
 	if err != nil {
 		b.fail(ctx, w, "delete", err, true)

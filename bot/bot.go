@@ -42,8 +42,12 @@ type Config struct {
 	// Team is the Slack workspace (T…) or Enterprise Grid organisation
 	// (E…) served; every payload from elsewhere is refused.
 	Team string
-	// CommandTimeout bounds the work behind one command or click.
+	// CommandTimeout bounds the work behind one command or click, from
+	// when a worker takes it up.
 	CommandTimeout time.Duration
+	// Workers bounds how many commands and clicks are worked on at once;
+	// the rest wait their turn (acks stay immediate). Zero means 32.
+	Workers int
 	// ShutdownGrace bounds how long in-flight work may run after Run's
 	// context ends.
 	ShutdownGrace time.Duration
@@ -63,6 +67,9 @@ type Bot struct {
 	log   *slog.Logger
 
 	profiles *expirable.LRU[string, domain.Actor]
+	writes   *writeRate
+	// workers holds a token per command or click being worked on.
+	workers chan struct{}
 
 	// work outlives the socket so in-flight commands can finish after a
 	// stop signal; it is cancelled when the grace period ends.
@@ -82,6 +89,9 @@ func New(cfg Config, s *Slack, h *handlers.Handlers, log *slog.Logger) *Bot {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 32
+	}
 	work, cancel := context.WithCancel(context.Background())
 	return &Bot{
 		cfg:        cfg,
@@ -90,6 +100,8 @@ func New(cfg Config, s *Slack, h *handlers.Handlers, log *slog.Logger) *Bot {
 		h:          h,
 		log:        log,
 		profiles:   expirable.NewLRU[string, domain.Actor](10000, nil, 5*time.Minute),
+		writes:     &writeRate{now: cfg.Now},
+		workers:    make(chan struct{}, cfg.Workers),
 		work:       work,
 		cancelWork: cancel,
 	}
@@ -139,14 +151,23 @@ func (b *Bot) spawnAs(op string, w where, replace bool, f func(ctx context.Conte
 	})
 }
 
-// spawn runs f in the background, after the ack, with a deadline and a
-// fresh correlation id that every log line of the work carries (through
-// ctx) and every error message shows. op names the work in apppass's own
-// vocabulary (create, approve…), never from input.
+// spawn runs f in the background, after the ack, once one of the
+// Config.Workers workers is free, with a deadline and a fresh correlation
+// id that every log line of the work carries (through ctx) and every error
+// message shows. op names the work in apppass's own vocabulary (create,
+// approve…), never from input. Work still waiting when the shutdown grace
+// ends is dropped.
 func (b *Bot) spawn(op string, f func(ctx context.Context)) {
 	b.inflight.Add(1)
 	go func() {
 		defer b.inflight.Done()
+		select {
+		case b.workers <- struct{}{}:
+			defer func() { <-b.workers }()
+		case <-b.work.Done():
+			b.log.Warn("command dropped at shutdown before a worker took it", "op", op)
+			return
+		}
 		ctx, cancel := context.WithTimeout(b.work, b.cfg.CommandTimeout)
 		defer cancel()
 		r := &run{op: op, ref: logging.NewRef()}
@@ -162,6 +183,10 @@ func (b *Bot) spawn(op string, f func(ctx context.Context)) {
 		f(ctx)
 	}()
 }
+
+// Working returns how many commands and clicks are being worked on now,
+// for a gauge.
+func (b *Bot) Working() int { return len(b.workers) }
 
 // run is one command, click or submission being worked on.
 type run struct {

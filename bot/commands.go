@@ -110,6 +110,9 @@ func (b *Bot) list(ctx context.Context, w where, a domain.Actor) {
 // that message cannot be shown, the password is removed again and the
 // person is told (SPEC §4): no secret exists that nobody holds.
 func (b *Bot) create(ctx context.Context, w where, a domain.Actor, name string) {
+	if !b.writeAllowed(ctx, w, "create") {
+		return
+	}
 	issued, eff, err := b.h.Passwords.Create(ctx, a, name)
 	b.carryOut(ctx, eff)
 	if err != nil {
@@ -128,6 +131,17 @@ func (b *Bot) create(ctx context.Context, w where, a domain.Actor, name string) 
 		return
 	}
 	issued.Delivered(ctx)
+}
+
+// writeAllowed counts a create or delete by the person of w against their
+// rate, and tells them when it is exceeded.
+func (b *Bot) writeAllowed(ctx context.Context, w where, op string) bool {
+	if b.writes.allow(w.User) {
+		return true
+	}
+	b.fail(ctx, w, op, domain.Errorf(domain.KindLimit,
+		"You have created or deleted %d app passwords in the last minute, the most apppass allows. Please wait a minute and try again.", writesPerWindow), false)
+	return false
 }
 
 const createModalID = "apppass_create"
