@@ -36,6 +36,9 @@ type Main struct {
 	// SlackHTTPClient carries Slack Web API calls and response URL posts.
 	SlackHTTPClient *http.Client
 	Now             func() time.Time
+	// Observer is told how each command, click and submission ended
+	// (*metrics.Metrics satisfies it); nil: nobody.
+	Observer bot.Observer
 	// Ready, when set, is called once everything is built and the bot is
 	// about to connect.
 	Ready func(*App)
@@ -127,7 +130,7 @@ func (m *Main) botConfig() bot.Config {
 	cfg := m.Config
 	return bot.Config{
 		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
-		HelpdeskChannel: cfg.HelpdeskChannel, Team: cfg.SlackTeam, Workers: cfg.Workers, CommandTimeout: cfg.CommandTimeout, ShutdownGrace: cfg.ShutdownGrace,
+		HelpdeskChannel: cfg.HelpdeskChannel, Team: cfg.SlackTeam, Workers: cfg.Workers, Observer: m.Observer, CommandTimeout: cfg.CommandTimeout, ShutdownGrace: cfg.ShutdownGrace,
 		HTTPClient: m.SlackHTTPClient, Now: m.Now,
 	}
 }

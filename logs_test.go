@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apppass/apppass/fakeentra"
@@ -73,4 +74,47 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// observed records what the bot reports to its Observer.
+type observed struct {
+	mu   sync.Mutex
+	done []string // "verb outcome"
+}
+
+func (o *observed) CommandDone(verb, outcome string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.done = append(o.done, verb+" "+outcome)
+}
+
+func (o *observed) has(s string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return contains(o.done, s)
+}
+
+// Each command, click and submission is reported with apppass's own verb
+// and "ok" or the kind of error, never with input.
+func TestCommandsAreObserved(t *testing.T) {
+	h := newHarness(t)
+	obs := &observed{}
+	h.adjust = func(m *Main) { m.Observer = obs }
+	h.start()
+	h.ask(alice, "list")
+	h.ask(alice, "create Phone")
+	h.ask(alice, "create Phone")
+	h.ask(erin, "list")
+	h.ask(alice, "delete")
+	h.ask(alice, "frobnicate <!channel>")
+	for _, want := range []string{"list ok", "create ok", "create conflict", "list forbidden", "delete invalid", "help ok"} {
+		h.waitFor(want, func() bool { return obs.has(want) })
+	}
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	for _, d := range obs.done {
+		if strings.Contains(d, "frobnicate") || strings.Contains(d, "Phone") {
+			t.Errorf("input reached the observer: %q", d)
+		}
+	}
 }

@@ -35,7 +35,8 @@ func (b *Bot) onBlockActions(evt *socketmode.Event, c *socketmode.Client) {
 	}
 	if !b.servedOrg(cb.Team.ID, cb.Enterprise.ID) {
 		b.log.Warn("click from another organisation refused", "team", cb.Team.ID, "enterprise", cb.Enterprise.ID, "user", cb.User.ID)
-		b.spawn("refuse", func(ctx context.Context) {
+		b.spawn("click", func(ctx context.Context) {
+			runOf(ctx).failed(domain.KindForbidden)
 			b.respondOrDM(ctx, w, reply{Text: notServedHere, Blocks: []slack.Block{section(notServedHere)}})
 		})
 		return
@@ -109,6 +110,7 @@ func (b *Bot) onViewSubmission(evt *socketmode.Event, c *socketmode.Client) {
 	if !b.servedOrg(cb.Team.ID, cb.Enterprise.ID) {
 		b.log.Warn("submission from another organisation refused", "team", cb.Team.ID, "enterprise", cb.Enterprise.ID, "user", cb.User.ID)
 		b.ack(c, evt.Request, nil)
+		b.observe("submission", domain.KindForbidden.String())
 		return
 	}
 	if cb.View.CallbackID == denyModalID {

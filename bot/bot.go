@@ -56,6 +56,17 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Observer is told how each command, click and submission ended; nil:
+	// nobody.
+	Observer Observer
+}
+
+// Observer is told how each command, click and submission ended: verb is
+// apppass's own name for it (create, list, approve…, never input),
+// outcome "ok" or the kind of the error the person was shown (invalid,
+// forbidden, limit…). *metrics.Metrics satisfies it.
+type Observer interface {
+	CommandDone(verb, outcome string)
 }
 
 // Bot is the running Slack adapter.
@@ -179,9 +190,17 @@ func (b *Bot) spawn(op string, f func(ctx context.Context)) {
 				b.log.ErrorContext(ctx, "panic in command", "op", op, "panic", fmt.Sprint(p))
 			}
 			b.log.InfoContext(ctx, "command done", "op", op, "outcome", r.outcome(), "took", b.cfg.Now().Sub(start))
+			b.observe(op, r.outcome())
 		}()
 		f(ctx)
 	}()
+}
+
+// observe reports one finished command, click or submission.
+func (b *Bot) observe(verb, outcome string) {
+	if b.cfg.Observer != nil {
+		b.cfg.Observer.CommandDone(verb, outcome)
+	}
 }
 
 // Working returns how many commands and clicks are being worked on now,

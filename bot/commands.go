@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -23,6 +24,7 @@ func (b *Bot) onSlashCommand(evt *socketmode.Event, c *socketmode.Client) {
 	if !b.servedOrg(cmd.TeamID, cmd.EnterpriseID) {
 		b.log.Warn("slash command from another organisation refused", "team", cmd.TeamID, "enterprise", cmd.EnterpriseID, "user", cmd.UserID)
 		b.ack(c, evt.Request, map[string]any{"response_type": "ephemeral", "text": notServedHere})
+		b.observe("command", domain.KindForbidden.String())
 		return
 	}
 	parsed, err := handlers.ParseCommand(cmd.Text)
@@ -30,6 +32,7 @@ func (b *Bot) onSlashCommand(evt *socketmode.Event, c *socketmode.Client) {
 		// Bad input costs nothing: the answer rides on the ack.
 		msg := escape(domain.MessageOf(err))
 		b.ack(c, evt.Request, map[string]any{"response_type": "ephemeral", "text": msg})
+		b.observe(verbOf(cmd.Text), domain.KindOf(err).String())
 		return
 	}
 	b.ack(c, evt.Request, nil)
@@ -53,6 +56,18 @@ func (b *Bot) onSlashCommand(evt *socketmode.Event, c *socketmode.Client) {
 	default:
 		b.spawn("help", func(ctx context.Context) { b.help(ctx, w, parsed.Unknown) })
 	}
+}
+
+// verbOf names the verb of a command that did not parse, from apppass's
+// own vocabulary only: "command" when the first word is none of it.
+func verbOf(text string) string {
+	word, _, _ := strings.Cut(strings.TrimSpace(text), " ")
+	switch v := handlers.Verb(strings.ToLower(word)); v {
+	case handlers.VerbCreate, handlers.VerbList, handlers.VerbDelete, handlers.VerbRevoke,
+		handlers.VerbRequests, handlers.VerbShow, handlers.VerbHelp:
+		return string(v)
+	}
+	return "command"
 }
 
 func (b *Bot) ack(c *socketmode.Client, req *socketmode.Request, payload any) {
