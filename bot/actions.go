@@ -78,9 +78,9 @@ func (b *Bot) askDelete(ctx context.Context, w where, a domain.Actor, name, keyI
 	}
 	text := fmt.Sprintf("Delete the app password *%s* (created %s, hint `%s…`)? Anything signing in with it stops working. This cannot be undone.",
 		escape(p.Name), day(p.Created), escape(p.Hint))
-	confirm := slack.NewButtonBlockElement(actionDeleteConfirm, p.KeyID, plain("Delete"))
+	confirm := button(actionDeleteConfirm, p.KeyID, "Delete")
 	confirm.Style = slack.StyleDanger
-	cancel := slack.NewButtonBlockElement(actionDeleteCancel, p.KeyID, plain("Cancel"))
+	cancel := button(actionDeleteCancel, p.KeyID, "Cancel")
 	b.respondOrDM(ctx, w, reply{Text: "Delete " + escape(p.Name) + "?", Blocks: []slack.Block{
 		section(text), slack.NewActionBlock("delete", confirm, cancel),
 	}})

@@ -39,7 +39,7 @@ func TestListingStaysUnderSlackBlockLimit(t *testing.T) {
 	if strings.Contains(string(b), "<!here>") {
 		t.Error("a name was rendered unescaped")
 	}
-	if !strings.Contains(string(b), "and 16 more") {
+	if !strings.Contains(string(b), fmt.Sprintf("and %d more", 60-maxRows)) {
 		t.Error("the cut-off rows are not mentioned")
 	}
 }

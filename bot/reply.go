@@ -103,11 +103,3 @@ func (b *Bot) fail(ctx context.Context, w where, op string, err error, replace b
 	msg += " (ref: " + ref + ")"
 	b.respondOrDM(ctx, w, reply{Text: msg, Blocks: []slack.Block{section(msg)}, Replace: replace})
 }
-
-func section(mrkdwn string) slack.Block {
-	return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, mrkdwn, false, false), nil, nil)
-}
-
-func plain(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
-}

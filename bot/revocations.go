@@ -66,11 +66,11 @@ func (b *Bot) requests(ctx context.Context, w where, a domain.Actor) {
 	}
 	var lines []string
 	for _, r := range reqs {
-		lines = append(lines, fmt.Sprintf("• *#%d* %s — %s of %s, asked by <@%s> %s ago: %s",
-			r.ID, r.Status, escape(scope(r)), escape(r.TargetName), r.RequesterSlack, age(b.cfg.Now().Sub(r.CreatedAt)), escape(r.Reason)))
+		lines = append(lines, fmt.Sprintf("• *#%d* %s — %s of %s, asked by %s %s ago: %s",
+			r.ID, r.Status, escape(scope(r)), escape(r.TargetName), actorRef(r.RequesterSlack), age(b.cfg.Now().Sub(r.CreatedAt)), clip(escape(r.Reason), 300)))
 	}
-	text := fmt.Sprintf("*%d revocation request(s) waiting*\n%s", len(reqs), strings.Join(lines, "\n"))
-	b.respondOrDM(ctx, w, reply{Text: text, Blocks: []slack.Block{section(domain.Clip(text, 2900))}})
+	text := fmt.Sprintf("*%d revocation request(s) waiting*\n%s", len(reqs), joinRows(lines, maxSectionText-40, andMore))
+	b.respondOrDM(ctx, w, reply{Text: fmt.Sprintf("%d revocation request(s) waiting", len(reqs)), Blocks: []slack.Block{section(text)}})
 }
 
 func (b *Bot) show(ctx context.Context, w where, a domain.Actor, cmd handlers.Command) {
@@ -84,7 +84,7 @@ func (b *Bot) show(ctx context.Context, w where, a domain.Actor, cmd handlers.Co
 		b.fail(ctx, w, "show", err, false)
 		return
 	}
-	blocks := []slack.Block{slack.NewHeaderBlock(plain(domain.Clip(fmt.Sprintf("%s — %d of %d app passwords", p.Owner.UserPrincipalName, len(p.Passwords), p.Max), 150)))}
+	blocks := []slack.Block{header(fmt.Sprintf("%s — %d of %d app passwords", p.Owner.UserPrincipalName, len(p.Passwords), p.Max))}
 	var rows []string
 	for _, pw := range p.Passwords {
 		rows = append(rows, "• "+strings.ReplaceAll(passwordLine(pw), "\n", " — "))
@@ -95,14 +95,14 @@ func (b *Bot) show(ctx context.Context, w where, a domain.Actor, cmd handlers.Co
 	if !p.Owner.AccountEnabled {
 		rows = append([]string{"_The Microsoft 365 account is disabled._"}, rows...)
 	}
-	blocks = append(blocks, section(domain.Clip(strings.Join(rows, "\n"), 2900)))
+	blocks = append(blocks, section(joinRows(rows, maxSectionText, andMore)))
 	var events []string
 	for _, e := range p.Events {
 		events = append(events, fmt.Sprintf("• %s %s %s by %s: %s", e.At.UTC().Format("2006-01-02 15:04"), escape(e.Action),
 			escape(e.Name), actorRef(e.ActorSlack), escape(e.Outcome)))
 	}
 	if len(events) > 0 {
-		blocks = append(blocks, section(domain.Clip("*Recent activity*\n"+strings.Join(events, "\n"), 2900)))
+		blocks = append(blocks, section("*Recent activity*\n"+joinRows(events, maxSectionText-20, andMore)))
 	}
 	b.respondOrDM(ctx, w, reply{Text: "App passwords of " + escape(p.Owner.UserPrincipalName), Blocks: blocks})
 }

@@ -97,7 +97,7 @@ func (s *Slack) waitRateLimit(ctx context.Context, err error, limited *int) erro
 func (s *Slack) post(ctx context.Context, channel, text string, blocks []slack.Block) (string, error) {
 	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
 	if len(blocks) > 0 {
-		opts = append(opts, slack.MsgOptionBlocks(blocks...))
+		opts = append(opts, slack.MsgOptionBlocks(fitBlocks(blocks, maxMessageBlocks)...))
 	}
 	var ts string
 	err := s.retry(ctx, func() (err error) {
@@ -113,7 +113,7 @@ func (s *Slack) post(ctx context.Context, channel, text string, blocks []slack.B
 // update rewrites message ts in channel.
 func (s *Slack) update(ctx context.Context, channel, ts, text string, blocks []slack.Block) error {
 	err := s.retry(ctx, func() error {
-		_, _, _, err := s.api.UpdateMessageContext(ctx, channel, ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		_, _, _, err := s.api.UpdateMessageContext(ctx, channel, ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(fitBlocks(blocks, maxMessageBlocks)...))
 		return err
 	})
 	if err != nil {
@@ -126,7 +126,7 @@ func (s *Slack) update(ctx context.Context, channel, ts, text string, blocks []s
 func (s *Slack) postEphemeral(ctx context.Context, channel, user string, r reply) error {
 	opts := []slack.MsgOption{slack.MsgOptionText(r.Text, false)}
 	if len(r.Blocks) > 0 {
-		opts = append(opts, slack.MsgOptionBlocks(r.Blocks...))
+		opts = append(opts, slack.MsgOptionBlocks(fitBlocks(r.Blocks, maxMessageBlocks)...))
 	}
 	return s.retry(ctx, func() error {
 		_, err := s.api.PostEphemeralContext(ctx, channel, user, opts...)
@@ -139,7 +139,7 @@ func (s *Slack) postEphemeral(ctx context.Context, channel, user string, r reply
 func (s *Slack) respondTo(ctx context.Context, responseURL string, r reply) error {
 	msg := &slack.WebhookMessage{ResponseType: slack.ResponseTypeEphemeral, Text: r.Text, ReplaceOriginal: r.Replace}
 	if len(r.Blocks) > 0 {
-		msg.Blocks = &slack.Blocks{BlockSet: r.Blocks}
+		msg.Blocks = &slack.Blocks{BlockSet: fitBlocks(r.Blocks, maxMessageBlocks)}
 	}
 	err := s.retry(ctx, func() error { return slack.PostWebhookCustomHTTPContext(ctx, responseURL, s.http, msg) })
 	return hideURL(err, responseURL)
@@ -167,6 +167,7 @@ func (e redactedError) Unwrap() error { return e.err }
 
 // openView opens a modal.
 func (s *Slack) openView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error {
+	view.Blocks.BlockSet = fitBlocks(view.Blocks.BlockSet, maxViewBlocks)
 	return s.retry(ctx, func() error {
 		_, err := s.api.OpenViewContext(ctx, triggerID, view)
 		return err
