@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apppass/apppass/fakeentra"
 	"github.com/apppass/apppass/fakeslack"
 )
 
@@ -261,5 +262,24 @@ func TestDenyOpensItsFormBeforeAskingEntra(t *testing.T) {
 	h.waitFor("the denial", func() bool { return strings.Contains(messageText(h.currentRequest(req.TS)), "Denied by") })
 	if text := messageText(h.currentRequest(req.TS)); !strings.Contains(text, "confirmed Approved by CISO") {
 		t.Errorf("the deny reason was not kept on one line: %s", text)
+	}
+}
+
+// The delivery of a new secret has its own deadline: a slow Graph that
+// used up most of the command's time does not cost the person their
+// password.
+func TestSecretDeliveryHasItsOwnDeadline(t *testing.T) {
+	h := newHarness(t)
+	h.adjust = func(m *Main) { m.Config.CommandTimeout = 2 * time.Second }
+	h.start()
+	h.ask(alice, "create First") // the profile, the user and the application are now known
+	h.entra.SetLatency(fakeentra.OpAddPassword, 1700*time.Millisecond)
+	h.slack.SetAPILatency(600 * time.Millisecond)
+	out := h.ask(alice, "create Second")
+	if h.secretIn(out) == "" {
+		t.Fatalf("the secret was not delivered: %s", out)
+	}
+	if n := h.countOf(alice); n != 2 {
+		t.Errorf("%d credentials, want 2", n)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -141,12 +142,23 @@ func (b *Bot) create(ctx context.Context, w where, a domain.Actor, name string) 
 		b.fail(ctx, w, "create", err, false)
 		return
 	}
-	if derr := b.respond(ctx, w, secretReply(issued.Created)); derr != nil {
-		b.fail(ctx, w, "create", issued.Undeliverable(ctx, derr), false)
+	// The delivery, and the apology when it fails, get their own deadline:
+	// a slow Graph may have used up most of the command's.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deliveryTimeout)
+	defer cancel()
+	if derr := b.respond(dctx, w, secretReply(issued.Created)); derr != nil {
+		uerr := issued.Undeliverable(dctx, derr)
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), deliveryTimeout)
+		defer rcancel()
+		b.fail(rctx, w, "create", uerr, false)
 		return
 	}
-	issued.Delivered(ctx)
+	issued.Delivered(dctx)
 }
+
+// deliveryTimeout bounds the delivery of a new secret, and separately the
+// reply saying it was removed again, each from a fresh deadline.
+const deliveryTimeout = 10 * time.Second
 
 // writeAllowed counts a create or delete by the person of w against their
 // rate, and tells them when it is exceeded.
