@@ -130,7 +130,9 @@ func (m *Main) botConfig() bot.Config {
 	cfg := m.Config
 	return bot.Config{
 		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
-		HelpdeskChannel: cfg.HelpdeskChannel, Team: cfg.SlackTeam, Workers: cfg.Workers, Observer: m.Observer, CommandTimeout: cfg.CommandTimeout, ShutdownGrace: cfg.ShutdownGrace,
+		HelpdeskChannel: cfg.HelpdeskChannel, Team: cfg.SlackTeam, Workers: cfg.Workers, Observer: m.Observer,
+		Gateway:        bot.Gateway{Hostname: cfg.SMTP.Hostname, SubmissionAddr: cfg.SMTP.Addr, TLSAddr: cfg.SMTP.TLSAddr},
+		CommandTimeout: cfg.CommandTimeout, ShutdownGrace: cfg.ShutdownGrace,
 		HTTPClient: m.SlackHTTPClient, Now: m.Now,
 	}
 }

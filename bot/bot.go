@@ -56,6 +56,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Gateway is the mail gateway devices use, shown in the secret
+	// message; the zero value: no gateway.
+	Gateway Gateway
 	// Observer is told how each command, click and submission ended; nil:
 	// nobody.
 	Observer Observer

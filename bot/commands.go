@@ -146,7 +146,7 @@ func (b *Bot) create(ctx context.Context, w where, a domain.Actor, name string) 
 	// a slow Graph may have used up most of the command's.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deliveryTimeout)
 	defer cancel()
-	if derr := b.respond(dctx, w, secretReply(issued.Created)); derr != nil {
+	if derr := b.respond(dctx, w, secretReply(issued.Created, b.cfg.Gateway, a.Email)); derr != nil {
 		uerr := issued.Undeliverable(dctx, derr)
 		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), deliveryTimeout)
 		defer rcancel()

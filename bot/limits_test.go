@@ -117,7 +117,7 @@ func TestRenderersFitBlockKitWhateverTheInput(t *testing.T) {
 	}
 	_, report := reportMessage(r)
 	checkBlocks(t, "report", report, maxMessageBlocks)
-	checkBlocks(t, "secret", secretReply(domain.Created{Password: domain.Password{Name: worst}, Secret: domain.NewSecret("x")}).Blocks, maxMessageBlocks)
+	checkBlocks(t, "secret", secretReply(domain.Created{Password: domain.Password{Name: worst}, Secret: domain.NewSecret("x")}, Gateway{Hostname: strings.Repeat("h", 253), SubmissionAddr: ":587", TLSAddr: ":465"}, strings.Repeat("&", 300)).Blocks, maxMessageBlocks)
 	var many []slack.Block
 	for range 120 {
 		many = append(many, section("x"))
