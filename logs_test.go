@@ -53,15 +53,21 @@ func TestCorrelationIDInLogsAndErrorMessages(t *testing.T) {
 		t.Fatalf("no (ref: …) in the error message: %s", out)
 	}
 	var withRef []string
-	for _, line := range strings.Split(strings.TrimSpace(h.logs.String()), "\n") {
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatalf("log line is not JSON: %s", line)
+	linesWithRef := func() []string {
+		withRef = nil
+		for _, line := range strings.Split(strings.TrimSpace(h.logs.String()), "\n") {
+			var rec map[string]any
+			if err := json.Unmarshal([]byte(line), &rec); err != nil {
+				t.Fatalf("log line is not JSON: %s", line)
+			}
+			if rec["ref"] == m[1] {
+				withRef = append(withRef, rec["msg"].(string))
+			}
 		}
-		if rec["ref"] == m[1] {
-			withRef = append(withRef, rec["msg"].(string))
-		}
+		return withRef
 	}
+	// "command done" is written once the reply is out.
+	h.waitFor("the command's last log line", func() bool { return contains(linesWithRef(), "command done") })
 	if len(withRef) < 2 || !contains(withRef, "command failed") {
 		t.Errorf("log lines with ref %s: %q; want the failure and the command's other lines", m[1], withRef)
 	}
