@@ -22,6 +22,7 @@ import (
 	"github.com/apppass/apppass/handlers"
 	"github.com/apppass/apppass/jobs"
 	"github.com/apppass/apppass/metrics"
+	"github.com/apppass/apppass/logging"
 	"github.com/apppass/apppass/store"
 )
 
@@ -37,6 +38,9 @@ type Main struct {
 	// SlackHTTPClient carries Slack Web API calls and response URL posts.
 	SlackHTTPClient *http.Client
 	Now             func() time.Time
+	// Observer is told how each command, click and submission ended
+	// (*metrics.Metrics satisfies it); nil: nobody.
+	Observer bot.Observer
 	// Ready, when set, is called once everything is built and the bot is
 	// about to connect.
 	Ready func(*App)
@@ -90,6 +94,7 @@ func (m *Main) open(ctx context.Context) (*parts, error) {
 	if m.Log == nil {
 		m.Log = slog.Default()
 	}
+	m.Log = logging.Wrap(m.Log) // correlation ids and no response URLs in every part's lines
 	if m.Now == nil {
 		m.Now = time.Now
 	}
@@ -136,9 +141,20 @@ func (m *Main) botConfig() bot.Config {
 	cfg := m.Config
 	return bot.Config{
 		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
-		HelpdeskChannel: cfg.HelpdeskChannel, CommandTimeout: cfg.CommandTimeout, ShutdownGrace: cfg.ShutdownGrace,
+		HelpdeskChannel: cfg.HelpdeskChannel, Team: cfg.SlackTeam, Workers: cfg.Workers, Observer: m.observer(),
+		Gateway:        bot.Gateway{Hostname: cfg.SMTP.Hostname, SubmissionAddr: cfg.SMTP.Addr, TLSAddr: cfg.SMTP.TLSAddr},
+		CommandTimeout: cfg.CommandTimeout, ShutdownGrace: cfg.ShutdownGrace,
 		HTTPClient: m.slackHTTPClient(), Now: m.Now,
 	}
+}
+
+// observer is told how each command ended: Observer when set, else the
+// metrics.
+func (m *Main) observer() bot.Observer {
+	if m.Observer != nil {
+		return m.Observer
+	}
+	return m.Metrics
 }
 
 // slackHTTPClient is the client for Slack calls, instrumented: a copy of

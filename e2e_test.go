@@ -349,7 +349,7 @@ func TestSlowGraphStillAcksFast(t *testing.T) {
 	}
 }
 
-func TestWarmCreateMakesOneGraphWrite(t *testing.T) {
+func TestWarmCreateMakesOneGraphWriteAndOneFreshRead(t *testing.T) {
 	h := newHarness(t).start()
 	h.ask(alice, "create first")
 	h.entra.ResetCalls()
@@ -360,8 +360,9 @@ func TestWarmCreateMakesOneGraphWrite(t *testing.T) {
 			ops = append(ops, c.Op)
 		}
 	}
-	if len(ops) != 1 || ops[0] != "addPassword" {
-		t.Fatalf("warm create made Graph calls %v, want [addPassword]", ops)
+	// The one read is accountEnabled, never cached for a write.
+	if len(ops) != 2 || ops[0] != "getUser" || ops[1] != "addPassword" {
+		t.Fatalf("warm create made Graph calls %v, want [getUser addPassword]", ops)
 	}
 }
 

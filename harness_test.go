@@ -48,6 +48,8 @@ type harness struct {
 	clock  *testkit.WallClock
 	cancel context.CancelFunc
 	done   chan error
+	// adjust, when set, changes the Main that start runs.
+	adjust func(*Main)
 }
 
 type syncBuffer struct {
@@ -100,7 +102,7 @@ func newHarness(t *testing.T) *harness {
 		"SLACK_APP_TOKEN": fakeslack.AppToken, "SLACK_BOT_TOKEN": fakeslack.BotToken, "SLACK_API_URL": h.slack.APIURL(),
 		"AZURE_TENANT_ID": fakeentra.TenantID, "AZURE_CLIENT_ID": fakeentra.ClientID, "AZURE_CLIENT_SECRET": fakeentra.ClientSecret,
 		"AZURE_AUTHORITY_HOST": h.entra.AuthorityHost(), "GRAPH_BASE_URL": h.entra.GraphBaseURL(),
-		"APPPASS_DB": h.dbPath, "APPPASS_HELPDESK_CHANNEL": helpdesk,
+		"APPPASS_DB": h.dbPath, "APPPASS_HELPDESK_CHANNEL": helpdesk, "APPPASS_SLACK_TEAM": fakeslack.TeamID,
 		"APPPASS_ADMIN_GROUP": adminGroup, "APPPASS_HELPDESK_GROUP": helpdeskGroup,
 		"APPPASS_HTTP_ADDR": "127.0.0.1:0",
 	}
@@ -132,6 +134,9 @@ func (h *harness) start() *harness {
 	h.t.Helper()
 	m := h.newMain()
 	m.Config.BackgroundInterval = 200 * time.Millisecond
+	if h.adjust != nil {
+		h.adjust(m)
+	}
 	ready := make(chan *App, 1)
 	m.Ready = func(a *App) { ready <- a }
 	// Counted before Run: the bot may connect before Ready's receiver runs.

@@ -17,12 +17,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/apppass/apppass/config"
+	"github.com/apppass/apppass/logging"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stdout, "apppass", version)
 		return nil
 	case "serve":
-		m, err := NewMain(getenv, slog.New(slog.NewJSONHandler(stderr, nil)))
+		m, err := NewMain(getenv, logging.New(stderr, getenv("APPPASS_LOG_LEVEL")))
 		if err != nil {
 			return err
 		}
@@ -67,13 +67,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if len(args) > 1 {
 			return usageError{usage}
 		}
-		m, err := NewMain(getenv, slog.New(slog.NewJSONHandler(stderr, nil)), config.ForGateway())
+		m, err := NewMain(getenv, logging.New(stderr, getenv("APPPASS_LOG_LEVEL")), config.ForGateway())
 		if err != nil {
 			return err
 		}
 		return m.RunGateway(ctx)
 	case "job":
-		m, err := NewMain(getenv, slog.New(slog.NewJSONHandler(stderr, nil)))
+		m, err := NewMain(getenv, logging.New(stderr, getenv("APPPASS_LOG_LEVEL")))
 		if err != nil {
 			return err
 		}
@@ -85,7 +85,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return usageError{usage}
 	case "check":
-		m, err := NewMain(getenv, slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+		m, err := NewMain(getenv, logging.New(stderr, "warn"))
 		if err != nil {
 			return err
 		}

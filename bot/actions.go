@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -35,6 +34,14 @@ func (b *Bot) onBlockActions(evt *socketmode.Event, c *socketmode.Client) {
 	if w.Channel == "" {
 		w.Channel = cb.Container.ChannelID
 	}
+	if !b.servedOrg(cb.Team.ID, cb.Enterprise.ID) {
+		b.log.Warn("click from another organisation refused", "team", cb.Team.ID, "enterprise", cb.Enterprise.ID, "user", cb.User.ID)
+		b.spawn("click", func(ctx context.Context) {
+			runOf(ctx).failed(domain.KindForbidden)
+			b.respondOrDM(ctx, w, reply{Text: notServedHere, Blocks: []slack.Block{section(notServedHere)}})
+		})
+		return
+	}
 	switch act.ActionID {
 	case actionDeleteAsk:
 		b.spawnAs("delete", w, false, func(ctx context.Context, a domain.Actor) { b.askDelete(ctx, w, a, "", act.Value) })
@@ -49,7 +56,10 @@ func (b *Bot) onBlockActions(evt *socketmode.Event, c *socketmode.Client) {
 	case actionHomeCreate:
 		b.spawn("create-modal", func(ctx context.Context) { b.onHomeCreate(ctx, w.User, cb.TriggerID) })
 	case actionRevokeDeny:
-		b.spawnAs("deny", w, false, func(ctx context.Context, a domain.Actor) { b.openDenyModal(ctx, w, a, cb.TriggerID, act.Value) })
+		// The trigger id expires 3 s after the click: the form opens
+		// first, with no Slack or Graph look-up; who may deny is decided
+		// when it is submitted.
+		b.spawn("deny", func(ctx context.Context) { b.openDenyModal(ctx, w, cb.TriggerID, act.Value) })
 	default:
 		b.log.Info("unknown action", "action_id", act.ActionID)
 	}
@@ -71,15 +81,18 @@ func (b *Bot) askDelete(ctx context.Context, w where, a domain.Actor, name, keyI
 	}
 	text := fmt.Sprintf("Delete the app password *%s* (created %s, hint `%s…`)? Anything signing in with it stops working. This cannot be undone.",
 		escape(p.Name), day(p.Created), escape(p.Hint))
-	confirm := slack.NewButtonBlockElement(actionDeleteConfirm, p.KeyID, plain("Delete"))
+	confirm := button(actionDeleteConfirm, p.KeyID, "Delete")
 	confirm.Style = slack.StyleDanger
-	cancel := slack.NewButtonBlockElement(actionDeleteCancel, p.KeyID, plain("Cancel"))
+	cancel := button(actionDeleteCancel, p.KeyID, "Cancel")
 	b.respondOrDM(ctx, w, reply{Text: "Delete " + escape(p.Name) + "?", Blocks: []slack.Block{
 		section(text), slack.NewActionBlock("delete", confirm, cancel),
 	}})
 }
 
 func (b *Bot) confirmDelete(ctx context.Context, w where, a domain.Actor, keyID string) {
+	if !b.writeAllowed(ctx, w, "delete") {
+		return
+	}
 	p, err := b.h.Passwords.Delete(ctx, a, keyID)
 	if err != nil {
 		b.fail(ctx, w, "delete", err, true)
@@ -98,9 +111,15 @@ func (b *Bot) onViewSubmission(evt *socketmode.Event, c *socketmode.Client) {
 	if !ok || evt.Request == nil {
 		return
 	}
+	if !b.servedOrg(cb.Team.ID, cb.Enterprise.ID) {
+		b.log.Warn("submission from another organisation refused", "team", cb.Team.ID, "enterprise", cb.Enterprise.ID, "user", cb.User.ID)
+		b.ack(c, evt.Request, nil)
+		b.observe("submission", domain.KindForbidden.String())
+		return
+	}
 	if cb.View.CallbackID == denyModalID {
-		reason := cb.View.State.Values["reason"]["reason"].Value
-		if strings.TrimSpace(reason) == "" {
+		reason := domain.CleanReason(cb.View.State.Values["reason"]["reason"].Value)
+		if reason == "" {
 			b.ack(c, evt.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{"reason": "Please give a reason; the requester will be told it."}))
 			return
 		}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/apppass/apppass/domain"
 	"github.com/apppass/apppass/handlers"
+	"github.com/apppass/apppass/logging"
 )
 
 // Command is the slash command apppass answers.
@@ -39,8 +40,15 @@ type Config struct {
 	APIURL   string
 	// HelpdeskChannel receives alerts and revocation requests.
 	HelpdeskChannel string
-	// CommandTimeout bounds the work behind one command or click.
+	// Team is the Slack workspace (T…) or Enterprise Grid organisation
+	// (E…) served; every payload from elsewhere is refused.
+	Team string
+	// CommandTimeout bounds the work behind one command or click, from
+	// when a worker takes it up.
 	CommandTimeout time.Duration
+	// Workers bounds how many commands and clicks are worked on at once;
+	// the rest wait their turn (acks stay immediate). Zero means 32.
+	Workers int
 	// ShutdownGrace bounds how long in-flight work may run after Run's
 	// context ends.
 	ShutdownGrace time.Duration
@@ -49,6 +57,20 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Gateway is the mail gateway devices use, shown in the secret
+	// message; the zero value: no gateway.
+	Gateway Gateway
+	// Observer is told how each command, click and submission ended; nil:
+	// nobody.
+	Observer Observer
+}
+
+// Observer is told how each command, click and submission ended: verb is
+// apppass's own name for it (create, list, approve…, never input),
+// outcome "ok" or the kind of the error the person was shown (invalid,
+// forbidden, limit…). *metrics.Metrics satisfies it.
+type Observer interface {
+	CommandDone(verb, outcome string)
 }
 
 // Bot is the running Slack adapter.
@@ -64,6 +86,9 @@ type Bot struct {
 	// homeViewers are the people whose Home tab this process published
 	// (home.go): only theirs are refreshed after a change.
 	homeViewers *expirable.LRU[string, struct{}]
+	writes   *writeRate
+	// workers holds a token per command or click being worked on.
+	workers chan struct{}
 
 	// work outlives the socket so in-flight commands can finish after a
 	// stop signal; it is cancelled when the grace period ends.
@@ -79,8 +104,12 @@ func New(cfg Config, s *Slack, h *handlers.Handlers, log *slog.Logger) *Bot {
 	if log == nil {
 		log = slog.Default()
 	}
+	log = logging.Wrap(log)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 32
 	}
 	work, cancel := context.WithCancel(context.Background())
 	b := &Bot{
@@ -90,6 +119,8 @@ func New(cfg Config, s *Slack, h *handlers.Handlers, log *slog.Logger) *Bot {
 		h:          h,
 		log:        log,
 		profiles:   expirable.NewLRU[string, domain.Actor](10000, nil, 5*time.Minute),
+		writes:     &writeRate{now: cfg.Now},
+		workers:    make(chan struct{}, cfg.Workers),
 		work:       work,
 		cancelWork: cancel,
 	}
@@ -145,20 +176,89 @@ func (b *Bot) spawnAs(op string, w where, replace bool, f func(ctx context.Conte
 	})
 }
 
-// spawn runs f in the background with a deadline, after the ack.
-func (b *Bot) spawn(name string, f func(ctx context.Context)) {
+// spawn runs f in the background, after the ack, once one of the
+// Config.Workers workers is free, with a deadline and a fresh correlation
+// id that every log line of the work carries (through ctx) and every error
+// message shows. op names the work in apppass's own vocabulary (create,
+// approve…), never from input. Work still waiting when the shutdown grace
+// ends is dropped.
+func (b *Bot) spawn(op string, f func(ctx context.Context)) {
 	b.inflight.Add(1)
 	go func() {
 		defer b.inflight.Done()
+		select {
+		case b.workers <- struct{}{}:
+			defer func() { <-b.workers }()
+		case <-b.work.Done():
+			b.log.Warn("command dropped at shutdown before a worker took it", "op", op)
+			return
+		}
 		ctx, cancel := context.WithTimeout(b.work, b.cfg.CommandTimeout)
 		defer cancel()
+		r := &run{op: op, ref: logging.NewRef()}
+		ctx = logging.WithRef(context.WithValue(ctx, runKey{}, r), r.ref)
+		start := b.cfg.Now()
 		defer func() {
-			if r := recover(); r != nil {
-				b.log.Error("panic in command", "command", name, "panic", fmt.Sprint(r))
+			if p := recover(); p != nil {
+				r.failed(domain.KindInternal)
+				b.log.ErrorContext(ctx, "panic in command", "op", op, "panic", fmt.Sprint(p))
 			}
+			b.log.InfoContext(ctx, "command done", "op", op, "outcome", r.outcome(), "took", b.cfg.Now().Sub(start))
+			b.observe(op, r.outcome())
 		}()
 		f(ctx)
 	}()
+}
+
+// observe reports one finished command, click or submission.
+func (b *Bot) observe(verb, outcome string) {
+	if b.cfg.Observer != nil {
+		b.cfg.Observer.CommandDone(verb, outcome)
+	}
+}
+
+// Working returns how many commands and clicks are being worked on now,
+// for a gauge.
+func (b *Bot) Working() int { return len(b.workers) }
+
+// run is one command, click or submission being worked on.
+type run struct {
+	op  string
+	ref string
+
+	mu   sync.Mutex
+	kind *domain.Kind // the first failure's kind; nil: ok
+}
+
+type runKey struct{}
+
+// runOf returns the run ctx belongs to, or nil.
+func runOf(ctx context.Context) *run {
+	r, _ := ctx.Value(runKey{}).(*run)
+	return r
+}
+
+// failed records that the work ended with an error of kind k, unless an
+// earlier one was recorded.
+func (r *run) failed(k domain.Kind) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.kind == nil {
+		r.kind = &k
+	}
+}
+
+// outcome is "ok", or the kind of the first failure.
+func (r *run) outcome() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.kind == nil {
+		return "ok"
+	}
+	return r.kind.String()
 }
 
 // slogPrinter adapts slog to socketmode's Printf-style logger.

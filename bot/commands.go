@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -20,11 +22,18 @@ func (b *Bot) onSlashCommand(evt *socketmode.Event, c *socketmode.Client) {
 		return
 	}
 	w := where{ResponseURL: cmd.ResponseURL, Channel: cmd.ChannelID, User: cmd.UserID}
+	if !b.servedOrg(cmd.TeamID, cmd.EnterpriseID) {
+		b.log.Warn("slash command from another organisation refused", "team", cmd.TeamID, "enterprise", cmd.EnterpriseID, "user", cmd.UserID)
+		b.ack(c, evt.Request, map[string]any{"response_type": "ephemeral", "text": notServedHere})
+		b.observe("command", domain.KindForbidden.String())
+		return
+	}
 	parsed, err := handlers.ParseCommand(cmd.Text)
 	if err != nil {
 		// Bad input costs nothing: the answer rides on the ack.
 		msg := escape(domain.MessageOf(err))
 		b.ack(c, evt.Request, map[string]any{"response_type": "ephemeral", "text": msg})
+		b.observe(verbOf(cmd.Text), domain.KindOf(err).String())
 		return
 	}
 	b.ack(c, evt.Request, nil)
@@ -44,10 +53,22 @@ func (b *Bot) onSlashCommand(evt *socketmode.Event, c *socketmode.Client) {
 	case handlers.VerbRequests:
 		b.spawnAs("requests", w, false, func(ctx context.Context, a domain.Actor) { b.requests(ctx, w, a) })
 	case handlers.VerbShow:
-		b.spawnAs("show", w, false, func(ctx context.Context, a domain.Actor) { b.show(ctx, w, a, parsed.Target) })
+		b.spawnAs("show", w, false, func(ctx context.Context, a domain.Actor) { b.show(ctx, w, a, parsed) })
 	default:
 		b.spawn("help", func(ctx context.Context) { b.help(ctx, w, parsed.Unknown) })
 	}
+}
+
+// verbOf names the verb of a command that did not parse, from apppass's
+// own vocabulary only: "command" when the first word is none of it.
+func verbOf(text string) string {
+	word, _, _ := strings.Cut(strings.TrimSpace(text), " ")
+	switch v := handlers.Verb(strings.ToLower(word)); v {
+	case handlers.VerbCreate, handlers.VerbList, handlers.VerbDelete, handlers.VerbRevoke,
+		handlers.VerbRequests, handlers.VerbShow, handlers.VerbHelp:
+		return string(v)
+	}
+	return "command"
 }
 
 func (b *Bot) ack(c *socketmode.Client, req *socketmode.Request, payload any) {
@@ -87,8 +108,8 @@ func usage(unknown string) string {
 		"• `/apppass list` — your app passwords, with a Delete button each\n" +
 		"• `/apppass delete NAME` — delete one (asks to confirm)\n" +
 		"• `/apppass help` — this message\n" +
-		"_Admins:_ `/apppass revoke @person NAME|--all REASON` (a helpdesk member approves), `/apppass requests`\n" +
-		"_Helpdesk:_ `/apppass requests`, `/apppass show @person`"
+		"_Admins:_ `/apppass revoke @person|EMAIL NAME|--all REASON` (a helpdesk member approves), `/apppass requests`\n" +
+		"_Helpdesk:_ `/apppass requests`, `/apppass show @person|EMAIL`"
 }
 
 func (b *Bot) list(ctx context.Context, w where, a domain.Actor) {
@@ -105,6 +126,9 @@ func (b *Bot) list(ctx context.Context, w where, a domain.Actor) {
 // that message cannot be shown, the password is removed again and the
 // person is told (SPEC §4): no secret exists that nobody holds.
 func (b *Bot) create(ctx context.Context, w where, a domain.Actor, name string) {
+	if !b.writeAllowed(ctx, w, "create") {
+		return
+	}
 	issued, eff, err := b.h.Passwords.Create(ctx, a, name)
 	b.carryOut(ctx, eff)
 	if err != nil {
@@ -118,12 +142,34 @@ func (b *Bot) create(ctx context.Context, w where, a domain.Actor, name string) 
 		b.fail(ctx, w, "create", err, false)
 		return
 	}
-	if derr := b.respond(ctx, w, secretReply(issued.Created)); derr != nil {
-		b.fail(ctx, w, "create", issued.Undeliverable(ctx, derr), false)
+	// The delivery, and the apology when it fails, get their own deadline:
+	// a slow Graph may have used up most of the command's.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deliveryTimeout)
+	defer cancel()
+	if derr := b.respond(dctx, w, secretReply(issued.Created, b.cfg.Gateway, a.Email)); derr != nil {
+		uerr := issued.Undeliverable(dctx, derr)
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), deliveryTimeout)
+		defer rcancel()
+		b.fail(rctx, w, "create", uerr, false)
 		return
 	}
-	issued.Delivered(ctx)
+	issued.Delivered(dctx)
 	b.carryOut(ctx, handlers.OwnChange(a))
+}
+
+// deliveryTimeout bounds the delivery of a new secret, and separately the
+// reply saying it was removed again, each from a fresh deadline.
+const deliveryTimeout = 10 * time.Second
+
+// writeAllowed counts a create or delete by the person of w against their
+// rate, and tells them when it is exceeded.
+func (b *Bot) writeAllowed(ctx context.Context, w where, op string) bool {
+	if b.writes.allow(w.User) {
+		return true
+	}
+	b.fail(ctx, w, op, domain.Errorf(domain.KindLimit,
+		"You have created or deleted %d app passwords in the last minute, the most apppass allows. Please wait a minute and try again.", writesPerWindow), false)
+	return false
 }
 
 const createModalID = "apppass_create"

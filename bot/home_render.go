@@ -19,10 +19,11 @@ import (
 // section, and as many waiting requests (two blocks each) as the rest of
 // the 100 blocks allow, each part ending in "…and N more".
 const (
-	maxHomeBlocks    = 100
+	maxHomeBlocks    = maxViewBlocks
 	homePasswordRows = 40
 	homeMineRows     = 10
-	maxSectionText   = 2900 // of Slack's 3,000, leaving room for a "…"
+	// homeSectionText is Slack's 3,000 less room for a "…".
+	homeSectionText = maxSectionText - 100
 )
 
 // homeView renders a person's Home tab. It never holds a secret: st has
@@ -69,7 +70,7 @@ func homeUnavailable(why string) slack.HomeTabViewRequest {
 	return slack.HomeTabViewRequest{Type: slack.VTHomeTab, CallbackID: "apppass_home", Blocks: slack.Blocks{BlockSet: []slack.Block{
 		slack.NewHeaderBlock(plain("apppass")),
 		section("*apppass* manages Microsoft 365 app passwords for devices and programs that can't do modern sign-in."),
-		section(domain.Clip(why, maxSectionText)),
+		section(domain.Clip(why, homeSectionText)),
 	}}}
 }
 
@@ -97,7 +98,7 @@ func mineText(mine []domain.RevocationRequest, now time.Time) string {
 	for i, r := range mine {
 		line := fmt.Sprintf("• *#%d* %s of %s — %s\n", r.ID, escape(scope(r)), escape(r.TargetName), standing(r, now))
 		// Keep room for the last line, whatever the reasons' length.
-		if i == homeMineRows || len([]rune(b.String()))+len([]rune(line)) > maxSectionText-40 {
+		if i == homeMineRows || len([]rune(b.String()))+len([]rune(line)) > homeSectionText-40 {
 			fmt.Fprintf(&b, "…and %d older.", len(mine)-i)
 			break
 		}
@@ -153,7 +154,7 @@ func pendingBlocks(pending []handlers.PendingRequest, now time.Time, budget int)
 		if !p.MayDecide {
 			text += "\n_Someone else from the helpdesk decides: " + p.WhyNot + "._"
 		}
-		blocks = append(blocks, section(domain.Clip(text, maxSectionText)))
+		blocks = append(blocks, section(domain.Clip(text, homeSectionText)))
 		if p.MayDecide {
 			blocks = append(blocks, decideButtons(p.RevocationRequest))
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -90,7 +91,12 @@ func noticeMessage(n domain.Notice) (string, []slack.Block) {
 		lead = text
 	}
 	blocks := []slack.Block{section(lead)}
-	for _, p := range n.Passwords {
+	more := n.More
+	for i, p := range n.Passwords {
+		if i == maxMessageBlocks-2 {
+			more += len(n.Passwords) - i
+			break
+		}
 		line := passwordLine(p)
 		switch {
 		case n.Kind == domain.NoticeExpiry && !p.Expires.IsZero():
@@ -98,14 +104,13 @@ func noticeMessage(n domain.Notice) (string, []slack.Block) {
 		case n.Kind == domain.NoticeStale && n.LastUseKnown && p.LastUsed == nil:
 			line += " · never used"
 		}
-		del := slack.NewButtonBlockElement(actionDeleteAsk, p.KeyID, plain("Delete"))
-		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, line, false, false), nil, slack.NewAccessory(del)))
+		blocks = append(blocks, passwordRow(p, line))
 	}
 	tail := "`/apppass list` shows all your app passwords."
-	if n.More > 0 {
-		tail = fmt.Sprintf("…and %d more. ", n.More) + tail
+	if more > 0 {
+		tail = fmt.Sprintf("…and %d more. ", more) + tail
 	}
-	blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, tail, false, false)))
+	blocks = append(blocks, contextBlock(tail))
 	return text, blocks
 }
 
@@ -143,11 +148,14 @@ func reportMessage(r domain.Report) (string, []slack.Block) {
 			if i == maxReportNames {
 				break
 			}
-			names = append(names, fmt.Sprintf("%s (%d)", escape(domain.Clip(h.Name, 60)), h.Held))
+			names = append(names, fmt.Sprintf("• %s (%d)", escape(domain.Clip(h.Name, 60)), h.Held))
 		}
-		near = fmt.Sprintf("*Holding %d or more of %d:* %s", r.WarnAt, r.Max, strings.Join(names, ", "))
-		if more := len(r.NearLimit) - len(names); more > 0 {
-			near += fmt.Sprintf(", and %d more", more)
+		lead := fmt.Sprintf("*Holding %d or more of %d:*", r.WarnAt, r.Max)
+		near = lead + "\n" + joinRows(names, maxSectionText-utf8.RuneCountInString(lead)-1, func(n int) string {
+			return andMore(n + len(r.NearLimit) - len(names))
+		})
+		if len(names) < len(r.NearLimit) && !strings.Contains(near, "…and") {
+			near += "\n" + andMore(len(r.NearLimit)-len(names))
 		}
 	}
 	rule := fmt.Sprintf("Stale: created %d+ days ago", days(r.StaleAfter))
@@ -162,12 +170,12 @@ func reportMessage(r domain.Report) (string, []slack.Block) {
 		rule += ". Changes in brackets are since the previous report."
 	}
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain("App password hygiene — " + day(r.At))),
+		header("App password hygiene — " + day(r.At)),
 		slack.NewSectionBlock(nil, fields, nil),
 		section("*Holders by number of app passwords:* " + strings.Join(dist, " · ")),
 		section(near),
 		section(activity),
-		slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, rule, false, false)),
+		contextBlock(rule),
 	}
 	text := fmt.Sprintf("App password hygiene: %d holders, %d app passwords, %d stale, %d expired.", r.Holders, r.Passwords, r.Stale, r.Expired)
 	return text, blocks

@@ -3,7 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
-	"strings"
+	"unicode/utf8"
 
 	"github.com/apppass/apppass/domain"
 	"github.com/apppass/apppass/handlers"
@@ -34,20 +34,33 @@ func (s *Slack) updateRequestMessage(ctx context.Context, req domain.RevocationR
 	}
 }
 
+// revokedDM is the DM telling an employee which of their app passwords
+// were revoked, at whose request, approved by whom and why; "" when none
+// was removed. However many names and however long the reason, it fits
+// one section.
+func revokedDM(req domain.RevocationRequest) string {
+	var removed []string
+	for _, it := range req.Items {
+		if it.Outcome == domain.OutcomeRemoved {
+			removed = append(removed, "• *"+escape(it.Password.Name)+"*")
+		}
+	}
+	if len(removed) == 0 {
+		return ""
+	}
+	head := fmt.Sprintf(":lock: %d of your app passwords were revoked at the request of %s, approved by %s.\n*Reason:* %s",
+		len(removed), actorRef(req.RequesterSlack), actorRef(req.DecidedSlack), clip(escape(req.Reason), maxReasonShown/2))
+	tail := "Devices using them can no longer sign in. `/apppass create NAME` makes a new one if you still need it."
+	budget := maxSectionText - utf8.RuneCountInString(head) - utf8.RuneCountInString(tail) - 2
+	return head + "\n" + joinRows(removed, budget, andMore) + "\n" + tail
+}
+
 // notifyOutcome tells the employee what was revoked, by whom and why, and
 // the requester how it went. No secrets exist at this point to leak.
 func (s *Slack) notifyOutcome(ctx context.Context, req domain.RevocationRequest) {
 	switch req.Status {
 	case domain.RevocationDone, domain.RevocationPartial:
-		var removed []string
-		for _, it := range req.Items {
-			if it.Outcome == domain.OutcomeRemoved {
-				removed = append(removed, "*"+escape(it.Password.Name)+"*")
-			}
-		}
-		if len(removed) > 0 && req.TargetSlack != "" {
-			msg := fmt.Sprintf(":lock: Your app password(s) %s were revoked at the request of <@%s>, approved by <@%s>. Reason: %s\nDevices using them can no longer sign in. `/apppass create NAME` makes a new one if you still need it.",
-				strings.Join(removed, ", "), req.RequesterSlack, req.DecidedSlack, escape(req.Reason))
+		if msg := revokedDM(req); msg != "" && req.TargetSlack != "" {
 			s.dmOrLog(ctx, req.TargetSlack, msg)
 		}
 		s.dmOrLog(ctx, req.RequesterSlack, fmt.Sprintf("Your revocation request #%d for %s was approved by <@%s>: %s.",

@@ -10,15 +10,16 @@ import (
 	"github.com/apppass/apppass/handlers"
 )
 
-// maxRows keeps a listing under Slack's 50-block limit.
-const maxRows = 44
+// maxRows keeps a listing under Slack's 50-block limit: a lead, a header,
+// the rows and the "…and N more".
+const maxRows = maxMessageBlocks - 3
 
 func listingBlocks(l handlers.Listing, lead string) []slack.Block {
 	var blocks []slack.Block
 	if lead != "" {
 		blocks = append(blocks, section(lead))
 	}
-	blocks = append(blocks, slack.NewHeaderBlock(plain(fmt.Sprintf("Your app passwords — %d of %d", len(l.Passwords), l.Max))))
+	blocks = append(blocks, header(fmt.Sprintf("Your app passwords — %d of %d", len(l.Passwords), l.Max)))
 	if len(l.Passwords) == 0 {
 		return append(blocks, section("You have none. `/apppass create NAME` makes one."))
 	}
@@ -27,10 +28,15 @@ func listingBlocks(l handlers.Listing, lead string) []slack.Block {
 			blocks = append(blocks, section(fmt.Sprintf("…and %d more. Delete some with `/apppass delete NAME`.", len(l.Passwords)-maxRows)))
 			break
 		}
-		del := slack.NewButtonBlockElement(actionDeleteAsk, p.KeyID, plain("Delete"))
-		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, passwordLine(p), false, false), nil, slack.NewAccessory(del)))
+		blocks = append(blocks, passwordRow(p, passwordLine(p)))
 	}
 	return blocks
+}
+
+// passwordRow is a section naming one password, with its Delete button.
+func passwordRow(p domain.Password, line string) slack.Block {
+	del := button(actionDeleteAsk, p.KeyID, "Delete")
+	return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, clip(line, maxSectionText), false, false), nil, slack.NewAccessory(del))
 }
 
 func passwordLine(p domain.Password) string {

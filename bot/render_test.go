@@ -39,14 +39,14 @@ func TestListingStaysUnderSlackBlockLimit(t *testing.T) {
 	if strings.Contains(string(b), "<!here>") {
 		t.Error("a name was rendered unescaped")
 	}
-	if !strings.Contains(string(b), "and 16 more") {
+	if !strings.Contains(string(b), fmt.Sprintf("and %d more", 60-maxRows)) {
 		t.Error("the cut-off rows are not mentioned")
 	}
 }
 
 func TestSecretReplyIsTheOnlyReveal(t *testing.T) {
 	c := domain.Created{Password: domain.Password{Name: "<@U1>"}, Secret: domain.NewSecret("s3cr3t-xyz"), ClientID: "cid", TenantID: "tid"}
-	r := secretReply(c)
+	r := secretReply(c, Gateway{}, "a@b.test")
 	b, _ := json.Marshal(r.Blocks)
 	if !strings.Contains(string(b), "s3cr3t-xyz") || !strings.Contains(string(b), "shown only this once") {
 		t.Fatalf("secret message lacks the secret or the warning: %s", b)
@@ -56,5 +56,42 @@ func TestSecretReplyIsTheOnlyReveal(t *testing.T) {
 	}
 	if strings.Contains(string(b), "<@U1>") {
 		t.Error("name not escaped")
+	}
+}
+
+// With a mail gateway, the secret message explains how to set up a device:
+// server, ports and security, user name and password; client and tenant
+// ID for OAuth programs always.
+func TestSecretReplyExplainsDeviceSetup(t *testing.T) {
+	c := domain.Created{Password: domain.Password{Name: "iPhone"}, Secret: domain.NewSecret("s3cr3t"), ClientID: "cid-1", TenantID: "tid-1"}
+	tests := []struct {
+		name     string
+		gw       Gateway
+		want     []string
+		unwanted []string
+	}{
+		{"no gateway", Gateway{}, []string{"cid-1", "tid-1", "s3cr3t"}, []string{"STARTTLS", "Server"}},
+		{"both listeners", Gateway{Hostname: "smtp.contoso.test", SubmissionAddr: ":587", TLSAddr: ":465"},
+			[]string{"smtp.contoso.test", "587", "STARTTLS", "465", "SSL/TLS", "alice@contoso.test", "cid-1", "tid-1"}, nil},
+		{"submission only", Gateway{Hostname: "smtp.contoso.test", SubmissionAddr: "0.0.0.0:2587"},
+			[]string{"smtp.contoso.test", "2587", "STARTTLS", "alice@contoso.test"}, []string{"SSL/TLS"}},
+		{"implicit TLS only", Gateway{Hostname: "smtp.contoso.test", TLSAddr: ":465"},
+			[]string{"465", "SSL/TLS"}, []string{"STARTTLS"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := secretReply(c, tt.gw, "alice@contoso.test")
+			b, _ := json.Marshal(r.Blocks)
+			for _, w := range tt.want {
+				if !strings.Contains(string(b), w) {
+					t.Errorf("secret message lacks %q: %s", w, b)
+				}
+			}
+			for _, u := range tt.unwanted {
+				if strings.Contains(string(b), u) {
+					t.Errorf("secret message has %q: %s", u, b)
+				}
+			}
+		})
 	}
 }

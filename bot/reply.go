@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/google/uuid"
 	"github.com/slack-go/slack"
 
 	"github.com/apppass/apppass/domain"
 	"github.com/apppass/apppass/handlers"
+	"github.com/apppass/apppass/logging"
 )
 
 // where says how to reach the person who acted: the interaction's
@@ -82,47 +82,25 @@ func (b *Bot) carryOut(ctx context.Context, eff handlers.Effects) {
 }
 
 // fail is the one place an error becomes a reply: the person reads the
-// error's safe message; internal and upstream failures are logged with a
-// correlation id that the reply also shows.
+// error's safe message and the work's correlation id ("(ref: ab12cd)"),
+// which the log lines of the work carry too; internal and upstream
+// failures are logged with their cause (response URLs redacted by the
+// logger), refusals only with their kind.
 func (b *Bot) fail(ctx context.Context, w where, op string, err error, replace bool) {
 	kind := domain.KindOf(err)
+	runOf(ctx).failed(kind)
 	msg := escape(domain.MessageOf(err))
+	ref := logging.Ref(ctx)
+	if ref == "" {
+		ref = logging.NewRef()
+		ctx = logging.WithRef(ctx, ref)
+	}
 	if kind == domain.KindInternal || kind == domain.KindUpstream {
-		ref := domain.RefOf(err)
-		if ref == "" {
-			ref = uuid.NewString()[:8]
-		}
-		b.log.ErrorContext(ctx, "command failed", "op", op, "user", w.User, "kind", kind.String(), "ref", ref, "err", err)
-		msg += fmt.Sprintf("\n_Reference for the helpdesk: `%s`_", escape(ref))
+		b.log.ErrorContext(ctx, "command failed", "op", op, "user", w.User, "kind", kind.String(), "graph_ref", domain.RefOf(err), "err", err)
 	} else {
 		b.log.InfoContext(ctx, "command refused", "op", op, "user", w.User, "kind", kind.String())
+		b.alertIdentityConflict(ctx, err)
 	}
+	msg += " (ref: " + ref + ")"
 	b.respondOrDM(ctx, w, reply{Text: msg, Blocks: []slack.Block{section(msg)}, Replace: replace})
-}
-
-// actor resolves a Slack user to who they are for apppass: their id,
-// profile email and name. Deleted users and bots are refused.
-func (b *Bot) actor(ctx context.Context, userID string) (domain.Actor, error) {
-	if a, ok := b.profiles.Get(userID); ok {
-		return a, nil
-	}
-	u, err := b.slack.userInfo(ctx, userID)
-	if err != nil {
-		return domain.Actor{}, domain.Wrap(domain.KindUpstream, fmt.Errorf("users.info %s: %w", userID, err),
-			"Slack did not tell me who you are. Please try again in a minute.")
-	}
-	if u.Deleted || u.IsBot {
-		return domain.Actor{}, domain.Errorf(domain.KindForbidden, "apppass serves people with an active Slack account only.")
-	}
-	a := domain.Actor{SlackID: u.ID, Email: u.Profile.Email, Name: u.RealName}
-	b.profiles.Add(userID, a)
-	return a, nil
-}
-
-func section(mrkdwn string) slack.Block {
-	return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, mrkdwn, false, false), nil, nil)
-}
-
-func plain(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
 }

@@ -27,7 +27,7 @@ func (b *Bot) revoke(ctx context.Context, w where, a domain.Actor, cmd handlers.
 		b.fail(ctx, w, "revoke", domain.Errorf(domain.KindInvalid, "Revocations are not set up: APPPASS_HELPDESK_CHANNEL is missing. Please tell the apppass administrator."), false)
 		return
 	}
-	target, err := b.target(ctx, cmd.Target)
+	target, err := b.target(ctx, cmd)
 	if err != nil {
 		b.fail(ctx, w, "revoke", err, false)
 		return
@@ -67,15 +67,15 @@ func (b *Bot) requests(ctx context.Context, w where, a domain.Actor) {
 	}
 	var lines []string
 	for _, r := range reqs {
-		lines = append(lines, fmt.Sprintf("• *#%d* %s — %s of %s, asked by <@%s> %s ago: %s",
-			r.ID, r.Status, escape(scope(r)), escape(r.TargetName), r.RequesterSlack, age(b.cfg.Now().Sub(r.CreatedAt)), escape(r.Reason)))
+		lines = append(lines, fmt.Sprintf("• *#%d* %s — %s of %s, asked by %s %s ago: %s",
+			r.ID, r.Status, escape(scope(r)), escape(r.TargetName), actorRef(r.RequesterSlack), age(b.cfg.Now().Sub(r.CreatedAt)), clip(escape(r.Reason), 300)))
 	}
-	text := fmt.Sprintf("*%d revocation request(s) waiting*\n%s", len(reqs), strings.Join(lines, "\n"))
-	b.respondOrDM(ctx, w, reply{Text: text, Blocks: []slack.Block{section(domain.Clip(text, 2900))}})
+	text := fmt.Sprintf("*%d revocation request(s) waiting*\n%s", len(reqs), joinRows(lines, maxSectionText-40, andMore))
+	b.respondOrDM(ctx, w, reply{Text: fmt.Sprintf("%d revocation request(s) waiting", len(reqs)), Blocks: []slack.Block{section(text)}})
 }
 
-func (b *Bot) show(ctx context.Context, w where, a domain.Actor, targetID string) {
-	target, err := b.target(ctx, targetID)
+func (b *Bot) show(ctx context.Context, w where, a domain.Actor, cmd handlers.Command) {
+	target, err := b.target(ctx, cmd)
 	if err != nil {
 		b.fail(ctx, w, "show", err, false)
 		return
@@ -85,7 +85,7 @@ func (b *Bot) show(ctx context.Context, w where, a domain.Actor, targetID string
 		b.fail(ctx, w, "show", err, false)
 		return
 	}
-	blocks := []slack.Block{slack.NewHeaderBlock(plain(domain.Clip(fmt.Sprintf("%s — %d of %d app passwords", p.Owner.UserPrincipalName, len(p.Passwords), p.Max), 150)))}
+	blocks := []slack.Block{header(fmt.Sprintf("%s — %d of %d app passwords", p.Owner.UserPrincipalName, len(p.Passwords), p.Max))}
 	var rows []string
 	for _, pw := range p.Passwords {
 		rows = append(rows, "• "+strings.ReplaceAll(passwordLine(pw), "\n", " — "))
@@ -96,14 +96,14 @@ func (b *Bot) show(ctx context.Context, w where, a domain.Actor, targetID string
 	if !p.Owner.AccountEnabled {
 		rows = append([]string{"_The Microsoft 365 account is disabled._"}, rows...)
 	}
-	blocks = append(blocks, section(domain.Clip(strings.Join(rows, "\n"), 2900)))
+	blocks = append(blocks, section(joinRows(rows, maxSectionText, andMore)))
 	var events []string
 	for _, e := range p.Events {
 		events = append(events, fmt.Sprintf("• %s %s %s by %s: %s", e.At.UTC().Format("2006-01-02 15:04"), escape(e.Action),
 			escape(e.Name), actorRef(e.ActorSlack), escape(e.Outcome)))
 	}
 	if len(events) > 0 {
-		blocks = append(blocks, section(domain.Clip("*Recent activity*\n"+strings.Join(events, "\n"), 2900)))
+		blocks = append(blocks, section("*Recent activity*\n"+joinRows(events, maxSectionText-20, andMore)))
 	}
 	b.respondOrDM(ctx, w, reply{Text: "App passwords of " + escape(p.Owner.UserPrincipalName), Blocks: blocks})
 }
@@ -121,13 +121,12 @@ func (b *Bot) approve(ctx context.Context, w where, a domain.Actor, value string
 	b.slack.PublishRevocation(ctx, req)
 }
 
-func (b *Bot) openDenyModal(ctx context.Context, w where, a domain.Actor, triggerID, value string) {
+// openDenyModal asks for the reason of a denial. It makes no other call
+// before views.open: the trigger id is valid for 3 s only. Deny checks
+// who may decide when the form is submitted.
+func (b *Bot) openDenyModal(ctx context.Context, w where, triggerID, value string) {
 	id, ok := b.requestID(ctx, w, value)
 	if !ok {
-		return
-	}
-	if err := b.h.Revocations.CheckDecider(ctx, a, id); err != nil {
-		b.fail(ctx, w, "deny", err, false)
 		return
 	}
 	input := slack.NewPlainTextInputBlockElement(plain("e.g. not a stolen device; confirmed with the user"), "reason")
@@ -167,15 +166,28 @@ func (b *Bot) requestID(ctx context.Context, w where, value string) (int64, bool
 	return id, true
 }
 
-// target is the Slack user a command names: their profile, or only their
-// id when Slack refuses them (deleted accounts, bots), so that handlers
-// can say whether Entra knows them.
-func (b *Bot) target(ctx context.Context, slackID string) (domain.Actor, error) {
-	t, err := b.actor(ctx, slackID)
-	if domain.KindOf(err) == domain.KindForbidden {
-		return domain.Actor{SlackID: slackID}, nil
+// target is the person a revoke or show names: by mention, their Slack
+// profile, read even when the account is deactivated (the usual case for
+// a leaver: users.info still shows the profile email); by email address,
+// that address, with their Slack id when Slack still finds them. Bots are
+// refused. Handlers then look the person up in Entra.
+func (b *Bot) target(ctx context.Context, cmd handlers.Command) (domain.Actor, error) {
+	if cmd.TargetEmail != "" {
+		t := domain.Actor{Email: cmd.TargetEmail}
+		if u, err := b.slack.userByEmail(ctx, cmd.TargetEmail); err == nil && !u.IsBot {
+			t.SlackID, t.Name = u.ID, u.RealName
+		}
+		return t, nil
 	}
-	return t, err
+	u, err := b.slack.userInfo(ctx, cmd.Target)
+	if err != nil {
+		return domain.Actor{}, domain.Wrap(domain.KindUpstream, fmt.Errorf("users.info %s: %w", cmd.Target, err),
+			"Slack did not tell me who that is. Please try again in a minute, or name the person by email address.")
+	}
+	if u.IsBot {
+		return domain.Actor{}, domain.Errorf(domain.KindNotFound, "That is a bot, not a person.")
+	}
+	return domain.Actor{SlackID: u.ID, Email: u.Profile.Email, Name: u.RealName}, nil
 }
 
 func scope(r domain.RevocationRequest) string {

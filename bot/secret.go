@@ -2,23 +2,70 @@ package bot
 
 import (
 	"fmt"
+	"net"
+	"strings"
 
 	"github.com/slack-go/slack"
 
 	"github.com/apppass/apppass/domain"
 )
 
+// Gateway is what a device needs to know of apppass's mail gateway, when
+// one runs: the name it connects to and the listeners' addresses (their
+// ports are the ones shown).
+type Gateway struct {
+	Hostname       string // APPPASS_SMTP_HOSTNAME
+	SubmissionAddr string // APPPASS_SMTP_ADDR: STARTTLS, e.g. :587
+	TLSAddr        string // APPPASS_SMTPS_ADDR: implicit TLS, e.g. :465
+}
+
+// setup is how a device uses gw, or "" without a gateway.
+func (gw Gateway) setup(address string) string {
+	if gw.Hostname == "" || (gw.SubmissionAddr == "" && gw.TLSAddr == "") {
+		return ""
+	}
+	var ports []string
+	if p := portOf(gw.SubmissionAddr); p != "" {
+		ports = append(ports, fmt.Sprintf("`%s` with *STARTTLS*", p))
+	}
+	if p := portOf(gw.TLSAddr); p != "" {
+		ports = append(ports, fmt.Sprintf("`%s` with *SSL/TLS*", p))
+	}
+	return fmt.Sprintf("*Set up a mail app or device* (sending mail, SMTP):\n• Server: `%s`\n• Port: %s\n"+
+		"• User name: `%s`\n• Password: the app password above\n• Sign-in: normal password (PLAIN or LOGIN)",
+		escape(gw.Hostname), strings.Join(ports, " or "), escape(address))
+}
+
+// portOf is the port of a listener address such as :587.
+func portOf(addr string) string {
+	if addr == "" {
+		return ""
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ""
+	}
+	return port
+}
+
 // secretReply is the one place a secret is revealed: the single ephemeral
-// message that shows a new app password to the person who created it.
-func secretReply(c domain.Created) reply {
+// message that shows a new app password to the person who created it,
+// with how to set up a device through the mail gateway (when one runs,
+// for address) and the client and tenant ID for programs that sign in
+// with OAuth.
+func secretReply(c domain.Created, gw Gateway, address string) reply {
 	intro := fmt.Sprintf(":key: Your new app password *%s* is below. *It is shown only this once*: copy it into the device now. "+
 		"apppass does not keep it and cannot show it again; if you lose it, delete it and create another.", escape(c.Password.Name))
 	creds := fmt.Sprintf("*Password*\n```%s```\n*Client (application) ID*\n`%s`\n*Tenant ID*\n`%s`\n_%s_",
 		c.Secret.Reveal(), c.ClientID, c.TenantID, expiry(c.Password.Expires))
-	how := "Sign the device or program in with OAuth client credentials: the client ID, the tenant ID and this password as the client secret " +
+	blocks := []slack.Block{section(intro), section(creds)}
+	if s := gw.setup(address); s != "" {
+		blocks = append(blocks, section(s))
+	}
+	how := "Programs that sign in with OAuth use client credentials: the client ID, the tenant ID and this password as the client secret " +
 		"(for example SMTP, IMAP or POP with OAuth, or Microsoft Graph mail). Delete it with `/apppass delete` when the device is gone."
 	return reply{
 		Text:   "Your new app password " + escape(c.Password.Name) + " (shown once)",
-		Blocks: []slack.Block{section(intro), section(creds), slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, how, false, false))},
+		Blocks: append(blocks, contextBlock(how)),
 	}
 }

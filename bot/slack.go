@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
 
 	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/logging"
 )
 
 // maxRateLimited bounds how many 429s in a row one call waits out before
@@ -98,7 +100,7 @@ func (s *Slack) waitRateLimit(ctx context.Context, err error, limited *int) erro
 func (s *Slack) post(ctx context.Context, channel, text string, blocks []slack.Block) (string, error) {
 	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
 	if len(blocks) > 0 {
-		opts = append(opts, slack.MsgOptionBlocks(blocks...))
+		opts = append(opts, slack.MsgOptionBlocks(fitBlocks(blocks, maxMessageBlocks)...))
 	}
 	var ts string
 	err := s.retry(ctx, func() (err error) {
@@ -114,7 +116,7 @@ func (s *Slack) post(ctx context.Context, channel, text string, blocks []slack.B
 // update rewrites message ts in channel.
 func (s *Slack) update(ctx context.Context, channel, ts, text string, blocks []slack.Block) error {
 	err := s.retry(ctx, func() error {
-		_, _, _, err := s.api.UpdateMessageContext(ctx, channel, ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		_, _, _, err := s.api.UpdateMessageContext(ctx, channel, ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(fitBlocks(blocks, maxMessageBlocks)...))
 		return err
 	})
 	if err != nil {
@@ -127,7 +129,7 @@ func (s *Slack) update(ctx context.Context, channel, ts, text string, blocks []s
 func (s *Slack) postEphemeral(ctx context.Context, channel, user string, r reply) error {
 	opts := []slack.MsgOption{slack.MsgOptionText(r.Text, false)}
 	if len(r.Blocks) > 0 {
-		opts = append(opts, slack.MsgOptionBlocks(r.Blocks...))
+		opts = append(opts, slack.MsgOptionBlocks(fitBlocks(r.Blocks, maxMessageBlocks)...))
 	}
 	return s.retry(ctx, func() error {
 		_, err := s.api.PostEphemeralContext(ctx, channel, user, opts...)
@@ -135,17 +137,40 @@ func (s *Slack) postEphemeral(ctx context.Context, channel, user string, r reply
 	})
 }
 
-// respondTo answers through an interaction's response URL.
+// respondTo answers through an interaction's response URL. The URL is a
+// bearer link: its error never holds it (net/http's *url.Error does).
 func (s *Slack) respondTo(ctx context.Context, responseURL string, r reply) error {
 	msg := &slack.WebhookMessage{ResponseType: slack.ResponseTypeEphemeral, Text: r.Text, ReplaceOriginal: r.Replace}
 	if len(r.Blocks) > 0 {
-		msg.Blocks = &slack.Blocks{BlockSet: r.Blocks}
+		msg.Blocks = &slack.Blocks{BlockSet: fitBlocks(r.Blocks, maxMessageBlocks)}
 	}
-	return s.retry(ctx, func() error { return slack.PostWebhookCustomHTTPContext(ctx, responseURL, s.http, msg) })
+	err := s.retry(ctx, func() error { return slack.PostWebhookCustomHTTPContext(ctx, responseURL, s.http, msg) })
+	return hideURL(err, responseURL)
 }
+
+// hideURL returns err with every mention of the bearer link u replaced,
+// or nil for nil. It still unwraps to err, so errors.As finds the cause.
+func hideURL(err error, u string) error {
+	if err == nil || u == "" || !strings.Contains(err.Error(), u) {
+		return err
+	}
+	return redactedError{msg: strings.ReplaceAll(err.Error(), u, logging.Redacted), err: err}
+}
+
+// redactedError is an error whose text had a bearer link removed; it
+// unwraps to the original for errors.Is/As, but prints only the redacted
+// text.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e redactedError) Error() string { return e.msg }
+func (e redactedError) Unwrap() error { return e.err }
 
 // openView opens a modal.
 func (s *Slack) openView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error {
+	view.Blocks.BlockSet = fitBlocks(view.Blocks.BlockSet, maxViewBlocks)
 	return s.retry(ctx, func() error {
 		_, err := s.api.OpenViewContext(ctx, triggerID, view)
 		return err
@@ -157,6 +182,17 @@ func (s *Slack) userInfo(ctx context.Context, userID string) (*slack.User, error
 	var u *slack.User
 	err := s.retry(ctx, func() (err error) {
 		u, err = s.api.GetUserInfoContext(ctx, userID)
+		return err
+	})
+	return u, err
+}
+
+// userByEmail returns the active Slack user whose profile email is
+// email. Slack finds no deactivated user this way.
+func (s *Slack) userByEmail(ctx context.Context, email string) (*slack.User, error) {
+	var u *slack.User
+	err := s.retry(ctx, func() (err error) {
+		u, err = s.api.GetUserByEmailContext(ctx, email)
 		return err
 	})
 	return u, err

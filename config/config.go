@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,15 @@ type Config struct {
 	HelpdeskGroup   string `yaml:"helpdesk_group"`
 	HelpdeskChannel string `yaml:"helpdesk_channel"`
 	ReportChannel   string `yaml:"report_channel"`
+
+	// SlackTeam is the Slack workspace (T…) or Enterprise Grid
+	// organisation (E…) apppass serves; payloads from anywhere else are
+	// refused.
+	SlackTeam string `yaml:"slack_team"`
+	// Workers bounds how many commands and clicks are worked on at once.
+	Workers int `yaml:"workers"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
 
 	MaxPerUser int `yaml:"max_per_user"`
 	WarnAt     int `yaml:"warn_at"`
@@ -83,9 +93,6 @@ type Config struct {
 	// an ambiguous addPassword may have created.
 	GiveUpAfter time.Duration `yaml:"-"`
 
-	// SlackTeam is the Slack team (T…) or Enterprise Grid (E…) id served.
-	SlackTeam string `yaml:"slack_team"`
-
 	// HTTPAddr serves /healthz, /readyz and /metrics; empty: not served.
 	HTTPAddr string `yaml:"http_addr"`
 
@@ -100,6 +107,8 @@ func Default() Config {
 		AuthorityHost:  "https://login.microsoftonline.com/",
 		GraphBaseURL:   "https://graph.microsoft.com/v1.0",
 		DBPath:         "apppass.db",
+		Workers:        32,
+		LogLevel:       "info",
 		MaxPerUser:     40,
 		WarnAt:         35,
 		AppNamePrefix:  "App passwords – ",
@@ -161,13 +170,15 @@ func Load(getenv func(string) string, opts ...LoadOption) (Config, error) {
 	c.HelpdeskGroup = e.str("APPPASS_HELPDESK_GROUP", c.HelpdeskGroup)
 	c.HelpdeskChannel = e.str("APPPASS_HELPDESK_CHANNEL", c.HelpdeskChannel)
 	c.ReportChannel = e.str("APPPASS_REPORT_CHANNEL", c.ReportChannel)
+	c.SlackTeam = e.str("APPPASS_SLACK_TEAM", c.SlackTeam)
+	c.Workers = e.int("APPPASS_WORKERS", c.Workers)
+	c.LogLevel = strings.ToLower(e.str("APPPASS_LOG_LEVEL", c.LogLevel))
 	c.MaxPerUser = e.int("APPPASS_MAX_PER_USER", c.MaxPerUser)
 	c.WarnAt = e.int("APPPASS_WARN_AT", c.WarnAt)
 	c.PasswordLifetime = e.duration("APPPASS_PASSWORD_LIFETIME", c.PasswordLifetime)
 	c.RequestTTL = e.duration("APPPASS_REQUEST_TTL", c.RequestTTL)
 	c.TimeZone = e.str("APPPASS_TIME_ZONE", c.TimeZone)
 	loadSMTP(&e, &c.SMTP)
-	c.SlackTeam = e.str("APPPASS_SLACK_TEAM", c.SlackTeam)
 	c.HTTPAddr = e.opt("APPPASS_HTTP_ADDR", c.HTTPAddr)
 	if e.err != nil {
 		return Config{}, e.err
@@ -184,6 +195,10 @@ func (c Config) validate() error {
 		return errors.New("AZURE_TENANT_ID is required")
 	case c.ClientID == "":
 		return errors.New("AZURE_CLIENT_ID is required")
+	case c.Workers < 1:
+		return errors.New("APPPASS_WORKERS must be at least 1")
+	case c.LogLevel != "debug" && c.LogLevel != "info" && c.LogLevel != "warn" && c.LogLevel != "error":
+		return fmt.Errorf("APPPASS_LOG_LEVEL must be debug, info, warn or error, got %q", c.LogLevel)
 	case c.MaxPerUser < 1:
 		return errors.New("APPPASS_MAX_PER_USER must be at least 1")
 	case c.WarnAt < 1 || c.WarnAt > c.MaxPerUser:
@@ -206,6 +221,9 @@ func (c Config) validate() error {
 	}
 	return c.SMTP.validate()
 }
+
+// slackTeamID is a Slack team (T…) or Enterprise Grid organisation (E…) id.
+var slackTeamID = regexp.MustCompile(`^[TE][A-Z0-9]+$`)
 
 // ResumeAfter is how long an approval may stay "approving" before the
 // background job takes it for one a crash interrupted and finishes it:

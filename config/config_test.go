@@ -18,7 +18,7 @@ func env(m map[string]string) func(string) string {
 func valid() map[string]string {
 	return map[string]string{
 		"SLACK_APP_TOKEN": "xapp-1-abc", "SLACK_BOT_TOKEN": "xoxb-123", "AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c",
-		"AZURE_CLIENT_SECRET": "super-secret-value",
+		"AZURE_CLIENT_SECRET": "super-secret-value", "APPPASS_SLACK_TEAM": "T0123ABC",
 	}
 }
 
@@ -39,6 +39,12 @@ func TestLoadErrorsNameTheSetting(t *testing.T) {
 		{"bad lifetime", "APPPASS_PASSWORD_LIFETIME", "1 year", "APPPASS_PASSWORD_LIFETIME"},
 		{"bad zone", "APPPASS_TIME_ZONE", "Mars/Olympus", "APPPASS_TIME_ZONE"},
 		{"bad http addr", "APPPASS_HTTP_ADDR", "9090", "APPPASS_HTTP_ADDR"},
+		{"missing team", "APPPASS_SLACK_TEAM", "", "APPPASS_SLACK_TEAM"},
+		{"team not an id", "APPPASS_SLACK_TEAM", "contoso", "APPPASS_SLACK_TEAM"},
+		{"team is a user", "APPPASS_SLACK_TEAM", "U0123", "APPPASS_SLACK_TEAM"},
+		{"zero workers", "APPPASS_WORKERS", "0", "APPPASS_WORKERS"},
+		{"bad workers", "APPPASS_WORKERS", "many", "APPPASS_WORKERS"},
+		{"bad log level", "APPPASS_LOG_LEVEL", "verbose", "APPPASS_LOG_LEVEL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,6 +56,35 @@ func TestLoadErrorsNameTheSetting(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.wantIn) || strings.Contains(err.Error(), "\n") {
 				t.Errorf("error %q should be one line naming %s", err, tt.wantIn)
+			}
+		})
+	}
+}
+
+func TestTeamWorkersAndLogLevel(t *testing.T) {
+	tests := []struct {
+		name    string
+		set     map[string]string
+		team    string
+		workers int
+		level   string
+	}{
+		{"defaults", nil, "T0123ABC", 32, "info"},
+		{"enterprise grid", map[string]string{"APPPASS_SLACK_TEAM": "E0ABC"}, "E0ABC", 32, "info"},
+		{"set", map[string]string{"APPPASS_WORKERS": "4", "APPPASS_LOG_LEVEL": "DEBUG"}, "T0123ABC", 4, "debug"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := valid()
+			for k, v := range tt.set {
+				m[k] = v
+			}
+			c, err := config.Load(env(m))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.SlackTeam != tt.team || c.Workers != tt.workers || c.LogLevel != tt.level {
+				t.Errorf("got team %q, workers %d, level %q; want %q, %d, %q", c.SlackTeam, c.Workers, c.LogLevel, tt.team, tt.workers, tt.level)
 			}
 		})
 	}

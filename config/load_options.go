@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -27,6 +28,10 @@ func (c Config) validateSlack() error {
 		return errors.New("SLACK_APP_TOKEN is required (an app-level token, xapp-…, with connections:write)")
 	case !strings.HasPrefix(c.SlackAppToken.Reveal(), "xapp-"):
 		return errors.New("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+	case c.SlackTeam == "":
+		return errors.New("APPPASS_SLACK_TEAM is required: the Slack team id (T…) or Enterprise Grid id (E…) apppass serves")
+	case !slackTeamID.MatchString(c.SlackTeam):
+		return fmt.Errorf("APPPASS_SLACK_TEAM must be a team id (T…) or Enterprise Grid id (E…), got %q", c.SlackTeam)
 	}
 	return c.validateBotToken()
 }

@@ -31,18 +31,38 @@ type Command struct {
 	// Name is the app password name for create and delete, and for revoke
 	// when All is false.
 	Name string
-	// Target is the Slack user id a revoke or show is about.
+	// Target is the Slack user id a revoke or show is about, when the
+	// person was named by a mention.
 	Target string
-	All    bool
-	Reason string
+	// TargetEmail is the lower-cased email address a revoke or show is
+	// about, when the person was named by address (a leaver whose Slack
+	// account is gone).
+	TargetEmail string
+	All         bool
+	Reason      string
 }
 
 // mention matches an escaped Slack user mention, <@U123> or <@U123|name>.
 var mention = regexp.MustCompile(`^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>`)
 
-// ParseCommand parses the text after /apppass. It never fails on an
-// unknown verb (the answer is the usage); it returns a KindInvalid error,
-// with the expected form, when a known verb's arguments are wrong.
+// mailto matches the link Slack makes of a typed email address,
+// <mailto:a@b.c|a@b.c>.
+var mailto = regexp.MustCompile(`^<mailto:([^|>\s]+)(?:\|[^>]*)?>`)
+
+// address matches a plain email address as a whole word.
+var address = regexp.MustCompile(`^[^\s<>@"]+@[^\s<>@"]+\.[^\s<>@"]+`)
+
+// unescapeSlack undoes, once, Slack's escaping of &, < and > in a slash
+// command's text, so `/apppass create Mail & Calendar` (which arrives as
+// "Mail &amp; Calendar") names the same password as the modal's
+// "Mail & Calendar". Mentions are matched before it, on the raw text:
+// only a real mention (which Slack does not escape) names a person.
+var unescapeSlack = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">").Replace
+
+// ParseCommand parses the text after /apppass, as Slack sends it (with
+// &, < and > escaped). It never fails on an unknown verb (the answer is
+// the usage); it returns a KindInvalid error, with the expected form, when
+// a known verb's arguments are wrong.
 func ParseCommand(text string) (Command, error) {
 	text = strings.TrimSpace(text)
 	verb, rest := cutWord(text)
@@ -53,35 +73,54 @@ func ParseCommand(text string) (Command, error) {
 		return Command{Verb: v}, nil
 	case VerbCreate:
 		// No name: the bot asks for one in a modal.
-		return Command{Verb: v, Name: rest}, nil
+		return Command{Verb: v, Name: unescapeSlack(rest)}, nil
 	case VerbDelete:
 		if rest == "" {
 			return Command{}, domain.Errorf(domain.KindInvalid, "Which one? Use `/apppass delete NAME`; `/apppass list` shows your app passwords.")
 		}
-		return Command{Verb: v, Name: rest}, nil
+		return Command{Verb: v, Name: unescapeSlack(rest)}, nil
 	case VerbShow:
-		m := mention.FindStringSubmatch(rest)
-		if m == nil || strings.TrimSpace(rest[len(m[0]):]) != "" {
-			return Command{}, domain.Errorf(domain.KindInvalid, "Use `/apppass show @person`.")
+		c, after, ok := parseTarget(rest)
+		if !ok || strings.TrimSpace(after) != "" {
+			return Command{}, domain.Errorf(domain.KindInvalid, "Use `/apppass show @person` or `/apppass show person@example.com`.")
 		}
-		return Command{Verb: v, Target: m[1]}, nil
+		c.Verb = v
+		return c, nil
 	case VerbRevoke:
 		return parseRevoke(rest)
 	default:
-		return Command{Verb: VerbHelp, Unknown: verb}, nil
+		return Command{Verb: VerbHelp, Unknown: unescapeSlack(verb)}, nil
 	}
 }
 
+// parseTarget reads the person a revoke or show is about: a mention, or
+// an email address (plain or as Slack's mailto link). It returns the rest
+// of the text after it.
+func parseTarget(s string) (Command, string, bool) {
+	if m := mention.FindStringSubmatch(s); m != nil {
+		return Command{Target: m[1]}, s[len(m[0]):], true
+	}
+	if m := mailto.FindStringSubmatch(s); m != nil && address.MatchString(m[1]) {
+		return Command{TargetEmail: strings.ToLower(m[1])}, s[len(m[0]):], true
+	}
+	word, rest := cutWord(s)
+	if m := address.FindString(word); m != "" && m == word {
+		return Command{TargetEmail: strings.ToLower(word)}, rest, true
+	}
+	return Command{}, s, false
+}
+
 // parseRevoke parses "@user NAME|--all REASON". A name with spaces is
-// quoted: revoke @bob "iPhone Mail" lost the phone.
+// quoted: revoke @bob "iPhone Mail" lost the phone. The person may also be
+// named by email address.
 func parseRevoke(rest string) (Command, error) {
-	usage := domain.Errorf(domain.KindInvalid, "Use `/apppass revoke @person NAME|--all REASON`, for example `/apppass revoke @bob \"iPhone Mail\" phone stolen`.")
-	m := mention.FindStringSubmatch(rest)
-	if m == nil {
+	usage := domain.Errorf(domain.KindInvalid, "Use `/apppass revoke @person NAME|--all REASON` (or the person's email address instead of @person), for example `/apppass revoke @bob \"iPhone Mail\" phone stolen`.")
+	c, after, ok := parseTarget(rest)
+	if !ok {
 		return Command{}, usage
 	}
-	c := Command{Verb: VerbRevoke, Target: m[1]}
-	rest = strings.TrimSpace(rest[len(m[0]):])
+	c.Verb = VerbRevoke
+	rest = strings.TrimSpace(after)
 	switch {
 	case strings.HasPrefix(strings.ToLower(rest), "--all"):
 		c.All = true
@@ -104,7 +143,8 @@ func parseRevoke(rest string) (Command, error) {
 	default:
 		c.Name, rest = cutWord(rest)
 	}
-	c.Reason = strings.TrimSpace(rest)
+	c.Name = unescapeSlack(c.Name)
+	c.Reason = domain.CleanReason(unescapeSlack(rest))
 	if (!c.All && strings.TrimSpace(c.Name) == "") || c.Reason == "" {
 		return Command{}, domain.Errorf(domain.KindInvalid, "A revocation needs a reason, so the person knows why. %s", usage.Message)
 	}

@@ -33,6 +33,20 @@ func TestParseCommand(t *testing.T) {
 		{"show", "show <@U42|carol>", handlers.Command{Verb: handlers.VerbShow, Target: "U42"}, false},
 		{"show trailing", "show <@U42|carol> more", handlers.Command{}, true},
 		{"requests", "requests", handlers.Command{Verb: handlers.VerbRequests}, false},
+		// Slack escapes &, < and > in the text; apppass unescapes once.
+		{"create escaped ampersand", "create Mail &amp; Calendar", handlers.Command{Verb: handlers.VerbCreate, Name: "Mail & Calendar"}, false},
+		{"create escaped angles", "create &lt;b&gt; &amp;lt;", handlers.Command{Verb: handlers.VerbCreate, Name: "<b> &lt;"}, false},
+		{"delete escaped", "delete Mail &amp; Calendar", handlers.Command{Verb: handlers.VerbDelete, Name: "Mail & Calendar"}, false},
+		{"revoke escaped name", `revoke <@U123|bob> "Mail &amp; Calendar" lost &lt;laptop&gt;`, handlers.Command{Verb: handlers.VerbRevoke, Target: "U123", Name: "Mail & Calendar", Reason: "lost <laptop>"}, false},
+		{"revoke by email", `revoke alice@contoso.com --all left`, handlers.Command{Verb: handlers.VerbRevoke, TargetEmail: "alice@contoso.com", All: true, Reason: "left"}, false},
+		{"revoke by mailto link", `revoke <mailto:alice@contoso.com|alice@contoso.com> --all left`, handlers.Command{Verb: handlers.VerbRevoke, TargetEmail: "alice@contoso.com", All: true, Reason: "left"}, false},
+		{"show by email", "show Alice@Contoso.com", handlers.Command{Verb: handlers.VerbShow, TargetEmail: "alice@contoso.com"}, false},
+		{"show not an email", "show alice", handlers.Command{}, true},
+		// A reason may not forge lines or reorder text in the helpdesk post.
+		{"revoke reason bidi and zero width", "revoke <@U1> --all left‮ the​ company", handlers.Command{Verb: handlers.VerbRevoke, Target: "U1", All: true, Reason: "left the company"}, false},
+		{"revoke reason line separator", "revoke <@U1> --all left Approved by CISO", handlers.Command{Verb: handlers.VerbRevoke, Target: "U1", All: true, Reason: "left Approved by CISO"}, false},
+		{"revoke reason newline", "revoke <@U1> --all left\nApproved by CISO", handlers.Command{Verb: handlers.VerbRevoke, Target: "U1", All: true, Reason: "left Approved by CISO"}, false},
+		{"revoke reason only format chars", "revoke <@U1> --all ​‮", handlers.Command{}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,7 +11,11 @@ import (
 type Directory interface {
 	// FindUser returns the user whose UPN or mail is email; a KindNotFound
 	// error when there is none, KindUpstream when Entra fails.
+	// It may answer from a cache.
 	FindUser(ctx context.Context, email string) (domain.User, error)
+	// FreshUser returns user id as Entra answers now, never from a cache;
+	// KindNotFound when the user is gone, KindUpstream when Entra fails.
+	FreshUser(ctx context.Context, id string) (domain.User, error)
 	// MemberGroups returns which of groupIDs userID belongs to,
 	// transitively, as Entra answers now; KindUpstream when Entra fails.
 	MemberGroups(ctx context.Context, userID string, groupIDs []string) ([]string, error)

@@ -85,7 +85,7 @@ func New(deps Deps, cfg Config) *Handlers {
 	audit := auditor{store: deps.Store, log: log}
 	apps := applications{entra: deps.Entra, store: deps.Store}
 	holdings := holdings{apps: apps, entra: deps.Entra, store: deps.Store, cfg: cfg}
-	id := &Identity{dir: deps.Directory, store: deps.Store, cfg: cfg, log: log}
+	id := &Identity{dir: deps.Directory, store: deps.Store, cfg: cfg, log: log, unknown: unknownPeople{now: cfg.Now}}
 	rec := &Reconciler{entra: deps.Entra, store: deps.Store, audit: audit, locks: locks, cfg: cfg, log: log}
 	passwords := &Passwords{id: id, entra: deps.Entra, store: deps.Store, audit: audit, locks: locks,
 		holdings: holdings, reconciler: rec, cfg: cfg, log: log}

@@ -12,10 +12,11 @@ import (
 // Identity maps Slack users to Entra users and asks Entra for their
 // roles.
 type Identity struct {
-	dir   Directory
-	store UserStore
-	cfg   Config
-	log   *slog.Logger
+	dir     Directory
+	store   UserStore
+	cfg     Config
+	log     *slog.Logger
+	unknown unknownPeople
 }
 
 // Roles are what an Entra user may do beyond managing their own
@@ -25,31 +26,85 @@ type Roles struct {
 	Helpdesk bool
 }
 
-// Resolve maps the Slack user who acted to an enabled Entra user and
-// remembers the mapping. It returns a KindForbidden error, with a polite
-// explanation, for people without an email in Slack, without an Entra
-// account, or whose account is disabled; KindUpstream when Entra fails.
+// Resolve maps the Slack user who acted to an enabled Entra user. The
+// email may be looked up in a cache, but the Slack id must be pinned to
+// the same Entra user (PinUser) and accountEnabled is read fresh from
+// Entra every time: every operation that writes or decides goes through
+// Resolve, so a person disabled a moment ago can do neither. It returns a
+// KindForbidden error, with a polite explanation, for people without an
+// email in Slack, without an Entra account, whose account is disabled, or
+// whose Slack id is pinned to another Entra user (caused by an
+// *IdentityConflict); KindUpstream when Entra fails. People without an
+// email or an Entra account are remembered as unknown for a minute: their
+// repeats cost no Graph call.
 func (i *Identity) Resolve(ctx context.Context, actor domain.Actor) (domain.User, error) {
+	if err, ok := i.unknown.get(actor.SlackID); ok {
+		return domain.User{}, err
+	}
 	if actor.Email == "" {
-		return domain.User{}, domain.Errorf(domain.KindForbidden,
+		err := domain.Errorf(domain.KindForbidden,
 			"I can't see an email address on your Slack profile, so I can't match you to a Microsoft 365 account. Please ask the helpdesk.")
+		i.unknown.remember(actor.SlackID, err)
+		return domain.User{}, err
 	}
 	u, err := i.dir.FindUser(ctx, actor.Email)
 	if domain.KindOf(err) == domain.KindNotFound {
-		return domain.User{}, domain.Wrap(domain.KindForbidden, err,
+		err := domain.Wrap(domain.KindForbidden, err,
 			"Your Slack email address doesn't match a Microsoft 365 account, so apppass can't manage app passwords for you. Please ask the helpdesk.")
+		i.unknown.remember(actor.SlackID, err)
+		return domain.User{}, err
 	}
 	if err != nil {
 		return domain.User{}, fmt.Errorf("resolve %s: %w", actor.SlackID, err)
 	}
+	pinned, err := i.store.PinUser(ctx, actor.SlackID, u)
+	if err != nil {
+		return domain.User{}, fmt.Errorf("resolve %s: %w", actor.SlackID, err)
+	}
+	if pinned != u.ID {
+		return domain.User{}, domain.Wrap(domain.KindForbidden,
+			&IdentityConflict{SlackID: actor.SlackID, Email: actor.Email, PinnedID: pinned, NowID: u.ID},
+			"Your Slack account is linked to a different Microsoft 365 account than the one your email address now belongs to, so apppass won't act for you. The helpdesk has been told; please ask them.")
+	}
+	fresh, err := i.dir.FreshUser(ctx, u.ID)
+	if domain.KindOf(err) == domain.KindNotFound {
+		return domain.User{}, domain.Wrap(domain.KindForbidden, err,
+			"Your Microsoft 365 account no longer exists, so apppass can't manage app passwords for you. Please ask the helpdesk.")
+	}
+	if err != nil {
+		return domain.User{}, fmt.Errorf("resolve %s: %w", actor.SlackID, err)
+	}
+	u = fresh
 	if !u.AccountEnabled {
 		return domain.User{}, domain.Errorf(domain.KindForbidden,
 			"Your Microsoft 365 account is disabled, so you can't manage app passwords. Please ask the helpdesk.")
 	}
-	if err := i.store.SaveUser(ctx, actor.SlackID, u); err != nil {
-		i.log.WarnContext(ctx, "user mapping not saved", "slack_user", actor.SlackID, "err", err)
-	}
 	return u, nil
+}
+
+// IdentityConflict is the cause of Resolve's refusal when a Slack user's
+// profile email now resolves to another Entra user than the one the Slack
+// id was pinned to on first use: a renamed account, a recycled address, or
+// someone who changed their Slack email to take over another person's
+// app passwords. apppass never re-points the mapping; the helpdesk is
+// alerted (Alert) and sorts it out.
+type IdentityConflict struct {
+	SlackID  string
+	Email    string // the profile email now
+	PinnedID string // the Entra user the Slack id is pinned to
+	NowID    string // the Entra user the email resolves to now
+}
+
+func (e *IdentityConflict) Error() string {
+	return fmt.Sprintf("slack user %s is pinned to entra user %s but its email resolves to %s", e.SlackID, e.PinnedID, e.NowID)
+}
+
+// Alert is the helpdesk channel's message about the conflict.
+func (e *IdentityConflict) Alert() string {
+	return fmt.Sprintf("Identity conflict: Slack user %s has the profile email %s, which now belongs to Entra user %s, "+
+		"but apppass pinned this Slack account to Entra user %s on first use. apppass refused to act for them and did not re-point the account. "+
+		"If this is expected (for example a re-created account), an apppass administrator must remove the mapping from the database.",
+		e.SlackID, e.Email, e.NowID, e.PinnedID)
 }
 
 // Roles asks Entra, now, which of the admin and helpdesk groups u belongs

@@ -22,7 +22,9 @@ type Store interface {
 
 // UserStore remembers which Slack user is which Entra user.
 type UserStore interface {
-	SaveUser(ctx context.Context, slackID string, u domain.User) error
+	// PinUser records that slackID is u on first use and returns the
+	// Entra id slackID is pinned to, which a later u never changes.
+	PinUser(ctx context.Context, slackID string, u domain.User) (string, error)
 }
 
 // ApplicationStore remembers each employee's application, so that a
