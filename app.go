@@ -21,8 +21,8 @@ import (
 	"github.com/apppass/apppass/graphclient"
 	"github.com/apppass/apppass/handlers"
 	"github.com/apppass/apppass/jobs"
-	"github.com/apppass/apppass/metrics"
 	"github.com/apppass/apppass/logging"
+	"github.com/apppass/apppass/metrics"
 	"github.com/apppass/apppass/store"
 )
 

@@ -86,7 +86,7 @@ type Bot struct {
 	// homeViewers are the people whose Home tab this process published
 	// (home.go): only theirs are refreshed after a change.
 	homeViewers *expirable.LRU[string, struct{}]
-	writes   *writeRate
+	writes      *writeRate
 	// workers holds a token per command or click being worked on.
 	workers chan struct{}
 

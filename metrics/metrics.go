@@ -22,12 +22,12 @@ import (
 type Metrics struct {
 	reg *prometheus.Registry
 
-	commands        *prometheus.CounterVec
-	calls           *prometheus.CounterVec
-	callSeconds     *prometheus.HistogramVec
-	throttleWaits   *prometheus.CounterVec
-	jobRuns         *prometheus.CounterVec
-	jobSeconds      *prometheus.HistogramVec
+	commands      *prometheus.CounterVec
+	calls         *prometheus.CounterVec
+	callSeconds   *prometheus.HistogramVec
+	throttleWaits *prometheus.CounterVec
+	jobRuns       *prometheus.CounterVec
+	jobSeconds    *prometheus.HistogramVec
 }
 
 // New returns Metrics registered with a fresh registry that also carries
