@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/applications"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
@@ -53,7 +54,7 @@ func (c *Client) FreshApplication(ctx context.Context, ownerID string) (domain.A
 // KindLimit error when Entra's directory object quota is exhausted.
 func (c *Client) CreateApplication(ctx context.Context, owner domain.User) (domain.Application, error) {
 	a := models.NewApplication()
-	a.SetDisplayName(ptr(c.prefix + owner.UserPrincipalName))
+	a.SetDisplayName(ptr(appDisplayName(c.prefix, owner.UserPrincipalName)))
 	a.SetSignInAudience(ptr("AzureADMyOrg"))
 	a.SetTags([]string{tagApppass, ownerTagPrefix + owner.ID})
 	created, err := c.graph.Applications().Post(ctx, a, nil)
@@ -83,6 +84,26 @@ func (c *Client) CreateServicePrincipal(ctx context.Context, appID string) error
 		return fmt.Errorf("create service principal: %w", classify("createServicePrincipal", err))
 	}
 	return nil
+}
+
+// maxDisplayName is Entra's limit on an application's displayName.
+const maxDisplayName = 120
+
+// appDisplayName is prefix followed by upn, within Entra's 120 characters:
+// a UPN too long for that loses the end of its local part (marked "…"),
+// keeping the domain, so the name still says whose and which tenant.
+func appDisplayName(prefix, upn string) string {
+	name := prefix + upn
+	if utf8.RuneCountInString(name) <= maxDisplayName {
+		return name
+	}
+	room := maxDisplayName - utf8.RuneCountInString(prefix)
+	local, domainPart, ok := strings.Cut(upn, "@")
+	if ok && utf8.RuneCountInString(domainPart)+2 < room {
+		keep := room - utf8.RuneCountInString(domainPart) - 2 // "…" and "@"
+		return prefix + string([]rune(local)[:keep]) + "…@" + domainPart
+	}
+	return string([]rune(name)[:maxDisplayName-1]) + "…"
 }
 
 func toApplication(a models.Applicationable) domain.Application {
