@@ -29,7 +29,7 @@ type lastUse map[uuid.UUID]int64
 // scan streams every apppass application once, calling fn with each
 // holder. With withLastUse it first reads the sign-in report, when the
 // tenant has one, and fills in Password.LastUsed; lastUseKnown reports
-// whether it could.
+// whether it could. A report that fails in any way is treated as absent.
 func (r *Runner) scan(ctx context.Context, withLastUse bool, fn func(h holder) error) (lastUseKnown bool, err error) {
 	var uses lastUse
 	if withLastUse {
@@ -45,7 +45,14 @@ func (r *Runner) scan(ctx context.Context, withLastUse bool, fn func(h holder) e
 			return nil
 		})
 		if err != nil {
-			return false, fmt.Errorf("read sign-in activity: %w", err)
+			if ctx.Err() != nil {
+				return false, fmt.Errorf("read sign-in activity: %w", err)
+			}
+			// Any failure of the beta report (a national cloud without it,
+			// a 5xx, a page that does not decode) degrades to age-based
+			// staleness: half a report would call used passwords unused.
+			r.log.WarnContext(ctx, "sign-in activity unavailable; staleness is by age only", "err", err)
+			uses, lastUseKnown = nil, false
 		}
 		if !lastUseKnown {
 			r.log.DebugContext(ctx, "no sign-in data in this tenant; staleness is by age only")
