@@ -90,7 +90,8 @@ func (m *Main) open(ctx context.Context) (*parts, error) {
 	p.graph, err = graphclient.New(graphclient.Options{
 		TenantID: cfg.TenantID, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
 		AuthorityHost: cfg.AuthorityHost, GraphBaseURL: cfg.GraphBaseURL, AppNamePrefix: cfg.AppNamePrefix,
-		Transport: m.GraphTransport, Now: m.Now, Logger: m.Log,
+		ServicePrincipalID: cfg.ServicePrincipalID,
+		Transport:          m.GraphTransport, Now: m.Now, Logger: m.Log,
 	})
 	if err != nil {
 		db.Close()
@@ -105,7 +106,7 @@ func (m *Main) open(ctx context.Context) (*parts, error) {
 	p.slack = bot.NewSlack(m.botConfig(), m.Log)
 	host, _ := os.Hostname()
 	p.jobs, err = jobs.New(jobs.Deps{
-		Entra: p.graph, Slack: p.slack, Store: db, Reconciler: p.handlers.Reconciler, Revocations: p.handlers.Revocations,
+		Entra: p.graph, Trust: p.handlers.Trust, Slack: p.slack, Store: db, Reconciler: p.handlers.Reconciler, Revocations: p.handlers.Revocations,
 		Now: m.Now, Log: m.Log,
 	}, jobs.Config{
 		Limits:         handlers.Limits{MaxPerUser: cfg.MaxPerUser, WarnAt: cfg.WarnAt},

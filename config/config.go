@@ -34,6 +34,10 @@ type Config struct {
 	ClientSecret  domain.Secret `yaml:"-"` // empty: use the rest of the azidentity environment chain
 	AuthorityHost string        `yaml:"authority_host"`
 	GraphBaseURL  string        `yaml:"graph_base_url"`
+	// ServicePrincipalID is the object id of apppass's own service
+	// principal, which must own every application apppass acts on; empty:
+	// apppass reads it from Graph once.
+	ServicePrincipalID string `yaml:"service_principal_id"`
 
 	DBPath string `yaml:"db"`
 
@@ -144,6 +148,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.ClientSecret = domain.NewSecret(e.str("AZURE_CLIENT_SECRET", ""))
 	c.AuthorityHost = e.str("AZURE_AUTHORITY_HOST", c.AuthorityHost)
 	c.GraphBaseURL = e.str("GRAPH_BASE_URL", c.GraphBaseURL)
+	c.ServicePrincipalID = e.str("APPPASS_SERVICE_PRINCIPAL_ID", c.ServicePrincipalID)
 	c.DBPath = e.str("APPPASS_DB", c.DBPath)
 	c.AdminGroup = e.str("APPPASS_ADMIN_GROUP", c.AdminGroup)
 	c.HelpdeskGroup = e.str("APPPASS_HELPDESK_GROUP", c.HelpdeskGroup)

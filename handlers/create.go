@@ -65,11 +65,9 @@ func (s *Passwords) Create(ctx context.Context, actor domain.Actor, name string)
 			"You have %d of %d app passwords, the most you can hold. Delete one you no longer use, then try again.",
 			len(h.passwords), s.cfg.Limits.MaxPerUser))
 	}
-	app := h.app
-	if !h.found {
-		if app, err = s.createApplication(ctx, owner, &eff); err != nil {
-			return refuse(owner, err)
-		}
+	app, err := s.usableApplication(ctx, owner, h, &eff)
+	if err != nil {
+		return refuse(owner, err)
 	}
 
 	known := make([]string, 0, len(app.Passwords))
@@ -145,14 +143,46 @@ func (i Issued) Undeliverable(ctx context.Context, cause error) error {
 		"I couldn't show you the new app password, so I removed it again: nobody holds it. Please try again.")
 }
 
-// createApplication creates owner's application and remembers it. When
+// usableApplication returns the application to issue owner's password on:
+// the one h found, or a new one; either way with its service principal,
+// created first when it is missing (a password on an application without
+// one cannot sign in).
+func (s *Passwords) usableApplication(ctx context.Context, owner domain.User, h holding, eff *Effects) (domain.Application, error) {
+	app := h.app
+	if !h.found {
+		var err error
+		if app, err = s.createApplication(ctx, owner, eff); err != nil {
+			return domain.Application{}, err
+		}
+	}
+	if app.HasServicePrincipal {
+		return app, nil
+	}
+	if err := s.entra.EnsureServicePrincipal(ctx, app.AppID); err != nil {
+		return domain.Application{}, fmt.Errorf("service principal of %s: %w", app.ObjectID, err)
+	}
+	if err := s.store.SetServicePrincipal(ctx, owner.ID, app.ObjectID); err != nil {
+		s.log.ErrorContext(ctx, "service principal not recorded", "owner", owner.ID, "err", err)
+	}
+	app.HasServicePrincipal = true
+	return app, nil
+}
+
+// createApplication creates owner's application and records it, unless
+// a fresh look (another replica may have made one) finds one. When
 // Entra's directory object quota is exhausted it adds a helpdesk alert to
 // eff.
 func (s *Passwords) createApplication(ctx context.Context, owner domain.User, eff *Effects) (domain.Application, error) {
+	if app, found, err := s.apps.fresh(ctx, owner.ID, s.entra); err != nil {
+		return domain.Application{}, fmt.Errorf("create application: %w", err)
+	} else if found {
+		return app, nil
+	}
 	app, err := s.entra.CreateApplication(ctx, owner)
 	if app.ObjectID != "" {
-		// Remembered even if the service principal failed, so a retry
-		// reuses it instead of creating a second application.
+		// Recorded even if the service principal failed, so a retry
+		// reuses it (and creates the service principal first) instead of
+		// creating a second application.
 		app.OwnerID = owner.ID
 		if serr := s.store.SaveApplication(ctx, app); serr != nil {
 			s.log.ErrorContext(ctx, "application not recorded", "owner", owner.ID, "err", serr)

@@ -67,6 +67,9 @@ type Handlers struct {
 	Passwords   *Passwords
 	Revocations *Revocations
 	Reconciler  *Reconciler
+	// Trust decides which applications apppass acts on; the jobs use it
+	// too.
+	Trust *Trust
 }
 
 // New wires the handlers over deps.
@@ -80,13 +83,15 @@ func New(deps Deps, cfg Config) *Handlers {
 	}
 	locks := &ownerLocks{}
 	audit := auditor{store: deps.Store, log: log}
-	apps := applications{entra: deps.Entra, store: deps.Store}
+	trust := NewTrust(deps.Entra, deps.Store)
+	apps := applications{entra: deps.Entra, store: deps.Store, trust: trust, log: log}
 	holdings := holdings{apps: apps, entra: deps.Entra, store: deps.Store, cfg: cfg}
 	id := &Identity{dir: deps.Directory, store: deps.Store, cfg: cfg, log: log}
 	rec := &Reconciler{entra: deps.Entra, store: deps.Store, audit: audit, locks: locks, cfg: cfg, log: log}
 	return &Handlers{
+		Trust:    trust,
 		Identity: id,
-		Passwords: &Passwords{id: id, entra: deps.Entra, store: deps.Store, audit: audit, locks: locks,
+		Passwords: &Passwords{id: id, entra: deps.Entra, store: deps.Store, audit: audit, locks: locks, apps: apps,
 			holdings: holdings, reconciler: rec, cfg: cfg, log: log},
 		Revocations: &Revocations{id: id, entra: deps.Entra, store: deps.Store, audit: audit, locks: locks,
 			apps: apps, holdings: holdings, cfg: cfg, log: log},

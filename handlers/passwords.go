@@ -24,6 +24,7 @@ type Passwords struct {
 	}
 	audit      auditor
 	locks      *ownerLocks
+	apps       applications
 	holdings   holdings
 	reconciler *Reconciler
 	cfg        Config

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/apppass/apppass/domain"
 )
@@ -98,13 +99,15 @@ func (r *Reconciler) targets(ctx context.Context, rec domain.CredentialRecord) (
 	if rec.Password.KeyID != "" {
 		return []domain.Password{rec.Password}, nil
 	}
-	fresh, found, err := r.entra.FreshApplication(ctx, rec.OwnerID)
+	listed, err := r.entra.FreshApplications(ctx, rec.OwnerID)
 	if err != nil {
 		return nil, fmt.Errorf("reconcile %d: %w", rec.ID, err)
 	}
-	if !found || fresh.ObjectID != rec.AppObjectID {
+	i := slices.IndexFunc(listed, func(a domain.Application) bool { return a.ObjectID == rec.AppObjectID })
+	if i < 0 {
 		return nil, nil
 	}
+	fresh := listed[i]
 	delivered, err := r.deliveredKeys(ctx, rec)
 	if err != nil {
 		return nil, err

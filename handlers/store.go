@@ -28,9 +28,12 @@ type UserStore interface {
 // ApplicationStore remembers each employee's application, so that a
 // retry reuses one Entra does not list yet instead of making a second.
 type ApplicationStore interface {
+	TrustStore
+	// SaveApplication records app as the one its owner uses.
 	SaveApplication(ctx context.Context, app domain.Application) error
-	// Application returns a KindNotFound error when none is recorded.
-	Application(ctx context.Context, ownerID string) (domain.Application, error)
+	// SetServicePrincipal records that the service principal of ownerID's
+	// application objectID exists.
+	SetServicePrincipal(ctx context.Context, ownerID, objectID string) error
 }
 
 // CredentialStore keeps the metadata (never the secret) of every

@@ -6,13 +6,15 @@
 //     expiry warnings (limit.go, stale.go, expiry.go, notify.go) and the
 //     weekly hygiene report (report.go);
 //   - the background jobs, every BackgroundInterval and at start-up
-//     (background.go): reconciling credentials nobody received, and
+//     (background.go): reconciling credentials nobody received,
 //     expiring revocation requests and finishing approvals a crash
-//     interrupted.
+//     interrupted, and telling the helpdesk of applications apppass will
+//     not use (look-alikes, duplicates; findings.go).
 //
 // Each hygiene job makes one streaming pass over every apppass
 // application in Entra (scan.go), so memory grows with the people to
-// notify, not with the tenant. People are found in Slack through the
+// notify, not with the tenant; applications that are not apppass's
+// (Trust) are left out. People are found in Slack through the
 // store's mapping first, then through one paged users.list per run
 // (people.go). A notification is recorded right after it is sent and
 // checked right before, so a run that dies half way sends nobody the same
@@ -43,6 +45,7 @@ const (
 
 	ReconcileCredentials = "reconcile-credentials"
 	RevocationUpkeep     = "revocation-upkeep"
+	ApplicationAlerts    = "application-alerts"
 )
 
 // definition is one job: its name, whether it is a background job (run
@@ -64,6 +67,7 @@ func definitions() []definition {
 		{name: HygieneReport, run: (*Runner).hygieneReportJob},
 		{name: ReconcileCredentials, background: true, run: (*Runner).reconcileCredentialsJob},
 		{name: RevocationUpkeep, background: true, run: (*Runner).revocationUpkeepJob},
+		{name: ApplicationAlerts, background: true, run: (*Runner).applicationAlertsJob},
 	}
 }
 
@@ -103,12 +107,21 @@ type Config struct {
 // Deps are the jobs' collaborators.
 type Deps struct {
 	Entra       Scanner
+	Trust       Trust
 	Slack       Slack
 	Store       Store
 	Reconciler  Reconciler
 	Revocations Revocations
 	Now         func() time.Time // nil: time.Now
 	Log         *slog.Logger     // nil: slog.Default()
+}
+
+// Trust decides which applications apppass acts on; *handlers.Trust
+// satisfies it.
+type Trust interface {
+	// Check returns the verdict on an application Entra lists (owner from
+	// its tag); only handlers.Trusted ones are apppass's.
+	Check(ctx context.Context, app domain.Application) (handlers.Verdict, error)
 }
 
 // Reconciler removes credentials nobody received; *handlers.Reconciler
@@ -154,6 +167,9 @@ type Slack interface {
 	// PublishRevocation shows everyone concerned how req now stands;
 	// failures are the adapter's to log.
 	PublishRevocation(ctx context.Context, req domain.RevocationRequest)
+	// AlertHelpdesk posts text to the helpdesk channel; an error when it
+	// was not posted.
+	AlertHelpdesk(ctx context.Context, text string) error
 }
 
 // Store keeps job runs, leases, notifications sent and report snapshots.
@@ -199,4 +215,12 @@ type Store interface {
 	AuditCounts(ctx context.Context, since time.Time) (created, deleted, revoked int, err error)
 	// PendingRevocations counts revocation requests awaiting a decision.
 	PendingRevocations(ctx context.Context) (int, error)
+
+	// UnreportedFindings returns the applications found not to be used
+	// (look-alikes, duplicates) that the helpdesk has not been told of.
+	UnreportedFindings(ctx context.Context) ([]domain.ApplicationFinding, error)
+	// FindingReported records that the helpdesk was told of objectID.
+	FindingReported(ctx context.Context, objectID string, at time.Time) error
+	// FindingCounts counts the applications found, by kind.
+	FindingCounts(ctx context.Context) (map[string]int, error)
 }

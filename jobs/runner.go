@@ -33,6 +33,7 @@ const (
 // Runner schedules and runs the jobs. It is safe for concurrent use.
 type Runner struct {
 	entra       Scanner
+	trust       Trust
 	slack       Slack
 	store       Store
 	reconciler  Reconciler
@@ -61,8 +62,8 @@ type job struct {
 // name in cfg.Schedules, limits or durations out of range, or a missing
 // dependency.
 func New(deps Deps, cfg Config) (*Runner, error) {
-	if deps.Entra == nil || deps.Slack == nil || deps.Store == nil || deps.Reconciler == nil || deps.Revocations == nil {
-		return nil, errors.New("jobs: Entra, Slack, Store, Reconciler and Revocations are required")
+	if deps.Entra == nil || deps.Trust == nil || deps.Slack == nil || deps.Store == nil || deps.Reconciler == nil || deps.Revocations == nil {
+		return nil, errors.New("jobs: Entra, Trust, Slack, Store, Reconciler and Revocations are required")
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -70,7 +71,7 @@ func New(deps Deps, cfg Config) (*Runner, error) {
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
-	r := &Runner{entra: deps.Entra, slack: deps.Slack, store: deps.Store, reconciler: deps.Reconciler,
+	r := &Runner{entra: deps.Entra, trust: deps.Trust, slack: deps.Slack, store: deps.Store, reconciler: deps.Reconciler,
 		revocations: deps.Revocations, now: deps.Now, log: deps.Log, cfg: cfg}
 	if r.now == nil {
 		r.now = time.Now

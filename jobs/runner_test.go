@@ -68,6 +68,7 @@ func TestListShowsSchedulesInTheTimeZone(t *testing.T) {
 		{jobs.HygieneReport, "0 8 * * 1", time.Time{}, false}, // no report channel
 		{jobs.ReconcileCredentials, "every 1m0s", t0.Add(time.Minute), false},
 		{jobs.RevocationUpkeep, "every 1m0s", t0.Add(time.Minute), false},
+		{jobs.ApplicationAlerts, "every 1m0s", t0.Add(time.Minute), false},
 	}
 	if len(list) != len(want) {
 		t.Fatalf("List has %d jobs, want %d", len(list), len(want))

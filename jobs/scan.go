@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/handlers"
 )
 
 // holder is one person's app passwords as the scan sees them.
@@ -27,7 +28,8 @@ type holder struct {
 type lastUse map[uuid.UUID]int64
 
 // scan streams every apppass application once, calling fn with each
-// holder. With withLastUse it first reads the sign-in report, when the
+// holder; applications Trust does not accept (look-alikes, duplicates)
+// are left out, and recorded as findings by Trust. With withLastUse it first reads the sign-in report, when the
 // tenant has one, and fills in Password.LastUsed; lastUseKnown reports
 // whether it could. A report that fails in any way is treated as absent.
 func (r *Runner) scan(ctx context.Context, withLastUse bool, fn func(h holder) error) (lastUseKnown bool, err error) {
@@ -59,6 +61,19 @@ func (r *Runner) scan(ctx context.Context, withLastUse bool, fn func(h holder) e
 		}
 	}
 	err = r.entra.ScanHolders(ctx, func(app domain.Application, upn string) error {
+		v, err := r.trust.Check(ctx, app)
+		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			// Not known to be apppass's: left out of this run, checked
+			// again next run.
+			r.log.WarnContext(ctx, "application not checked; left out", "app", app.ObjectID, "owner", app.OwnerID, "err", err)
+			return nil
+		}
+		if v != handlers.Trusted {
+			return nil
+		}
 		if len(uses) > 0 {
 			for i := range app.Passwords {
 				p := &app.Passwords[i]
