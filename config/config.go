@@ -69,6 +69,10 @@ type Config struct {
 	// Schedules maps a scheduled job's name to its cron expression; a YAML
 	// file overrides the defaults job by job.
 	Schedules map[string]string `yaml:"schedules"`
+	// OffboardingAction is what the offboarding job does with the app
+	// passwords of someone disabled or deleted: "remove" them, or
+	// "request" a --all revocation for the helpdesk.
+	OffboardingAction string `yaml:"offboarding_action"`
 
 	// The timings below are apppass's own, not settings; they live here so
 	// that every default is in one place.
@@ -111,11 +115,13 @@ func Default() Config {
 		TimeZone:       "UTC",
 		// The scheduled jobs' cron expressions, read in TimeZone.
 		Schedules: map[string]string{
-			"limit-warning":  "0 9 * * 1-5", // weekdays 09:00
-			"stale-warning":  "0 9 * * 1",   // Mondays 09:00
-			"expiry-warning": "0 9 * * *",   // daily 09:00
-			"hygiene-report": "0 8 * * 1",   // Mondays 08:00
+			"limit-warning":  "0 9 * * 1-5",  // weekdays 09:00
+			"stale-warning":  "0 9 * * 1",    // Mondays 09:00
+			"expiry-warning": "0 9 * * *",    // daily 09:00
+			"hygiene-report": "0 8 * * 1",    // Mondays 08:00
+			"offboarding":    "*/10 * * * *", // every 10 minutes
 		},
+		OffboardingAction: "remove",
 
 		BackgroundInterval: time.Minute,
 		LagWindow:          15 * time.Minute,
@@ -159,6 +165,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.PasswordLifetime = e.duration("APPPASS_PASSWORD_LIFETIME", c.PasswordLifetime)
 	c.RequestTTL = e.duration("APPPASS_REQUEST_TTL", c.RequestTTL)
 	c.TimeZone = e.str("APPPASS_TIME_ZONE", c.TimeZone)
+	c.OffboardingAction = e.str("APPPASS_OFFBOARDING_ACTION", c.OffboardingAction)
 	loadSMTP(&e, &c.SMTP)
 	if e.err != nil {
 		return Config{}, e.err
@@ -188,6 +195,8 @@ func (c Config) validate() error {
 		return errors.New("APPPASS_PASSWORD_LIFETIME must not be negative")
 	case c.RequestTTL <= 0:
 		return errors.New("APPPASS_REQUEST_TTL must be positive")
+	case c.OffboardingAction != "remove" && c.OffboardingAction != "request":
+		return fmt.Errorf("APPPASS_OFFBOARDING_ACTION must be remove or request, got %q", c.OffboardingAction)
 	}
 	for name, raw := range map[string]string{"SLACK_API_URL": c.SlackAPIURL, "AZURE_AUTHORITY_HOST": c.AuthorityHost, "GRAPH_BASE_URL": c.GraphBaseURL} {
 		if u, err := url.Parse(raw); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {

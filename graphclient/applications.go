@@ -91,11 +91,18 @@ func (c *Client) CreateApplication(ctx context.Context, owner domain.User) (doma
 	app := toApplication(created)
 	app.OwnerID = owner.ID
 	c.newApps.Add(app.ObjectID, c.now())
-	c.apps.Remove(owner.ID) // listed afresh next time, with the new one
 	if err := c.EnsureServicePrincipal(ctx, app.AppID); err != nil {
+		c.apps.Remove(owner.ID)
 		return app, err
 	}
 	app.HasServicePrincipal = true
+	// Added to what the caller just listed, which Graph may not show for
+	// a while.
+	listed := []domain.Application{cloneApp(app)}
+	if ca, ok := c.apps.Get(owner.ID); ok {
+		listed = append(cloneApps(ca.apps), listed...)
+	}
+	c.apps.Add(owner.ID, cachedApps{apps: listed})
 	return app, nil
 }
 

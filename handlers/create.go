@@ -47,7 +47,10 @@ func (s *Passwords) Create(ctx context.Context, actor domain.Actor, name string)
 	if err != nil {
 		return refuse(domain.User{}, err)
 	}
-	unlock := s.locks.Lock(owner.ID)
+	unlock, err := s.locks.LockPerson(ctx, owner.ID)
+	if err != nil {
+		return refuse(owner, fmt.Errorf("create: %w", err))
+	}
 	defer unlock()
 
 	h, err := s.holdings.current(ctx, owner)
@@ -124,8 +127,11 @@ func (i Issued) Undeliverable(ctx context.Context, cause error) error {
 	s := i.s
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	unlock := s.locks.Lock(i.owner.ID)
-	defer unlock()
+	if unlock, err := s.locks.LockPerson(ctx, i.owner.ID); err == nil {
+		defer unlock()
+	} else {
+		s.log.WarnContext(ctx, "removing an undelivered password without the person's lock", "owner", i.owner.ID, "err", err)
+	}
 	outcome := "undelivered: removed"
 	err := s.entra.RemovePassword(ctx, i.app, i.Password.KeyID)
 	if err == nil || domain.KindOf(err) == domain.KindNotFound {
@@ -168,11 +174,17 @@ func (s *Passwords) usableApplication(ctx context.Context, owner domain.User, h 
 	return app, nil
 }
 
-// createApplication creates owner's application and records it, unless
-// a fresh look (another replica may have made one) finds one. When
+// createApplication creates owner's application and records it, under
+// the application-creation lock that holds across replicas, unless a
+// fresh look (another replica may have made one) finds one. When
 // Entra's directory object quota is exhausted it adds a helpdesk alert to
 // eff.
 func (s *Passwords) createApplication(ctx context.Context, owner domain.User, eff *Effects) (domain.Application, error) {
+	unlock, err := s.locks.LockApplicationCreation(ctx, owner.ID)
+	if err != nil {
+		return domain.Application{}, fmt.Errorf("create application: %w", err)
+	}
+	defer unlock()
 	if app, found, err := s.apps.fresh(ctx, owner.ID, s.entra); err != nil {
 		return domain.Application{}, fmt.Errorf("create application: %w", err)
 	} else if found {

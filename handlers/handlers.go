@@ -48,7 +48,9 @@ type Config struct {
 	// ResumeAfter is how long an approval may stay "approving" before it
 	// is taken for one a crash interrupted and finished.
 	ResumeAfter time.Duration
-	Now         func() time.Time // nil: time.Now
+	// Instance names this process in resume claims, e.g. host:pid.
+	Instance string
+	Now      func() time.Time // nil: time.Now
 }
 
 // Deps are the handlers' collaborators: *graphclient.Client is Directory
@@ -61,7 +63,8 @@ type Deps struct {
 }
 
 // Handlers are apppass's operations, one value per concept, sharing the
-// per-person locks that keep two fast clicks from both passing a check.
+// per-person locks (the store's, which hold across replicas) that keep two
+// fast clicks from both passing a check.
 type Handlers struct {
 	Identity    *Identity
 	Passwords   *Passwords
@@ -77,11 +80,14 @@ func New(deps Deps, cfg Config) *Handlers {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Instance == "" {
+		cfg.Instance = "apppass"
+	}
 	log := deps.Log
 	if log == nil {
 		log = slog.Default()
 	}
-	locks := &ownerLocks{}
+	locks := deps.Store
 	audit := auditor{store: deps.Store, log: log}
 	trust := NewTrust(deps.Entra, deps.Store)
 	apps := applications{entra: deps.Entra, store: deps.Store, trust: trust, log: log}
@@ -93,7 +99,7 @@ func New(deps Deps, cfg Config) *Handlers {
 		Identity: id,
 		Passwords: &Passwords{id: id, entra: deps.Entra, store: deps.Store, audit: audit, locks: locks, apps: apps,
 			holdings: holdings, reconciler: rec, cfg: cfg, log: log},
-		Revocations: &Revocations{id: id, entra: deps.Entra, store: deps.Store, audit: audit, locks: locks,
+		Revocations: &Revocations{id: id, entra: deps.Entra, store: deps.Store, offboard: deps.Store, audit: audit, locks: locks,
 			apps: apps, holdings: holdings, cfg: cfg, log: log},
 		Reconciler: rec,
 	}

@@ -23,7 +23,7 @@ type Passwords struct {
 		AuditReader
 	}
 	audit      auditor
-	locks      *ownerLocks
+	locks      Locker
 	apps       applications
 	holdings   holdings
 	reconciler *Reconciler
@@ -118,7 +118,10 @@ func (s *Passwords) Delete(ctx context.Context, actor domain.Actor, keyID string
 	if err != nil {
 		return domain.Password{}, err
 	}
-	unlock := s.locks.Lock(owner.ID)
+	unlock, err := s.locks.LockPerson(ctx, owner.ID)
+	if err != nil {
+		return domain.Password{}, fmt.Errorf("delete: %w", err)
+	}
 	defer unlock()
 	h, err := s.holdings.current(ctx, owner)
 	if err != nil {

@@ -19,7 +19,7 @@ type Reconciler struct {
 	entra ReconcileEntra
 	store ReconcileStore
 	audit auditor
-	locks *ownerLocks
+	locks Locker
 	cfg   Config
 	log   *slog.Logger
 }
@@ -38,7 +38,11 @@ func (r *Reconciler) Reconcile(ctx context.Context) (domain.Counts, error) {
 	counts["records"] = len(recs)
 	var errs []error
 	for _, rec := range recs {
-		unlock := r.locks.Lock(rec.OwnerID)
+		unlock, err := r.locks.LockPerson(ctx, rec.OwnerID)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reconcile %d: %w", rec.ID, err))
+			continue
+		}
 		res, err := r.reconcile(ctx, rec)
 		unlock()
 		counts["removed"] += res.removed

@@ -21,8 +21,9 @@ type Revocations struct {
 		CredentialRemover
 	}
 	store    RevocationStore
+	offboard RemovalRecorder
 	audit    auditor
-	locks    *ownerLocks
+	locks    Locker
 	apps     applications
 	holdings holdings
 	cfg      Config
@@ -154,7 +155,10 @@ func (s *Revocations) Approve(ctx context.Context, actor domain.Actor, id int64)
 // executeRevocation removes each password of req that is not yet done and
 // records the outcomes and the final status.
 func (s *Revocations) executeRevocation(ctx context.Context, req domain.RevocationRequest, actorSlack, actorID string) (domain.RevocationRequest, error) {
-	unlock := s.locks.Lock(req.TargetID)
+	unlock, err := s.locks.LockPerson(ctx, req.TargetID)
+	if err != nil {
+		return req, fmt.Errorf("approve revocation: %w", err)
+	}
 	defer unlock()
 	app, found, err := s.apps.find(ctx, req.TargetID)
 	failed := 0

@@ -11,6 +11,8 @@ import (
 // concept uses only the small interfaces it needs. Unless a method says
 // otherwise, its errors are internal (the database failed).
 type Store interface {
+	Locker
+	RemovalRecorder
 	UserStore
 	ApplicationStore
 	CredentialStore
@@ -79,6 +81,10 @@ type RevocationStore interface {
 	// ExpireRevocations marks pending requests past their time as expired
 	// and returns them.
 	ExpireRevocations(ctx context.Context, now time.Time) ([]domain.RevocationRequest, error)
+	// ClaimResume makes holder the one process to resume approving
+	// request id until at+ttl, unless another holds a live claim; it
+	// reports whether holder won.
+	ClaimResume(ctx context.Context, id int64, holder string, at time.Time, ttl time.Duration) (bool, error)
 	CredentialRemoved(ctx context.Context, ownerID, appObjectID string, p domain.Password) error
 	ApplicationStore
 }

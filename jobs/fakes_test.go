@@ -45,6 +45,9 @@ type fakeSlack struct {
 
 func (f *fakeSlack) PublishRevocation(context.Context, domain.RevocationRequest) {}
 func (f *fakeSlack) AlertHelpdesk(context.Context, string) error                 { return nil }
+func (f *fakeSlack) PostRevocationRequest(context.Context, domain.RevocationRequest) (string, string, error) {
+	return "CHELPDESK", "1.1", nil
+}
 
 func (f *fakeSlack) SlackUsersByEmail(ctx context.Context) (map[string]string, error) {
 	return f.SlackUsersByEmailFn(ctx)

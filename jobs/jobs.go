@@ -5,6 +5,8 @@
 //   - the hygiene jobs of SPEC §7, on cron schedules: limit, stale and
 //     expiry warnings (limit.go, stale.go, expiry.go, notify.go) and the
 //     weekly hygiene report (report.go);
+//   - offboarding (offboarding.go), every 10 minutes: the users delta,
+//     and the app passwords of everyone disabled or deleted;
 //   - the background jobs, every BackgroundInterval and at start-up
 //     (background.go): reconciling credentials nobody received,
 //     expiring revocation requests and finishing approvals a crash
@@ -42,6 +44,7 @@ const (
 	StaleWarning  = "stale-warning"
 	ExpiryWarning = "expiry-warning"
 	HygieneReport = "hygiene-report"
+	Offboarding   = "offboarding"
 
 	ReconcileCredentials = "reconcile-credentials"
 	RevocationUpkeep     = "revocation-upkeep"
@@ -65,6 +68,7 @@ func definitions() []definition {
 		{name: StaleWarning, run: (*Runner).staleWarningJob},
 		{name: ExpiryWarning, run: (*Runner).expiryWarningJob},
 		{name: HygieneReport, run: (*Runner).hygieneReportJob},
+		{name: Offboarding, run: (*Runner).offboardingJob},
 		{name: ReconcileCredentials, background: true, run: (*Runner).reconcileCredentialsJob},
 		{name: RevocationUpkeep, background: true, run: (*Runner).revocationUpkeepJob},
 		{name: ApplicationAlerts, background: true, run: (*Runner).applicationAlertsJob},
@@ -102,6 +106,9 @@ type Config struct {
 	// Instance names this process in job leases and runs, e.g.
 	// hostname:pid.
 	Instance string
+	// OffboardingAction is handlers.OffboardRemove or
+	// handlers.OffboardRequest.
+	OffboardingAction string
 }
 
 // Deps are the jobs' collaborators.
@@ -112,6 +119,10 @@ type Deps struct {
 	Store       Store
 	Reconciler  Reconciler
 	Revocations Revocations
+	// Directory and Offboarding serve the offboarding job; without them
+	// it is not scheduled.
+	Directory   Directory
+	Offboarding Offboarder
 	Now         func() time.Time // nil: time.Now
 	Log         *slog.Logger     // nil: slog.Default()
 }
@@ -170,6 +181,9 @@ type Slack interface {
 	// AlertHelpdesk posts text to the helpdesk channel; an error when it
 	// was not posted.
 	AlertHelpdesk(ctx context.Context, text string) error
+	// PostRevocationRequest posts a new request to the helpdesk channel
+	// with its Approve and Deny buttons and returns where it is.
+	PostRevocationRequest(ctx context.Context, req domain.RevocationRequest) (channel, ts string, err error)
 }
 
 // Store keeps job runs, leases, notifications sent and report snapshots.
@@ -223,4 +237,9 @@ type Store interface {
 	FindingReported(ctx context.Context, objectID string, at time.Time) error
 	// FindingCounts counts the applications found, by kind.
 	FindingCounts(ctx context.Context) (map[string]int, error)
+
+	// DeltaLink returns the delta link stored under name; "" when none.
+	DeltaLink(ctx context.Context, name string) (string, error)
+	// SaveDeltaLink stores the delta link for the next run.
+	SaveDeltaLink(ctx context.Context, name, link string) error
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/handlers"
 )
 
 // ErrBusy means another run of the job holds its lease, in this process
@@ -34,6 +35,8 @@ const (
 type Runner struct {
 	entra       Scanner
 	trust       Trust
+	directory   Directory
+	offboarding Offboarder
 	slack       Slack
 	store       Store
 	reconciler  Reconciler
@@ -71,7 +74,7 @@ func New(deps Deps, cfg Config) (*Runner, error) {
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
-	r := &Runner{entra: deps.Entra, trust: deps.Trust, slack: deps.Slack, store: deps.Store, reconciler: deps.Reconciler,
+	r := &Runner{entra: deps.Entra, trust: deps.Trust, directory: deps.Directory, offboarding: deps.Offboarding, slack: deps.Slack, store: deps.Store, reconciler: deps.Reconciler,
 		revocations: deps.Revocations, now: deps.Now, log: deps.Log, cfg: cfg}
 	if r.now == nil {
 		r.now = time.Now
@@ -103,6 +106,9 @@ func New(deps Deps, cfg Config) (*Runner, error) {
 		if d.name == HygieneReport && cfg.ReportChannel == "" {
 			j.disabled = "no report channel (APPPASS_REPORT_CHANNEL)"
 		}
+		if d.name == Offboarding && (deps.Directory == nil || deps.Offboarding == nil) {
+			j.disabled = "no directory to read"
+		}
 		r.jobs = append(r.jobs, j)
 	}
 	return r, nil
@@ -120,6 +126,8 @@ func (c Config) validate() error {
 		return errors.New("jobs: the background interval must be positive")
 	case c.Instance == "":
 		return errors.New("jobs: the instance name is required")
+	case c.OffboardingAction != handlers.OffboardRemove && c.OffboardingAction != handlers.OffboardRequest:
+		return fmt.Errorf("jobs: the offboarding action must be %q or %q, got %q", handlers.OffboardRemove, handlers.OffboardRequest, c.OffboardingAction)
 	}
 	return nil
 }
