@@ -53,6 +53,12 @@ func (s *Passwords) Create(ctx context.Context, actor domain.Actor, name string)
 	}
 	defer unlock()
 
+	if r, open, err := openAll(ctx, s.store, owner.ID, s.cfg.Now()); err != nil {
+		return refuse(owner, fmt.Errorf("create: %w", err))
+	} else if open {
+		return refuse(owner, domain.Errorf(domain.KindConflict,
+			"An administrator asked for all your app passwords to be revoked (request #%d). Until the helpdesk decides, you cannot create new ones. Please ask the helpdesk if you need one.", r.ID))
+	}
 	h, err := s.holdings.current(ctx, owner)
 	if err != nil {
 		return refuse(owner, fmt.Errorf("create: %w", err))

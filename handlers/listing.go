@@ -107,6 +107,21 @@ func (hs holdings) current(ctx context.Context, owner domain.User) (holding, err
 	if err != nil {
 		return holding{}, err
 	}
+	return hs.merge(ctx, owner, app, found)
+}
+
+// fresh is current without Entra's cache, for a decision that must see
+// what Entra holds now.
+func (hs holdings) fresh(ctx context.Context, owner domain.User) (holding, error) {
+	app, found, err := hs.apps.fresh(ctx, owner.ID, hs.entra)
+	if err != nil {
+		return holding{}, err
+	}
+	return hs.merge(ctx, owner, app, found)
+}
+
+// merge corrects app's listing by apppass's own recent writes.
+func (hs holdings) merge(ctx context.Context, owner domain.User, app domain.Application, found bool) (holding, error) {
 	h := holding{app: app, found: found}
 	recent, err := hs.store.RecentCredentials(ctx, owner.ID, hs.cfg.Now().Add(-hs.cfg.LagWindow))
 	if err != nil {

@@ -97,14 +97,10 @@ func (s *Revocations) Offboard(ctx context.Context, c domain.DirectoryChange, ac
 // requestOffboarding files a --all request for l's passwords, unless a
 // --all request for them is open already.
 func (s *Revocations) requestOffboarding(ctx context.Context, l Leaver, h holding) (Leaver, error) {
-	open, err := s.store.Revocations(ctx, domain.RevocationPending, domain.RevocationApproving, domain.RevocationPartial)
-	if err != nil {
+	if _, open, err := openAll(ctx, s.store, l.OwnerID, s.cfg.Now()); err != nil {
 		return l, fmt.Errorf("offboard %s: %w", l.OwnerID, err)
-	}
-	for _, r := range open {
-		if r.TargetID == l.OwnerID && r.All {
-			return l, nil
-		}
+	} else if open {
+		return l, nil
 	}
 	req := domain.RevocationRequest{
 		RequesterSlack: offboardActor, TargetID: l.OwnerID, TargetName: l.Name, All: true,

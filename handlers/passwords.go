@@ -21,6 +21,7 @@ type Passwords struct {
 		ApplicationStore
 		CredentialStore
 		AuditReader
+		Revocations(ctx context.Context, statuses ...domain.RevocationStatus) ([]domain.RevocationRequest, error)
 	}
 	audit      auditor
 	locks      Locker
