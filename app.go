@@ -114,7 +114,7 @@ func (m *Main) open(ctx context.Context) (*parts, error) {
 		NotifyCooldown: cfg.NotifyCooldown, StaleAfter: cfg.StaleAfter, UnusedAfter: cfg.UnusedAfter,
 		ExpiryWarning: cfg.ExpiryWarning, Location: cfg.Location(), Schedules: cfg.Schedules,
 		BackgroundInterval: cfg.BackgroundInterval, ReportChannel: cfg.ReportChannel,
-		Instance: instance, OffboardingAction: cfg.OffboardingAction,
+		Instance: instance, OffboardingAction: cfg.OffboardingAction, AuditRetention: cfg.AuditRetention,
 	})
 	if err != nil {
 		db.Close()

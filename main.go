@@ -4,6 +4,8 @@
 //	apppass [serve]          run the bot (socket mode) and the scheduled jobs
 //	apppass job run NAME     run one job once, now, and exit (non-zero if it failed)
 //	apppass job list         show the jobs, their schedules and last runs
+//	apppass audit export [--since T]
+//	                         write the audit trail as JSON lines (T: RFC 3339 or a duration back)
 //	apppass version          print the version
 package main
 
@@ -16,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -34,7 +37,7 @@ func main() {
 	}
 }
 
-const usage = "usage: apppass [serve] | apppass job run NAME | apppass job list | apppass version"
+const usage = "usage: apppass [serve] | apppass job run NAME | apppass job list | apppass audit export [--since T] | apppass version"
 
 type usageError struct{ msg string }
 
@@ -68,6 +71,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return m.RunJob(ctx, args[2], stdout)
 		}
 		return usageError{usage}
+	case "audit":
+		if len(args) < 2 || args[1] != "export" || (len(args) != 2 && len(args) != 4) || (len(args) == 4 && args[2] != "--since") {
+			return usageError{usage}
+		}
+		var since time.Time
+		if len(args) == 4 {
+			var err error
+			if since, err = parseSince(args[3], time.Now()); err != nil {
+				return err
+			}
+		}
+		m, err := NewMain(getenv, slog.New(slog.NewJSONHandler(stderr, nil)))
+		if err != nil {
+			return err
+		}
+		return m.ExportAudit(ctx, since, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -73,6 +73,9 @@ type Config struct {
 	// passwords of someone disabled or deleted: "remove" them, or
 	// "request" a --all revocation for the helpdesk.
 	OffboardingAction string `yaml:"offboarding_action"`
+	// AuditRetention is how long audit events, notifications sent and job
+	// runs are kept; the retention job prunes older ones daily.
+	AuditRetention time.Duration `yaml:"audit_retention"`
 
 	// The timings below are apppass's own, not settings; they live here so
 	// that every default is in one place.
@@ -120,7 +123,9 @@ func Default() Config {
 			"expiry-warning": "0 9 * * *",    // daily 09:00
 			"hygiene-report": "0 8 * * 1",    // Mondays 08:00
 			"offboarding":    "*/10 * * * *", // every 10 minutes
+			"retention":      "30 3 * * *",   // daily 03:30
 		},
+		AuditRetention:    9600 * time.Hour, // 400 days
 		OffboardingAction: "remove",
 
 		BackgroundInterval: time.Minute,
@@ -166,6 +171,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.RequestTTL = e.duration("APPPASS_REQUEST_TTL", c.RequestTTL)
 	c.TimeZone = e.str("APPPASS_TIME_ZONE", c.TimeZone)
 	c.OffboardingAction = e.str("APPPASS_OFFBOARDING_ACTION", c.OffboardingAction)
+	c.AuditRetention = e.duration("APPPASS_AUDIT_RETENTION", c.AuditRetention)
 	loadSMTP(&e, &c.SMTP)
 	if e.err != nil {
 		return Config{}, e.err
@@ -195,6 +201,8 @@ func (c Config) validate() error {
 		return errors.New("APPPASS_PASSWORD_LIFETIME must not be negative")
 	case c.RequestTTL <= 0:
 		return errors.New("APPPASS_REQUEST_TTL must be positive")
+	case c.AuditRetention < 24*time.Hour:
+		return errors.New("APPPASS_AUDIT_RETENTION must be at least 24h")
 	case c.OffboardingAction != "remove" && c.OffboardingAction != "request":
 		return fmt.Errorf("APPPASS_OFFBOARDING_ACTION must be remove or request, got %q", c.OffboardingAction)
 	}

@@ -7,6 +7,8 @@
 //     weekly hygiene report (report.go);
 //   - offboarding (offboarding.go), every 10 minutes: the users delta,
 //     and the app passwords of everyone disabled or deleted;
+//   - retention (retention.go), daily: pruning records past
+//     AuditRetention;
 //   - the background jobs, every BackgroundInterval and at start-up
 //     (background.go): reconciling credentials nobody received,
 //     expiring revocation requests and finishing approvals a crash
@@ -45,6 +47,7 @@ const (
 	ExpiryWarning = "expiry-warning"
 	HygieneReport = "hygiene-report"
 	Offboarding   = "offboarding"
+	Retention     = "retention"
 
 	ReconcileCredentials = "reconcile-credentials"
 	RevocationUpkeep     = "revocation-upkeep"
@@ -69,6 +72,7 @@ func definitions() []definition {
 		{name: ExpiryWarning, run: (*Runner).expiryWarningJob},
 		{name: HygieneReport, run: (*Runner).hygieneReportJob},
 		{name: Offboarding, run: (*Runner).offboardingJob},
+		{name: Retention, run: (*Runner).retentionJob},
 		{name: ReconcileCredentials, background: true, run: (*Runner).reconcileCredentialsJob},
 		{name: RevocationUpkeep, background: true, run: (*Runner).revocationUpkeepJob},
 		{name: ApplicationAlerts, background: true, run: (*Runner).applicationAlertsJob},
@@ -109,6 +113,9 @@ type Config struct {
 	// OffboardingAction is handlers.OffboardRemove or
 	// handlers.OffboardRequest.
 	OffboardingAction string
+	// AuditRetention is how long the audit trail, notifications sent and
+	// job runs are kept.
+	AuditRetention time.Duration
 }
 
 // Deps are the jobs' collaborators.
@@ -242,4 +249,8 @@ type Store interface {
 	DeltaLink(ctx context.Context, name string) (string, error)
 	// SaveDeltaLink stores the delta link for the next run.
 	SaveDeltaLink(ctx context.Context, name, link string) error
+
+	// Prune deletes audit events, notifications and job runs older than
+	// before and returns how many, by table.
+	Prune(ctx context.Context, before time.Time) (domain.Counts, error)
 }

@@ -120,8 +120,8 @@ func (c Config) validate() error {
 		return errors.New("jobs: max_per_user must be at least 1")
 	case c.Limits.WarnAt < 1 || c.Limits.WarnAt > c.Limits.MaxPerUser:
 		return fmt.Errorf("jobs: warn_at (%d) must be between 1 and max_per_user (%d)", c.Limits.WarnAt, c.Limits.MaxPerUser)
-	case c.NotifyCooldown <= 0 || c.StaleAfter <= 0 || c.UnusedAfter <= 0 || c.ExpiryWarning <= 0:
-		return errors.New("jobs: notify_cooldown, stale_after, unused_after and expiry_warning must be positive")
+	case c.NotifyCooldown <= 0 || c.StaleAfter <= 0 || c.UnusedAfter <= 0 || c.ExpiryWarning <= 0 || c.AuditRetention <= 0:
+		return errors.New("jobs: notify_cooldown, stale_after, unused_after, expiry_warning and audit_retention must be positive")
 	case c.BackgroundInterval <= 0:
 		return errors.New("jobs: the background interval must be positive")
 	case c.Instance == "":
