@@ -15,7 +15,7 @@ func TestRetentionPrunesPastTheRetention(t *testing.T) {
 	db := mustOpenStore(t)
 	cfg := testkit.JobsConfig()
 	for _, at := range []int{401, 399} { // days ago; the default keeps 400
-		if err := db.Audit(ctx, domain.AuditEvent{At: t0.Add(-day * 1).AddDate(0, 0, 1-at), Action: "create"}); err != nil {
+		if err := db.Audit(ctx, domain.AuditEvent{At: t0.Add(-day*1).AddDate(0, 0, 1-at), Action: "create"}); err != nil {
 			t.Fatal(err)
 		}
 	}
