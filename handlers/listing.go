@@ -132,7 +132,9 @@ func (hs holdings) merge(ctx context.Context, owner domain.User, app domain.Appl
 	for _, r := range recent {
 		key := r.Password.KeyID
 		switch r.State {
-		case domain.CredentialDelivered:
+		case domain.CredentialDelivered, domain.CredentialIssued:
+			// Issued: made in Entra, being shown (perhaps by another
+			// replica, whose write this process's cache has not seen).
 			extra[key] = r.Password
 		case domain.CredentialRemoved, domain.CredentialAbandoned:
 			if key != "" {
