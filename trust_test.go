@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/apppass/apppass/fakeentra"
+	"github.com/apppass/apppass/jobs"
 )
 
 // helpdeskTexts returns the text of every message in the helpdesk channel.
@@ -115,5 +116,42 @@ func TestServicePrincipalIsCreatedBeforeAnyPassword(t *testing.T) {
 	}
 	if n := len(h.entra.Applications()); n != 2 {
 		t.Errorf("%d applications, want 2 (bob's reused)", n)
+	}
+}
+
+// POST /applications that failed after Entra made the application is not
+// retried blindly; the next create finds and uses what it made. A second
+// application of apppass's for one person is reported, never used.
+func TestOneApplicationPerPersonAndDuplicatesReported(t *testing.T) {
+	h := newHarness(t).start()
+	h.entra.Inject(fakeentra.OpCreateApplication, fakeentra.Fault{Status: 503, AfterEffect: true})
+	if out := h.ask(alice, "create Phone"); h.secretIn(out) != "" {
+		t.Fatalf("create succeeded through a 503: %s", out)
+	}
+	if secret := h.secretIn(h.ask(alice, "create Phone")); secret == "" {
+		t.Fatal("the second create failed")
+	}
+	apps := h.entra.Applications()
+	if len(apps) != 1 || len(apps[0].Passwords) != 1 {
+		t.Fatalf("applications = %+v; want one, holding Phone", apps)
+	}
+
+	dup := h.entra.AddEmployeeApp(entraID(alice), true)
+	h.entra.AddSecret(dup.ID, "Stray", time.Time{})
+	h.runJob(jobs.StaleWarning) // a scan finds it
+	if out := h.ask(alice, "list"); strings.Contains(out, "Stray") || !strings.Contains(out, "Phone") {
+		t.Errorf("list with a duplicate:\n%s", out)
+	}
+	h.ask(alice, "create Laptop")
+	if got, _ := h.entra.Application(apps[0].ID); len(got.Passwords) != 2 {
+		t.Errorf("the first application holds %d passwords, want 2", len(got.Passwords))
+	}
+	if got, _ := h.entra.Application(dup.ID); len(got.Passwords) != 1 {
+		t.Errorf("apppass added to the duplicate: %+v", got.Passwords)
+	}
+	h.waitFor("the duplicate alert", func() bool { return countContaining(h.helpdeskTexts(), dup.AppID) > 0 })
+	time.Sleep(500 * time.Millisecond)
+	if texts := h.helpdeskTexts(); countContaining(texts, dup.AppID) != 1 || countContaining(texts, "second apppass application") != 1 {
+		t.Errorf("helpdesk messages:\n%s", strings.Join(texts, "\n"))
 	}
 }
