@@ -115,6 +115,7 @@ func (m *Main) open(ctx context.Context) (*parts, error) {
 		ExpiryWarning: cfg.ExpiryWarning, Location: cfg.Location(), Schedules: cfg.Schedules,
 		BackgroundInterval: cfg.BackgroundInterval, ReportChannel: cfg.ReportChannel,
 		Instance: instance, OffboardingAction: cfg.OffboardingAction, AuditRetention: cfg.AuditRetention,
+		GatewayLastUse: cfg.SMTP.Enabled(),
 	})
 	if err != nil {
 		db.Close()

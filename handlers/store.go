@@ -12,6 +12,7 @@ import (
 // otherwise, its errors are internal (the database failed).
 type Store interface {
 	Locker
+	PasswordsLastUsed(ctx context.Context, ownerID string) (map[string]time.Time, error)
 	RemovalRecorder
 	UserStore
 	ApplicationStore

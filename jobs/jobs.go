@@ -116,6 +116,9 @@ type Config struct {
 	// AuditRetention is how long the audit trail, notifications sent and
 	// job runs are kept.
 	AuditRetention time.Duration
+	// GatewayLastUse: the mail gateway runs, so its last-use records count
+	// as last-use data (the "unused" rule applies without Entra P1/P2).
+	GatewayLastUse bool
 }
 
 // Deps are the jobs' collaborators.
@@ -253,4 +256,7 @@ type Store interface {
 	// Prune deletes audit events, notifications and job runs older than
 	// before and returns how many, by table.
 	Prune(ctx context.Context, before time.Time) (domain.Counts, error)
+	// PasswordsLastUsed returns when each of ownerID's passwords last
+	// opened the mail gateway, by key id.
+	PasswordsLastUsed(ctx context.Context, ownerID string) (map[string]time.Time, error)
 }

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -85,10 +86,33 @@ func (r *Runner) scan(ctx context.Context, withLastUse bool, fn func(h holder) e
 				}
 			}
 		}
-		return fn(holder{recipient: recipient{id: app.OwnerID, upn: upn}, Passwords: app.Passwords, LastUseKnown: lastUseKnown})
+		known := lastUseKnown
+		if withLastUse && r.cfg.GatewayLastUse {
+			if err := r.addGatewayUse(ctx, &app); err != nil {
+				return err
+			}
+			known = true
+		}
+		return fn(holder{recipient: recipient{id: app.OwnerID, upn: upn}, Passwords: app.Passwords, LastUseKnown: known})
 	})
 	if err != nil {
 		return lastUseKnown, fmt.Errorf("scan applications: %w", err)
 	}
 	return lastUseKnown, nil
+}
+
+// addGatewayUse merges the mail gateway's last-use records of app's
+// owner into app's passwords, the later date winning.
+func (r *Runner) addGatewayUse(ctx context.Context, app *domain.Application) error {
+	used, err := r.store.PasswordsLastUsed(ctx, app.OwnerID)
+	if err != nil {
+		return fmt.Errorf("gateway last use of %s: %w", app.OwnerID, err)
+	}
+	for i := range app.Passwords {
+		p := &app.Passwords[i]
+		if t, ok := used[strings.ToLower(p.KeyID)]; ok && (p.LastUsed == nil || t.After(*p.LastUsed)) {
+			p.LastUsed = &t
+		}
+	}
+	return nil
 }
