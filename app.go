@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -107,6 +108,7 @@ func (m *Main) open(ctx context.Context) (*parts, error) {
 	}
 	db.Now = m.Now
 	p := &parts{db: db, log: m.Log}
+	instance := instanceName()
 	p.graph, err = graphclient.New(m.graphOptions())
 	if err != nil {
 		db.Close()
@@ -116,25 +118,33 @@ func (m *Main) open(ctx context.Context) (*parts, error) {
 		Limits:     handlers.Limits{MaxPerUser: cfg.MaxPerUser, WarnAt: cfg.WarnAt},
 		AdminGroup: cfg.AdminGroup, HelpdeskGroup: cfg.HelpdeskGroup, RequestTTL: cfg.RequestTTL,
 		PasswordLifetime: cfg.PasswordLifetime, LagWindow: cfg.LagWindow, ReconcileAfter: cfg.ReconcileAfter,
-		GiveUpAfter: cfg.GiveUpAfter, ResumeAfter: cfg.ResumeAfter(), Now: m.Now,
+		GiveUpAfter: cfg.GiveUpAfter, ResumeAfter: cfg.ResumeAfter(), Instance: instance, Now: m.Now,
 	})
 	p.slack = bot.NewSlack(m.botConfig(), m.Log)
-	host, _ := os.Hostname()
 	p.jobs, err = jobs.New(jobs.Deps{
-		Entra: p.graph, Slack: p.slack, Store: db, Reconciler: p.handlers.Reconciler, Revocations: p.handlers.Revocations,
-		Now: m.Now, Log: m.Log,
+		Entra: p.graph, Trust: p.handlers.Trust, Slack: p.slack, Store: db, Reconciler: p.handlers.Reconciler, Revocations: p.handlers.Revocations,
+		Directory: p.graph, Offboarding: p.handlers.Revocations, Now: m.Now, Log: m.Log,
 	}, jobs.Config{
 		Limits:         handlers.Limits{MaxPerUser: cfg.MaxPerUser, WarnAt: cfg.WarnAt},
 		NotifyCooldown: cfg.NotifyCooldown, StaleAfter: cfg.StaleAfter, UnusedAfter: cfg.UnusedAfter,
 		ExpiryWarning: cfg.ExpiryWarning, Location: cfg.Location(), Schedules: cfg.Schedules,
 		BackgroundInterval: cfg.BackgroundInterval, ReportChannel: cfg.ReportChannel,
-		Instance: host + ":" + strconv.Itoa(os.Getpid()),
+		Instance: instance, OffboardingAction: cfg.OffboardingAction, AuditRetention: cfg.AuditRetention,
+		GatewayLastUse: cfg.SMTP.Enabled(),
 	})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	return p, nil
+}
+
+// instanceName names this process in job leases, runs and resume
+// claims: host:pid and a random suffix, so that two apppass processes in
+// one test binary differ too.
+func instanceName() string {
+	host, _ := os.Hostname()
+	return host + ":" + strconv.Itoa(os.Getpid()) + "-" + rand.Text()[:6]
 }
 
 func (m *Main) botConfig() bot.Config {

@@ -22,7 +22,8 @@ func (m *Main) graphOptions() graphclient.Options {
 	return graphclient.Options{
 		TenantID: cfg.TenantID, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
 		AuthorityHost: cfg.AuthorityHost, GraphBaseURL: cfg.GraphBaseURL, AppNamePrefix: cfg.AppNamePrefix,
-		Transport: m.Metrics.Transport(m.GraphTransport, "graph", metrics.GraphOperation), Now: m.Now, Logger: m.Log,
+		ServicePrincipalID: cfg.ServicePrincipalID,
+		Transport:          m.Metrics.Transport(m.GraphTransport, "graph", metrics.GraphOperation), Now: m.Now, Logger: m.Log,
 	}
 }
 

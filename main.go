@@ -9,6 +9,8 @@
 //	apppass job list         show the jobs, their schedules and last runs
 //	apppass check            try every setting against Slack and Entra, one line each
 //	apppass health [URL]     ask a running apppass's /readyz (for container health checks)
+//	apppass audit export [--since T]
+//	                         write the audit trail as JSON lines (T: RFC 3339 or a duration back)
 //	apppass version          print the version
 package main
 
@@ -20,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/apppass/apppass/config"
 	"github.com/apppass/apppass/logging"
@@ -41,7 +44,7 @@ func main() {
 	}
 }
 
-const usage = "usage: apppass [serve] | apppass gateway | apppass demo [--addr HOST:PORT] | apppass check | apppass health [URL] | apppass job run NAME | apppass job list | apppass version"
+const usage = "usage: apppass [serve] | apppass gateway | apppass demo [--addr HOST:PORT] | apppass check | apppass health [URL] | apppass job run NAME | apppass job list | apppass audit export [--since T] | apppass version"
 
 type usageError struct{ msg string }
 
@@ -94,6 +97,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runHealth(ctx, args[1:], getenv, stdout)
 	case "demo":
 		return runDemo(ctx, args[1:], getenv, stdout)
+	case "audit":
+		if len(args) < 2 || args[1] != "export" || (len(args) != 2 && len(args) != 4) || (len(args) == 4 && args[2] != "--since") {
+			return usageError{usage}
+		}
+		var since time.Time
+		if len(args) == 4 {
+			var err error
+			if since, err = parseSince(args[3], time.Now()); err != nil {
+				return err
+			}
+		}
+		m, err := NewMain(getenv, logging.New(stderr, getenv("APPPASS_LOG_LEVEL")))
+		if err != nil {
+			return err
+		}
+		return m.ExportAudit(ctx, since, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

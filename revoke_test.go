@@ -412,3 +412,32 @@ func TestAuthorizationTable(t *testing.T) {
 		t.Error("an admin's revoke was not filed")
 	}
 }
+
+// --all means all at approval time, and the target cannot create while
+// such a request waits.
+func TestRevokeAllCoversPasswordsMadeWhileItWaits(t *testing.T) {
+	h := newHarness(t).start()
+	h.ask(alice, "create Phone")
+	h.ask(adam, "revoke <@UALICE|alice> --all left the company")
+	req := h.helpdeskRequest()
+
+	out := h.ask(alice, "create Tablet")
+	if h.secretIn(out) != "" || !strings.Contains(out, "#1") {
+		t.Errorf("create while an --all request waits answered:\n%s", out)
+	}
+	// One made meanwhile by other means still goes.
+	apps := h.entra.Applications()
+	h.entra.AddSecret(apps[0].ID, "Made meanwhile", time.Time{})
+
+	h.decide(hana, "revoke_approve", req)
+	h.waitFor("the revocation", func() bool { return strings.Contains(messageText(h.currentRequest(req.TS)), "Approved by") })
+	if creds := h.entra.CredentialsOf(entraID(alice)); len(creds) != 0 {
+		t.Errorf("after approving --all alice holds %+v", creds)
+	}
+	if text := messageText(h.currentRequest(req.TS)); !strings.Contains(text, "Made meanwhile") {
+		t.Errorf("the request message does not show the password added meanwhile:\n%s", text)
+	}
+	if h.secretIn(h.ask(alice, "create Tablet")) == "" {
+		t.Errorf("create after the decision failed")
+	}
+}

@@ -73,3 +73,18 @@ func (s *Slack) notifyOutcome(ctx context.Context, req domain.RevocationRequest)
 			req.ID, escape(req.TargetName)))
 	}
 }
+
+// PostRevocationRequest posts a request apppass filed on its own behalf
+// (offboarding) to the helpdesk channel, with its Approve and Deny
+// buttons, and returns where it is. It returns an error when no helpdesk
+// channel is set or Slack did not take it.
+func (s *Slack) PostRevocationRequest(ctx context.Context, req domain.RevocationRequest) (channel, ts string, err error) {
+	if s.helpdeskChannel == "" {
+		return "", "", fmt.Errorf("post revocation request: APPPASS_HELPDESK_CHANNEL is not set")
+	}
+	text, blocks := requestMessage(req)
+	if ts, err = s.post(ctx, s.helpdeskChannel, text, blocks); err != nil {
+		return "", "", fmt.Errorf("post revocation request: %w", err)
+	}
+	return s.helpdeskChannel, ts, nil
+}

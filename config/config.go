@@ -35,6 +35,10 @@ type Config struct {
 	ClientSecret  domain.Secret `yaml:"-"` // empty: use the rest of the azidentity environment chain
 	AuthorityHost string        `yaml:"authority_host"`
 	GraphBaseURL  string        `yaml:"graph_base_url"`
+	// ServicePrincipalID is the object id of apppass's own service
+	// principal, which must own every application apppass acts on; empty:
+	// apppass reads it from Graph once.
+	ServicePrincipalID string `yaml:"service_principal_id"`
 
 	DBPath string `yaml:"db"`
 
@@ -75,6 +79,13 @@ type Config struct {
 	// Schedules maps a scheduled job's name to its cron expression; a YAML
 	// file overrides the defaults job by job.
 	Schedules map[string]string `yaml:"schedules"`
+	// OffboardingAction is what the offboarding job does with the app
+	// passwords of someone disabled or deleted: "remove" them, or
+	// "request" a --all revocation for the helpdesk.
+	OffboardingAction string `yaml:"offboarding_action"`
+	// AuditRetention is how long audit events, notifications sent and job
+	// runs are kept; the retention job prunes older ones daily.
+	AuditRetention time.Duration `yaml:"audit_retention"`
 
 	// The timings below are apppass's own, not settings; they live here so
 	// that every default is in one place.
@@ -122,11 +133,15 @@ func Default() Config {
 		TimeZone:       "UTC",
 		// The scheduled jobs' cron expressions, read in TimeZone.
 		Schedules: map[string]string{
-			"limit-warning":  "0 9 * * 1-5", // weekdays 09:00
-			"stale-warning":  "0 9 * * 1",   // Mondays 09:00
-			"expiry-warning": "0 9 * * *",   // daily 09:00
-			"hygiene-report": "0 8 * * 1",   // Mondays 08:00
+			"limit-warning":  "0 9 * * 1-5",  // weekdays 09:00
+			"stale-warning":  "0 9 * * 1",    // Mondays 09:00
+			"expiry-warning": "0 9 * * *",    // daily 09:00
+			"hygiene-report": "0 8 * * 1",    // Mondays 08:00
+			"offboarding":    "*/10 * * * *", // every 10 minutes
+			"retention":      "30 3 * * *",   // daily 03:30
 		},
+		AuditRetention:    9600 * time.Hour, // 400 days
+		OffboardingAction: "remove",
 
 		BackgroundInterval: time.Minute,
 		LagWindow:          15 * time.Minute,
@@ -165,6 +180,7 @@ func Load(getenv func(string) string, opts ...LoadOption) (Config, error) {
 	c.ClientSecret = domain.NewSecret(e.str("AZURE_CLIENT_SECRET", ""))
 	c.AuthorityHost = e.str("AZURE_AUTHORITY_HOST", c.AuthorityHost)
 	c.GraphBaseURL = e.str("GRAPH_BASE_URL", c.GraphBaseURL)
+	c.ServicePrincipalID = e.str("APPPASS_SERVICE_PRINCIPAL_ID", c.ServicePrincipalID)
 	c.DBPath = e.str("APPPASS_DB", c.DBPath)
 	c.AdminGroup = e.str("APPPASS_ADMIN_GROUP", c.AdminGroup)
 	c.HelpdeskGroup = e.str("APPPASS_HELPDESK_GROUP", c.HelpdeskGroup)
@@ -178,6 +194,8 @@ func Load(getenv func(string) string, opts ...LoadOption) (Config, error) {
 	c.PasswordLifetime = e.duration("APPPASS_PASSWORD_LIFETIME", c.PasswordLifetime)
 	c.RequestTTL = e.duration("APPPASS_REQUEST_TTL", c.RequestTTL)
 	c.TimeZone = e.str("APPPASS_TIME_ZONE", c.TimeZone)
+	c.OffboardingAction = e.str("APPPASS_OFFBOARDING_ACTION", c.OffboardingAction)
+	c.AuditRetention = e.duration("APPPASS_AUDIT_RETENTION", c.AuditRetention)
 	loadSMTP(&e, &c.SMTP)
 	c.HTTPAddr = e.opt("APPPASS_HTTP_ADDR", c.HTTPAddr)
 	if e.err != nil {
@@ -207,6 +225,10 @@ func (c Config) validate() error {
 		return errors.New("APPPASS_PASSWORD_LIFETIME must not be negative")
 	case c.RequestTTL <= 0:
 		return errors.New("APPPASS_REQUEST_TTL must be positive")
+	case c.AuditRetention < 24*time.Hour:
+		return errors.New("APPPASS_AUDIT_RETENTION must be at least 24h")
+	case c.OffboardingAction != "remove" && c.OffboardingAction != "request":
+		return fmt.Errorf("APPPASS_OFFBOARDING_ACTION must be remove or request, got %q", c.OffboardingAction)
 	}
 	for name, raw := range map[string]string{"SLACK_API_URL": c.SlackAPIURL, "AZURE_AUTHORITY_HOST": c.AuthorityHost, "GRAPH_BASE_URL": c.GraphBaseURL} {
 		if u, err := url.Parse(raw); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"errors"
 	"strings"
 	"time"
 )
@@ -62,3 +63,22 @@ type Removal struct {
 	Reason  string // "deleted", "revoked", "disabled", …
 	At      time.Time
 }
+
+// DirectoryChange is one user in the directory's delta (SPEC §3
+// offboarding): changed (enabled or disabled) or removed.
+type DirectoryChange struct {
+	UserID  string
+	UPN     string // "" for a removed user
+	Enabled bool
+	// Removed is "" for a user who exists, else Graph's reason: "changed"
+	// (soft-deleted, restorable for 30 days) or "deleted" (permanently).
+	Removed string
+}
+
+// Left reports whether the change means the person can no longer sign in:
+// disabled or deleted.
+func (c DirectoryChange) Left() bool { return c.Removed != "" || !c.Enabled }
+
+// ErrDeltaExpired means a stored delta link is no longer valid
+// (syncStateNotFound): the directory must be read in full again.
+var ErrDeltaExpired = errors.New("the directory delta link expired; a full sync is needed")

@@ -44,6 +44,12 @@ type Application struct {
 	AppID     string // the client id a device signs in with
 	OwnerID   string // Entra object id of the employee
 	Passwords []Password
+	// Created is the application's createdDateTime (zero when unknown).
+	Created time.Time
+	// HasServicePrincipal is true once apppass created or confirmed the
+	// application's service principal: only then may it issue passwords
+	// on it (a password without one cannot sign in).
+	HasServicePrincipal bool
 }
 
 // Created is a new app password as it is handed to the person: its
@@ -94,4 +100,22 @@ type AuditEvent struct {
 	Name       string
 	Outcome    string // "ok", or why not
 	Ref        string // correlation id shown to the person, when any
+}
+
+// The kinds of ApplicationFinding.
+const (
+	FindingLookalike = "lookalike" // not apppass's: another principal owns it
+	FindingDuplicate = "duplicate" // apppass's, but another is its owner's
+)
+
+// ApplicationFinding is an application tagged for an employee that
+// apppass will not use: a look-alike someone else registered, or a second
+// application of apppass's for one person. The helpdesk is told once.
+type ApplicationFinding struct {
+	ObjectID  string
+	AppID     string
+	OwnerID   string // from its apppass:owner tag
+	Kind      string // FindingLookalike or FindingDuplicate
+	Passwords int    // how many password credentials it held when found
+	FoundAt   time.Time
 }

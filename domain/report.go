@@ -29,6 +29,9 @@ type Report struct {
 
 	Created, Deleted, Revoked int // in the period, from the audit trail
 	PendingRevocations        int
+	// Lookalikes and Duplicates count the applications tagged for someone
+	// that apppass found and does not use (SPEC §11).
+	Lookalikes, Duplicates int
 
 	// Previous holds the previous report's figures (keys Figure…); nil
 	// for the first report.

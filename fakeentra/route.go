@@ -26,8 +26,10 @@ const (
 	OpUploadChunk            = "uploadChunk"            // PUT /upload/{session}?authtoken=… (the uploadUrl; no bearer token)
 	OpSendDraft              = "sendDraft"              // POST /v1.0/users/{id}/messages/{mid}/send
 	OpUnknown                = "unknown"                // any route the fake does not serve
-	// OpUsersDelta (GET /v1.0/users/delta) is in delta.go and OpListOwners
-	// (GET /v1.0/applications/{id}/owners) in owners.go.
+	// OpUsersDelta (GET /v1.0/users/delta) is in delta.go, OpListOwners
+	// (GET /v1.0/applications/{id}/owners) in owners.go and
+	// OpGetServicePrincipal (GET /v1.0/servicePrincipals(appId='…')) in
+	// selfsp.go.
 )
 
 // handler serves one routed operation.
@@ -98,6 +100,9 @@ func routeV1(segs []string, get, post bool) routeInfo {
 		return g(OpCreateApplication, (*Server).createApplication)
 	case n == 1 && post && eq(segs[0], "servicePrincipals"):
 		return g(OpCreateServicePrincipal, (*Server).createServicePrincipal)
+	}
+	if v, ok := altKey(segs[0], "servicePrincipals", "appId"); ok && n == 1 && get {
+		return g(OpGetServicePrincipal, (*Server).getServicePrincipal, v)
 	}
 	// /applications/{id}/action or /applications(appId='…')/action
 	var key []string

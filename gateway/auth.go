@@ -108,7 +108,7 @@ func (g *Gateway) verify(ctx context.Context, user string, password domain.Secre
 		}
 		return refuse("password not accepted by Entra")
 	}
-	l := login{mailbox: mb, appID: app.AppID}
+	l := login{mailbox: mb, appID: app.AppID, appObjectID: app.ObjectID}
 	if key != nil {
 		l.keyID = key.KeyID
 	}
@@ -120,9 +120,9 @@ func (g *Gateway) verify(ctx context.Context, user string, password domain.Secre
 // may not show yet). Failures leave the list short: hints only refine.
 func (g *Gateway) knownPasswords(ctx context.Context, ownerID, appObjectID string, now time.Time) []domain.Password {
 	var out []domain.Password
-	if app, ok, err := g.apps.FindApplication(ctx, ownerID); err != nil {
+	if app, ok, err := g.listed(ctx, ownerID, appObjectID); err != nil {
 		g.log.Warn("gateway: listing the application failed", "owner", ownerID, "err", err)
-	} else if ok && strings.EqualFold(app.ObjectID, appObjectID) {
+	} else if ok {
 		out = append(out, app.Passwords...)
 	}
 	recs, err := g.records.RecentCredentials(ctx, ownerID, now.Add(-g.opts.ReplicationWindow))
@@ -139,6 +139,21 @@ func (g *Gateway) knownPasswords(ctx context.Context, ownerID, appObjectID strin
 		}
 	}
 	return out
+}
+
+// listed returns application appObjectID of ownerID as Graph lists it:
+// only the one apppass recorded is looked at, never a look-alike.
+func (g *Gateway) listed(ctx context.Context, ownerID, appObjectID string) (domain.Application, bool, error) {
+	apps, err := g.apps.FindApplications(ctx, ownerID)
+	if err != nil {
+		return domain.Application{}, false, err
+	}
+	for _, a := range apps {
+		if strings.EqualFold(a.ObjectID, appObjectID) {
+			return a, true, nil
+		}
+	}
+	return domain.Application{}, false, nil
 }
 
 // identify returns the one password whose hint starts the typed password,
@@ -164,7 +179,7 @@ func (g *Gateway) expiryOf(ctx context.Context, l login, now time.Time) time.Tim
 	if l.keyID == "" {
 		return time.Time{}
 	}
-	app, ok, err := g.apps.FindApplication(ctx, l.mailbox.ID)
+	app, ok, err := g.listed(ctx, l.mailbox.ID, l.appObjectID)
 	if err != nil || !ok {
 		return time.Time{}
 	}

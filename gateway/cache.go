@@ -15,9 +15,10 @@ import (
 // login is a verified sign-in: who, with which application and, when the
 // hint identifies it, which password.
 type login struct {
-	mailbox domain.Mailbox
-	appID   string
-	keyID   string // "" when the hint does not identify one password
+	mailbox     domain.Mailbox
+	appID       string
+	appObjectID string
+	keyID       string // "" when the hint does not identify one password
 }
 
 // cacheEntry is a remembered success.

@@ -16,10 +16,11 @@ type Mailboxes interface {
 	FindMailbox(ctx context.Context, address string) (domain.Mailbox, error)
 }
 
-// Applications lists an owner's application as Graph has it, for its
-// password metadata (hints, expiry). graphclient.Client implements it.
+// Applications lists the applications tagged for an owner as Graph has
+// them, for the password metadata (hints, expiry) of the one apppass
+// recorded. graphclient.Client implements it.
 type Applications interface {
-	FindApplication(ctx context.Context, ownerID string) (domain.Application, bool, error)
+	FindApplications(ctx context.Context, ownerID string) ([]domain.Application, error)
 }
 
 // Verifier asks Entra whether a password opens an application.

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -38,6 +39,9 @@ type Options struct {
 	AuthorityHost string        // e.g. https://login.microsoftonline.com/
 	GraphBaseURL  string        // e.g. https://graph.microsoft.com/v1.0
 	AppNamePrefix string        // displayName prefix of employee applications
+	// ServicePrincipalID is the object id of apppass's own service
+	// principal; empty: read once from Graph (servicePrincipalID).
+	ServicePrincipalID string
 	// Transport carries every request to Entra and Graph; nil means
 	// http.DefaultTransport. Tests use it to trust a local fake's
 	// certificate.
@@ -54,12 +58,16 @@ type Client struct {
 	cred     azcore.TokenCredential
 	scope    string
 	tenantID string
+	clientID string
 	prefix   string
-	now      func() time.Time
-	log      *slog.Logger
+
+	selfMu sync.Mutex
+	selfSP string // apppass's service principal's object id, once known
+	now    func() time.Time
+	log    *slog.Logger
 
 	users *expirable.LRU[string, domain.User]
-	apps  *expirable.LRU[string, cachedApp]
+	apps  *expirable.LRU[string, cachedApps]
 	// newApps remembers applications this process created, and when, so
 	// addPassword can wait out Entra's replication lag on them.
 	newApps *expirable.LRU[string, time.Time]
@@ -71,8 +79,9 @@ type Client struct {
 	retry  retryPolicy  // the gateway's Graph retries (sendmail.go)
 }
 
-type cachedApp struct {
-	app domain.Application
+// cachedApps are the applications tagged for one owner.
+type cachedApps struct {
+	apps []domain.Application
 }
 
 // microsoftAuthorities are the public and sovereign clouds' authority
@@ -138,11 +147,13 @@ func New(opts Options) (*Client, error) {
 		cred:     cred,
 		scope:    scope,
 		tenantID: opts.TenantID,
+		clientID: opts.ClientID,
+		selfSP:   opts.ServicePrincipalID,
 		prefix:   opts.AppNamePrefix,
 		now:      opts.Now,
 		log:      opts.Logger,
 		users:    expirable.NewLRU[string, domain.User](10000, nil, opts.CacheTTL),
-		apps:     expirable.NewLRU[string, cachedApp](10000, nil, opts.CacheTTL),
+		apps:     expirable.NewLRU[string, cachedApps](10000, nil, opts.CacheTTL),
 		newApps:  expirable.NewLRU[string, time.Time](1000, nil, 10*time.Minute),
 		lastUsed: expirable.NewLRU[string, map[string]time.Time](10000, nil, time.Hour),
 	}, nil

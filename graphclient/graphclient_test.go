@@ -84,8 +84,8 @@ func TestApplicationLifecycle(t *testing.T) {
 	owner := domain.User{ID: "u1", UserPrincipalName: "a@x.test", AccountEnabled: true}
 	s.AddUser(fakeentra.User{ID: owner.ID, UserPrincipalName: owner.UserPrincipalName, AccountEnabled: true})
 	c := MustClient(t, s)
-	if _, found, err := c.FindApplication(ctx(t), owner.ID); err != nil || found {
-		t.Fatalf("FindApplication before create: found=%v err=%v", found, err)
+	if apps, err := c.FindApplications(ctx(t), owner.ID); err != nil || len(apps) != 0 {
+		t.Fatalf("FindApplications before create: %v, err=%v", apps, err)
 	}
 	app, err := c.CreateApplication(ctx(t), owner)
 	if err != nil {
@@ -103,12 +103,16 @@ func TestApplicationLifecycle(t *testing.T) {
 		t.Fatalf("AddPassword = %+v, %v", p, err)
 	}
 	s.ResetCalls()
-	got, found, err := c.FindApplication(ctx(t), owner.ID)
-	if err != nil || !found || len(got.Passwords) != 1 {
-		t.Fatalf("cached application = %+v, %v, %v", got, found, err)
+	if _, err := c.FindApplications(ctx(t), owner.ID); err != nil {
+		t.Fatal(err)
+	}
+	s.ResetCalls()
+	got, err := c.FindApplications(ctx(t), owner.ID)
+	if err != nil || len(got) != 1 || len(got[0].Passwords) != 1 {
+		t.Fatalf("cached applications = %+v, %v", got, err)
 	}
 	if ops := graphOps(s); len(ops) != 0 {
-		t.Errorf("warm FindApplication made calls %v", ops)
+		t.Errorf("warm FindApplications made calls %v", ops)
 	}
 	if err := c.RemovePassword(ctx(t), app, p.KeyID); err != nil {
 		t.Fatal(err)
@@ -124,7 +128,7 @@ func TestThrottledReadsAreRetriedAfterRetryAfter(t *testing.T) {
 	c := MustClient(t, s)
 	s.Inject("listApplications", fakeentra.Fault{Status: 429, RetryAfter: 1})
 	start := time.Now()
-	if _, _, err := c.FreshApplication(ctx(t), "u1"); err != nil {
+	if _, err := c.FreshApplications(ctx(t), "u1"); err != nil {
 		t.Fatalf("throttled read failed: %v", err)
 	}
 	if waited := time.Since(start); waited < 900*time.Millisecond {

@@ -47,10 +47,11 @@ func (c *Client) ScanHolders(ctx context.Context, fn func(app domain.Application
 }
 
 // upnOf reads the UPN back out of an application displayName that
-// CreateApplication wrote; it returns "" for any other name.
+// CreateApplication wrote; it returns "" for any other name, and for a
+// UPN that was shortened to fit (appDisplayName).
 func (c *Client) upnOf(displayName string) string {
 	upn, ok := strings.CutPrefix(displayName, c.prefix)
-	if !ok || c.prefix == "" || !strings.Contains(upn, "@") || strings.ContainsAny(upn, " \t") {
+	if !ok || c.prefix == "" || !strings.Contains(upn, "@") || strings.ContainsAny(upn, " \t…") {
 		return ""
 	}
 	return upn

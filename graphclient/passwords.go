@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -54,10 +55,7 @@ func (c *Client) AddPassword(ctx context.Context, app domain.Application, name s
 			if secret.IsZero() || p.KeyID == "" {
 				return domain.Password{}, domain.Secret{}, domain.Errorf(domain.KindUpstream, "Microsoft Entra returned an incomplete answer. Please try again.")
 			}
-			if ca, ok := c.apps.Get(app.OwnerID); ok {
-				ca.app.Passwords = append(cloneApp(ca.app).Passwords, p)
-				c.apps.Add(app.OwnerID, ca)
-			}
+			c.updateCached(app.OwnerID, app.ObjectID, func(a *domain.Application) { a.Passwords = append(a.Passwords, p) })
 			return p, secret, nil
 		}
 		ge := inspect("addPassword", err)
@@ -99,16 +97,9 @@ func (c *Client) RemovePassword(ctx context.Context, app domain.Application, key
 			return fmt.Errorf("remove password: %w", err)
 		}
 	}
-	if ca, ok := c.apps.Get(app.OwnerID); ok {
-		kept := ca.app.Passwords[:0:0]
-		for _, p := range ca.app.Passwords {
-			if !strings.EqualFold(p.KeyID, keyID) {
-				kept = append(kept, p)
-			}
-		}
-		ca.app.Passwords = kept
-		c.apps.Add(app.OwnerID, ca)
-	}
+	c.updateCached(app.OwnerID, app.ObjectID, func(a *domain.Application) {
+		a.Passwords = slices.DeleteFunc(a.Passwords, func(p domain.Password) bool { return strings.EqualFold(p.KeyID, keyID) })
+	})
 	if err != nil {
 		return fmt.Errorf("remove password: %w", err)
 	}

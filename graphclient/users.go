@@ -27,7 +27,9 @@ func (c *Client) FindUser(ctx context.Context, email string) (domain.User, error
 	u, err := c.graph.Users().ByUserId(key).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: userSelect},
 	})
-	if err != nil && statusOf(err) != http.StatusNotFound {
+	// 404: no such UPN; 400: a UPN Graph cannot take in a path (one
+	// starting with '$', for instance). Both fall back to the mail filter.
+	if st := statusOf(err); err != nil && st != http.StatusNotFound && st != http.StatusBadRequest {
 		return domain.User{}, fmt.Errorf("find user: %w", classify("getUser", err))
 	}
 	if err != nil {

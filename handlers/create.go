@@ -47,9 +47,18 @@ func (s *Passwords) Create(ctx context.Context, actor domain.Actor, name string)
 	if err != nil {
 		return refuse(domain.User{}, err)
 	}
-	unlock := s.locks.Lock(owner.ID)
+	unlock, err := s.locks.LockPerson(ctx, owner.ID)
+	if err != nil {
+		return refuse(owner, fmt.Errorf("create: %w", err))
+	}
 	defer unlock()
 
+	if r, open, err := openAll(ctx, s.store, owner.ID, s.cfg.Now()); err != nil {
+		return refuse(owner, fmt.Errorf("create: %w", err))
+	} else if open {
+		return refuse(owner, domain.Errorf(domain.KindConflict,
+			"An administrator asked for all your app passwords to be revoked (request #%d). Until the helpdesk decides, you cannot create new ones. Please ask the helpdesk if you need one.", r.ID))
+	}
 	h, err := s.holdings.current(ctx, owner)
 	if err != nil {
 		return refuse(owner, fmt.Errorf("create: %w", err))
@@ -65,11 +74,9 @@ func (s *Passwords) Create(ctx context.Context, actor domain.Actor, name string)
 			"You have %d of %d app passwords, the most you can hold. Delete one you no longer use, then try again.",
 			len(h.passwords), s.cfg.Limits.MaxPerUser))
 	}
-	app := h.app
-	if !h.found {
-		if app, err = s.createApplication(ctx, owner, &eff); err != nil {
-			return refuse(owner, err)
-		}
+	app, err := s.usableApplication(ctx, owner, h, &eff)
+	if err != nil {
+		return refuse(owner, err)
 	}
 
 	known := make([]string, 0, len(app.Passwords))
@@ -126,8 +133,11 @@ func (i Issued) Undeliverable(ctx context.Context, cause error) error {
 	s := i.s
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	unlock := s.locks.Lock(i.owner.ID)
-	defer unlock()
+	if unlock, err := s.locks.LockPerson(ctx, i.owner.ID); err == nil {
+		defer unlock()
+	} else {
+		s.log.WarnContext(ctx, "removing an undelivered password without the person's lock", "owner", i.owner.ID, "err", err)
+	}
 	outcome := "undelivered: removed"
 	err := s.entra.RemovePassword(ctx, i.app, i.Password.KeyID)
 	if err == nil || domain.KindOf(err) == domain.KindNotFound {
@@ -145,14 +155,52 @@ func (i Issued) Undeliverable(ctx context.Context, cause error) error {
 		"I couldn't show you the new app password, so I removed it again: nobody holds it. Please try again.")
 }
 
-// createApplication creates owner's application and remembers it. When
+// usableApplication returns the application to issue owner's password on:
+// the one h found, or a new one; either way with its service principal,
+// created first when it is missing (a password on an application without
+// one cannot sign in).
+func (s *Passwords) usableApplication(ctx context.Context, owner domain.User, h holding, eff *Effects) (domain.Application, error) {
+	app := h.app
+	if !h.found {
+		var err error
+		if app, err = s.createApplication(ctx, owner, eff); err != nil {
+			return domain.Application{}, err
+		}
+	}
+	if app.HasServicePrincipal {
+		return app, nil
+	}
+	if err := s.entra.EnsureServicePrincipal(ctx, app.AppID); err != nil {
+		return domain.Application{}, fmt.Errorf("service principal of %s: %w", app.ObjectID, err)
+	}
+	if err := s.store.SetServicePrincipal(ctx, owner.ID, app.ObjectID); err != nil {
+		s.log.ErrorContext(ctx, "service principal not recorded", "owner", owner.ID, "err", err)
+	}
+	app.HasServicePrincipal = true
+	return app, nil
+}
+
+// createApplication creates owner's application and records it, under
+// the application-creation lock that holds across replicas, unless a
+// fresh look (another replica may have made one) finds one. When
 // Entra's directory object quota is exhausted it adds a helpdesk alert to
 // eff.
 func (s *Passwords) createApplication(ctx context.Context, owner domain.User, eff *Effects) (domain.Application, error) {
+	unlock, err := s.locks.LockApplicationCreation(ctx, owner.ID)
+	if err != nil {
+		return domain.Application{}, fmt.Errorf("create application: %w", err)
+	}
+	defer unlock()
+	if app, found, err := s.apps.fresh(ctx, owner.ID, s.entra); err != nil {
+		return domain.Application{}, fmt.Errorf("create application: %w", err)
+	} else if found {
+		return app, nil
+	}
 	app, err := s.entra.CreateApplication(ctx, owner)
 	if app.ObjectID != "" {
-		// Remembered even if the service principal failed, so a retry
-		// reuses it instead of creating a second application.
+		// Recorded even if the service principal failed, so a retry
+		// reuses it (and creates the service principal first) instead of
+		// creating a second application.
 		app.OwnerID = owner.ID
 		if serr := s.store.SaveApplication(ctx, app); serr != nil {
 			s.log.ErrorContext(ctx, "application not recorded", "owner", owner.ID, "err", serr)

@@ -21,12 +21,13 @@ type Directory interface {
 	MemberGroups(ctx context.Context, userID string, groupIDs []string) ([]string, error)
 }
 
-// ApplicationReader finds an employee's application in Entra.
+// ApplicationReader lists the applications tagged for an employee in
+// Entra. Which of them apppass may use is Trust's decision.
 type ApplicationReader interface {
-	// FindApplication returns ownerID's application and true, or false
-	// when Entra lists none; it may answer from a cache that apppass's own
-	// writes keep current. KindUpstream when Entra fails.
-	FindApplication(ctx context.Context, ownerID string) (domain.Application, bool, error)
+	// FindApplications returns every application tagged for ownerID,
+	// oldest first; it may answer from a cache that apppass's own writes
+	// keep current. KindUpstream when Entra fails.
+	FindApplications(ctx context.Context, ownerID string) ([]domain.Application, error)
 }
 
 // CredentialRemover removes password credentials.
@@ -39,8 +40,8 @@ type CredentialRemover interface {
 // ReconcileEntra is what the reconciler needs of Entra.
 type ReconcileEntra interface {
 	CredentialRemover
-	// FreshApplication is FindApplication without any cache.
-	FreshApplication(ctx context.Context, ownerID string) (domain.Application, bool, error)
+	// FreshApplications is FindApplications without any cache.
+	FreshApplications(ctx context.Context, ownerID string) ([]domain.Application, error)
 }
 
 // Entra manages employees' applications and their password credentials;
@@ -49,11 +50,17 @@ type ReconcileEntra interface {
 type Entra interface {
 	ApplicationReader
 	ReconcileEntra
+	OwnershipChecker
 	// CreateApplication creates owner's application and its service
 	// principal. It returns a KindLimit error when Entra's directory
 	// object quota is exhausted. The application it returns may carry an
-	// ObjectID even with an error (the service principal failed).
+	// ObjectID even with an error (the service principal failed; then
+	// HasServicePrincipal is false).
 	CreateApplication(ctx context.Context, owner domain.User) (domain.Application, error)
+	// EnsureServicePrincipal creates the service principal of the
+	// application with client id appID unless it exists, waiting out
+	// Entra's replication of a new application.
+	EnsureServicePrincipal(ctx context.Context, appID string) error
 	// AddPassword adds a password credential called name to app. It is not
 	// idempotent: after an error a credential may exist nonetheless.
 	AddPassword(ctx context.Context, app domain.Application, name string, expires time.Time) (domain.Password, domain.Secret, error)

@@ -50,7 +50,9 @@ type Config struct {
 	// ResumeAfter is how long an approval may stay "approving" before it
 	// is taken for one a crash interrupted and finished.
 	ResumeAfter time.Duration
-	Now         func() time.Time // nil: time.Now
+	// Instance names this process in resume claims, e.g. host:pid.
+	Instance string
+	Now      func() time.Time // nil: time.Now
 }
 
 // Deps are the handlers' collaborators: *graphclient.Client is Directory
@@ -63,13 +65,17 @@ type Deps struct {
 }
 
 // Handlers are apppass's operations, one value per concept, sharing the
-// per-person locks that keep two fast clicks from both passing a check.
+// per-person locks (the store's, which hold across replicas) that keep two
+// fast clicks from both passing a check.
 type Handlers struct {
 	Identity    *Identity
 	Passwords   *Passwords
 	Revocations *Revocations
 	Reconciler  *Reconciler
 	Home        *Home
+	// Trust decides which applications apppass acts on; the jobs use it
+	// too.
+	Trust *Trust
 }
 
 // New wires the handlers over deps.
@@ -77,22 +83,27 @@ func New(deps Deps, cfg Config) *Handlers {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Instance == "" {
+		cfg.Instance = "apppass"
+	}
 	log := deps.Log
 	if log == nil {
 		log = slog.Default()
 	}
-	locks := &ownerLocks{}
+	locks := deps.Store
 	audit := auditor{store: deps.Store, log: log}
-	apps := applications{entra: deps.Entra, store: deps.Store}
+	trust := NewTrust(deps.Entra, deps.Store)
+	apps := applications{entra: deps.Entra, store: deps.Store, trust: trust, log: log}
 	holdings := holdings{apps: apps, entra: deps.Entra, store: deps.Store, cfg: cfg}
 	id := &Identity{dir: deps.Directory, store: deps.Store, cfg: cfg, log: log, unknown: unknownPeople{now: cfg.Now}}
 	rec := &Reconciler{entra: deps.Entra, store: deps.Store, audit: audit, locks: locks, cfg: cfg, log: log}
-	passwords := &Passwords{id: id, entra: deps.Entra, store: deps.Store, audit: audit, locks: locks,
+	passwords := &Passwords{id: id, entra: deps.Entra, store: deps.Store, audit: audit, locks: locks, apps: apps,
 		holdings: holdings, reconciler: rec, cfg: cfg, log: log}
 	return &Handlers{
+		Trust:     trust,
 		Identity:  id,
 		Passwords: passwords,
-		Revocations: &Revocations{id: id, entra: deps.Entra, store: deps.Store, audit: audit, locks: locks,
+		Revocations: &Revocations{id: id, entra: deps.Entra, store: deps.Store, offboard: deps.Store, audit: audit, locks: locks,
 			apps: apps, holdings: holdings, cfg: cfg, log: log},
 		Reconciler: rec,
 		Home:       &Home{passwords: passwords, id: id, store: deps.Store, cfg: cfg, log: log},

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 
 	"github.com/apppass/apppass/domain"
@@ -15,28 +16,71 @@ type Listing struct {
 	Max       int
 }
 
-// applications finds an employee's application: in Entra, else in the
-// store, which remembers an application Entra may not list yet.
+// applications finds the application apppass uses for an employee: of
+// those Entra lists for them, the one Trust accepts; else the one the
+// store records, which Entra may not list yet.
 type applications struct {
 	entra ApplicationReader
 	store ApplicationStore
+	trust *Trust
+	log   *slog.Logger
 }
 
-// find returns ownerID's application and true, or false when neither
-// Entra nor the store knows one. Errors are Entra's or the store's.
+// find returns ownerID's application and true, or false when there is
+// none apppass may use. Errors are Entra's or the store's.
 func (a applications) find(ctx context.Context, ownerID string) (domain.Application, bool, error) {
-	app, found, err := a.entra.FindApplication(ctx, ownerID)
-	if err != nil || found {
-		return app, found, err
+	listed, err := a.entra.FindApplications(ctx, ownerID)
+	if err != nil {
+		return domain.Application{}, false, err
+	}
+	return a.choose(ctx, ownerID, listed)
+}
+
+// fresh is find without Entra's cache: for decisions another replica's
+// writes may have changed.
+func (a applications) fresh(ctx context.Context, ownerID string, entra ReconcileEntra) (domain.Application, bool, error) {
+	listed, err := entra.FreshApplications(ctx, ownerID)
+	if err != nil {
+		return domain.Application{}, false, err
+	}
+	return a.choose(ctx, ownerID, listed)
+}
+
+// choose picks, of listed (oldest first), the application Trust accepts.
+// A failure to check one that is not recorded only skips it, unless no
+// application could be chosen.
+func (a applications) choose(ctx context.Context, ownerID string, listed []domain.Application) (domain.Application, bool, error) {
+	var checkErr error
+	for _, l := range listed {
+		if l.OwnerID != ownerID {
+			continue
+		}
+		v, err := a.trust.Check(ctx, l)
+		if err != nil {
+			a.log.WarnContext(ctx, "application not checked", "owner", ownerID, "app", l.ObjectID, "err", err)
+			checkErr = err
+			continue
+		}
+		if v != Trusted {
+			continue
+		}
+		recorded, err := a.store.Application(ctx, ownerID)
+		if err != nil {
+			return domain.Application{}, false, err
+		}
+		l.HasServicePrincipal = recorded.HasServicePrincipal
+		return l, true, nil
 	}
 	stored, err := a.store.Application(ctx, ownerID)
 	switch {
 	case err == nil:
 		return stored, true, nil
-	case domain.KindOf(err) == domain.KindNotFound:
-		return domain.Application{}, false, nil
-	default:
+	case domain.KindOf(err) != domain.KindNotFound:
 		return domain.Application{}, false, err
+	case checkErr != nil:
+		return domain.Application{}, false, checkErr
+	default:
+		return domain.Application{}, false, nil
 	}
 }
 
@@ -63,6 +107,21 @@ func (hs holdings) current(ctx context.Context, owner domain.User) (holding, err
 	if err != nil {
 		return holding{}, err
 	}
+	return hs.merge(ctx, owner, app, found)
+}
+
+// fresh is current without Entra's cache, for a decision that must see
+// what Entra holds now.
+func (hs holdings) fresh(ctx context.Context, owner domain.User) (holding, error) {
+	app, found, err := hs.apps.fresh(ctx, owner.ID, hs.entra)
+	if err != nil {
+		return holding{}, err
+	}
+	return hs.merge(ctx, owner, app, found)
+}
+
+// merge corrects app's listing by apppass's own recent writes.
+func (hs holdings) merge(ctx context.Context, owner domain.User, app domain.Application, found bool) (holding, error) {
 	h := holding{app: app, found: found}
 	recent, err := hs.store.RecentCredentials(ctx, owner.ID, hs.cfg.Now().Add(-hs.cfg.LagWindow))
 	if err != nil {
@@ -73,7 +132,9 @@ func (hs holdings) current(ctx context.Context, owner domain.User) (holding, err
 	for _, r := range recent {
 		key := r.Password.KeyID
 		switch r.State {
-		case domain.CredentialDelivered:
+		case domain.CredentialDelivered, domain.CredentialIssued:
+			// Issued: made in Entra, being shown (perhaps by another
+			// replica, whose write this process's cache has not seen).
 			extra[key] = r.Password
 		case domain.CredentialRemoved, domain.CredentialAbandoned:
 			if key != "" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/apppass/apppass/domain"
 )
@@ -21,9 +22,14 @@ type Passwords struct {
 		ApplicationStore
 		CredentialStore
 		AuditReader
+		Revocations(ctx context.Context, statuses ...domain.RevocationStatus) ([]domain.RevocationRequest, error)
+		// PasswordsLastUsed returns when each of ownerID's passwords last
+		// opened the mail gateway, by key id.
+		PasswordsLastUsed(ctx context.Context, ownerID string) (map[string]time.Time, error)
 	}
 	audit      auditor
-	locks      *ownerLocks
+	locks      Locker
+	apps       applications
 	holdings   holdings
 	reconciler *Reconciler
 	cfg        Config
@@ -60,20 +66,35 @@ func (s *Passwords) listingOf(ctx context.Context, actor domain.Actor) (Listing,
 	return s.holdings.listing(ctx, owner)
 }
 
-// addLastUse fills in last-use dates where Entra has them. They are a
-// courtesy: without them the listing is still right, so failures are only
-// logged.
+// addLastUse fills in last-use dates: Entra's sign-in data where the
+// tenant has it, and the mail gateway's own records (which need no Entra
+// P1/P2), the later of the two. They are a courtesy: without them the
+// listing is still right, so failures are only logged.
 func (s *Passwords) addLastUse(ctx context.Context, h holding) {
-	if !h.found || h.app.AppID == "" || len(h.passwords) == 0 {
+	if !h.found || len(h.passwords) == 0 {
 		return
 	}
-	last, err := s.entra.LastUsed(ctx, h.app.AppID)
+	last := map[string]time.Time{}
+	if h.app.AppID != "" {
+		entra, err := s.entra.LastUsed(ctx, h.app.AppID)
+		if err != nil {
+			s.log.WarnContext(ctx, "last-use dates unavailable", "app", h.app.AppID, "err", err)
+		}
+		for k, t := range entra {
+			last[strings.ToLower(k)] = t
+		}
+	}
+	gateway, err := s.store.PasswordsLastUsed(ctx, h.app.OwnerID)
 	if err != nil {
-		s.log.WarnContext(ctx, "last-use dates unavailable", "app", h.app.AppID, "err", err)
-		return
+		s.log.WarnContext(ctx, "gateway last-use dates unavailable", "owner", h.app.OwnerID, "err", err)
+	}
+	for k, t := range gateway {
+		if k = strings.ToLower(k); t.After(last[k]) {
+			last[k] = t
+		}
 	}
 	for i, p := range h.passwords {
-		if t, ok := last[p.KeyID]; ok {
+		if t, ok := last[strings.ToLower(p.KeyID)]; ok {
 			h.passwords[i].LastUsed = &t
 		}
 	}
@@ -117,7 +138,10 @@ func (s *Passwords) Delete(ctx context.Context, actor domain.Actor, keyID string
 	if err != nil {
 		return domain.Password{}, err
 	}
-	unlock := s.locks.Lock(owner.ID)
+	unlock, err := s.locks.LockPerson(ctx, owner.ID)
+	if err != nil {
+		return domain.Password{}, fmt.Errorf("delete: %w", err)
+	}
 	defer unlock()
 	h, err := s.holdings.current(ctx, owner)
 	if err != nil {

@@ -32,10 +32,11 @@ func (s *Passwords) Show(ctx context.Context, actor, target domain.Actor) (Profi
 	if err != nil {
 		return Profile{}, err
 	}
-	l, _, err := s.holdings.listing(ctx, subject)
+	l, h, err := s.holdings.listing(ctx, subject)
 	if err != nil {
 		return Profile{}, fmt.Errorf("show: %w", err)
 	}
+	s.addLastUse(ctx, h)
 	events, err := s.store.AuditFor(ctx, subject.ID, profileEvents)
 	if err != nil {
 		return Profile{}, fmt.Errorf("show: %w", err)

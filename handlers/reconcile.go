@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/apppass/apppass/domain"
 )
@@ -18,7 +19,7 @@ type Reconciler struct {
 	entra ReconcileEntra
 	store ReconcileStore
 	audit auditor
-	locks *ownerLocks
+	locks Locker
 	cfg   Config
 	log   *slog.Logger
 }
@@ -37,7 +38,11 @@ func (r *Reconciler) Reconcile(ctx context.Context) (domain.Counts, error) {
 	counts["records"] = len(recs)
 	var errs []error
 	for _, rec := range recs {
-		unlock := r.locks.Lock(rec.OwnerID)
+		unlock, err := r.locks.LockPerson(ctx, rec.OwnerID)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reconcile %d: %w", rec.ID, err))
+			continue
+		}
 		res, err := r.reconcile(ctx, rec)
 		unlock()
 		counts["removed"] += res.removed
@@ -98,13 +103,15 @@ func (r *Reconciler) targets(ctx context.Context, rec domain.CredentialRecord) (
 	if rec.Password.KeyID != "" {
 		return []domain.Password{rec.Password}, nil
 	}
-	fresh, found, err := r.entra.FreshApplication(ctx, rec.OwnerID)
+	listed, err := r.entra.FreshApplications(ctx, rec.OwnerID)
 	if err != nil {
 		return nil, fmt.Errorf("reconcile %d: %w", rec.ID, err)
 	}
-	if !found || fresh.ObjectID != rec.AppObjectID {
+	i := slices.IndexFunc(listed, func(a domain.Application) bool { return a.ObjectID == rec.AppObjectID })
+	if i < 0 {
 		return nil, nil
 	}
+	fresh := listed[i]
 	delivered, err := r.deliveredKeys(ctx, rec)
 	if err != nil {
 		return nil, err

@@ -22,9 +22,10 @@ func (s *Revocations) Expire(ctx context.Context) ([]domain.RevocationRequest, e
 }
 
 // ResumeApprovals finishes approvals a crash interrupted: requests left
-// "approving" for longer than ResumeAfter are carried out again;
-// removals are idempotent. It returns the requests it finished, to be
-// published like any decision.
+// "approving" for longer than ResumeAfter are claimed (ClaimResume, so
+// that of several replicas exactly one resumes each) and carried out
+// again; removals are idempotent. It returns the requests it finished, to
+// be published like any decision.
 func (s *Revocations) ResumeApprovals(ctx context.Context) ([]domain.RevocationRequest, error) {
 	stuck, err := s.store.Revocations(ctx, domain.RevocationApproving)
 	if err != nil {
@@ -32,9 +33,18 @@ func (s *Revocations) ResumeApprovals(ctx context.Context) ([]domain.RevocationR
 	}
 	var out []domain.RevocationRequest
 	for _, r := range stuck {
-		if s.cfg.Now().Sub(r.DecidedAt) < s.cfg.ResumeAfter {
+		now := s.cfg.Now()
+		if now.Sub(r.DecidedAt) < s.cfg.ResumeAfter {
 			continue
 		}
+		won, err := s.store.ClaimResume(ctx, r.ID, s.cfg.Instance, now, s.cfg.ResumeAfter)
+		if err != nil {
+			return out, err
+		}
+		if !won {
+			continue
+		}
+		s.log.InfoContext(ctx, "resuming an interrupted approval", "request", r.ID, "instance", s.cfg.Instance)
 		done, err := s.executeRevocation(ctx, r, r.DecidedSlack, r.DecidedID)
 		if err != nil {
 			return out, err

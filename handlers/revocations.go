@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/apppass/apppass/domain"
 )
@@ -21,8 +22,9 @@ type Revocations struct {
 		CredentialRemover
 	}
 	store    RevocationStore
+	offboard RemovalRecorder
 	audit    auditor
-	locks    *ownerLocks
+	locks    Locker
 	apps     applications
 	holdings holdings
 	cfg      Config
@@ -154,9 +156,15 @@ func (s *Revocations) Approve(ctx context.Context, actor domain.Actor, id int64)
 // executeRevocation removes each password of req that is not yet done and
 // records the outcomes and the final status.
 func (s *Revocations) executeRevocation(ctx context.Context, req domain.RevocationRequest, actorSlack, actorID string) (domain.RevocationRequest, error) {
-	unlock := s.locks.Lock(req.TargetID)
+	unlock, err := s.locks.LockPerson(ctx, req.TargetID)
+	if err != nil {
+		return req, fmt.Errorf("approve revocation: %w", err)
+	}
 	defer unlock()
 	app, found, err := s.apps.find(ctx, req.TargetID)
+	if err == nil && found && req.All {
+		req, err = s.coverAll(ctx, req)
+	}
 	failed := 0
 	for i, it := range req.Items {
 		if it.Done() {
@@ -200,6 +208,50 @@ func (s *Revocations) executeRevocation(ctx context.Context, req domain.Revocati
 		return req, fmt.Errorf("approve revocation: %w", err)
 	}
 	return s.store.Revocation(ctx, req.ID)
+}
+
+// coverAll adds to --all request req the passwords its target holds now
+// that it does not cover yet: --all means all at the moment of approval.
+func (s *Revocations) coverAll(ctx context.Context, req domain.RevocationRequest) (domain.RevocationRequest, error) {
+	h, err := s.holdings.fresh(ctx, domain.User{ID: req.TargetID})
+	if err != nil {
+		return req, err
+	}
+	covered := map[string]bool{}
+	for _, it := range req.Items {
+		covered[it.Password.KeyID] = true
+	}
+	var more []domain.Password
+	for _, p := range h.passwords {
+		if !covered[p.KeyID] {
+			more = append(more, p)
+			req.Items = append(req.Items, domain.RevocationItem{Password: p})
+		}
+	}
+	if len(more) == 0 {
+		return req, nil
+	}
+	if err := s.store.AddRevocationItems(ctx, req.ID, more); err != nil {
+		return req, err
+	}
+	return req, nil
+}
+
+// openAll returns the open (undecided or being carried out) --all
+// request about targetID, if any.
+func openAll(ctx context.Context, store interface {
+	Revocations(ctx context.Context, statuses ...domain.RevocationStatus) ([]domain.RevocationRequest, error)
+}, targetID string, now time.Time) (domain.RevocationRequest, bool, error) {
+	open, err := store.Revocations(ctx, domain.RevocationPending, domain.RevocationApproving, domain.RevocationPartial)
+	if err != nil {
+		return domain.RevocationRequest{}, false, err
+	}
+	for _, r := range open {
+		if r.TargetID == targetID && r.All && (r.Status != domain.RevocationPending || now.Before(r.ExpiresAt)) {
+			return r, true, nil
+		}
+	}
+	return domain.RevocationRequest{}, false, nil
 }
 
 // Deny declines request id, with a reason, on behalf of a

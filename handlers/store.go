@@ -11,6 +11,9 @@ import (
 // concept uses only the small interfaces it needs. Unless a method says
 // otherwise, its errors are internal (the database failed).
 type Store interface {
+	Locker
+	PasswordsLastUsed(ctx context.Context, ownerID string) (map[string]time.Time, error)
+	RemovalRecorder
 	UserStore
 	ApplicationStore
 	CredentialStore
@@ -30,9 +33,12 @@ type UserStore interface {
 // ApplicationStore remembers each employee's application, so that a
 // retry reuses one Entra does not list yet instead of making a second.
 type ApplicationStore interface {
+	TrustStore
+	// SaveApplication records app as the one its owner uses.
 	SaveApplication(ctx context.Context, app domain.Application) error
-	// Application returns a KindNotFound error when none is recorded.
-	Application(ctx context.Context, ownerID string) (domain.Application, error)
+	// SetServicePrincipal records that the service principal of ownerID's
+	// application objectID exists.
+	SetServicePrincipal(ctx context.Context, ownerID, objectID string) error
 }
 
 // CredentialStore keeps the metadata (never the secret) of every
@@ -74,10 +80,16 @@ type RevocationStore interface {
 	ClaimRevocation(ctx context.Context, id int64, to domain.RevocationStatus, deciderSlack, deciderID, denyReason string, from ...domain.RevocationStatus) (bool, error)
 	SetRevocationStatus(ctx context.Context, id int64, status domain.RevocationStatus) error
 	SetRevocationOutcome(ctx context.Context, id int64, keyID, outcome string) error
+	// AddRevocationItems adds passwords to request id.
+	AddRevocationItems(ctx context.Context, id int64, ps []domain.Password) error
 	SetRevocationMessage(ctx context.Context, id int64, channel, ts string) error
 	// ExpireRevocations marks pending requests past their time as expired
 	// and returns them.
 	ExpireRevocations(ctx context.Context, now time.Time) ([]domain.RevocationRequest, error)
+	// ClaimResume makes holder the one process to resume approving
+	// request id until at+ttl, unless another holds a live claim; it
+	// reports whether holder won.
+	ClaimResume(ctx context.Context, id int64, holder string, at time.Time, ttl time.Duration) (bool, error)
 	CredentialRemoved(ctx context.Context, ownerID, appObjectID string, p domain.Password) error
 	ApplicationStore
 }

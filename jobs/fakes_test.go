@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/handlers"
 	"github.com/apppass/apppass/internal/testkit"
 	"github.com/apppass/apppass/jobs"
 	"github.com/apppass/apppass/store"
@@ -43,6 +44,10 @@ type fakeSlack struct {
 }
 
 func (f *fakeSlack) PublishRevocation(context.Context, domain.RevocationRequest) {}
+func (f *fakeSlack) AlertHelpdesk(context.Context, string) error                 { return nil }
+func (f *fakeSlack) PostRevocationRequest(context.Context, domain.RevocationRequest) (string, string, error) {
+	return "CHELPDESK", "1.1", nil
+}
 
 func (f *fakeSlack) SlackUsersByEmail(ctx context.Context) (map[string]string, error) {
 	return f.SlackUsersByEmailFn(ctx)
@@ -136,9 +141,17 @@ func (idle) ResumeApprovals(context.Context) ([]domain.RevocationRequest, error)
 	return nil, nil
 }
 
+// trustAll takes every application for apppass's, as a tenant where
+// apppass made them all.
+type trustAll struct{}
+
+func (trustAll) Check(context.Context, domain.Application) (handlers.Verdict, error) {
+	return handlers.Trusted, nil
+}
+
 // deps are the jobs' collaborators with idle background work.
 func deps(entra jobs.Scanner, slack jobs.Slack, db jobs.Store, now func() time.Time) jobs.Deps {
-	return jobs.Deps{Entra: entra, Slack: slack, Store: db, Reconciler: idle{}, Revocations: idle{}, Now: now,
+	return jobs.Deps{Entra: entra, Trust: trustAll{}, Slack: slack, Store: db, Reconciler: idle{}, Revocations: idle{}, Now: now,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 

@@ -5,14 +5,20 @@
 //   - the hygiene jobs of SPEC §7, on cron schedules: limit, stale and
 //     expiry warnings (limit.go, stale.go, expiry.go, notify.go) and the
 //     weekly hygiene report (report.go);
+//   - offboarding (offboarding.go), every 10 minutes: the users delta,
+//     and the app passwords of everyone disabled or deleted;
+//   - retention (retention.go), daily: pruning records past
+//     AuditRetention;
 //   - the background jobs, every BackgroundInterval and at start-up
-//     (background.go): reconciling credentials nobody received, and
+//     (background.go): reconciling credentials nobody received,
 //     expiring revocation requests and finishing approvals a crash
-//     interrupted.
+//     interrupted, and telling the helpdesk of applications apppass will
+//     not use (look-alikes, duplicates; findings.go).
 //
 // Each hygiene job makes one streaming pass over every apppass
 // application in Entra (scan.go), so memory grows with the people to
-// notify, not with the tenant. People are found in Slack through the
+// notify, not with the tenant; applications that are not apppass's
+// (Trust) are left out. People are found in Slack through the
 // store's mapping first, then through one paged users.list per run
 // (people.go). A notification is recorded right after it is sent and
 // checked right before, so a run that dies half way sends nobody the same
@@ -40,9 +46,12 @@ const (
 	StaleWarning  = "stale-warning"
 	ExpiryWarning = "expiry-warning"
 	HygieneReport = "hygiene-report"
+	Offboarding   = "offboarding"
+	Retention     = "retention"
 
 	ReconcileCredentials = "reconcile-credentials"
 	RevocationUpkeep     = "revocation-upkeep"
+	ApplicationAlerts    = "application-alerts"
 )
 
 // definition is one job: its name, whether it is a background job (run
@@ -62,8 +71,11 @@ func definitions() []definition {
 		{name: StaleWarning, run: (*Runner).staleWarningJob},
 		{name: ExpiryWarning, run: (*Runner).expiryWarningJob},
 		{name: HygieneReport, run: (*Runner).hygieneReportJob},
+		{name: Offboarding, run: (*Runner).offboardingJob},
+		{name: Retention, run: (*Runner).retentionJob},
 		{name: ReconcileCredentials, background: true, run: (*Runner).reconcileCredentialsJob},
 		{name: RevocationUpkeep, background: true, run: (*Runner).revocationUpkeepJob},
+		{name: ApplicationAlerts, background: true, run: (*Runner).applicationAlertsJob},
 	}
 }
 
@@ -98,17 +110,39 @@ type Config struct {
 	// Instance names this process in job leases and runs, e.g.
 	// hostname:pid.
 	Instance string
+	// OffboardingAction is handlers.OffboardRemove or
+	// handlers.OffboardRequest.
+	OffboardingAction string
+	// AuditRetention is how long the audit trail, notifications sent and
+	// job runs are kept.
+	AuditRetention time.Duration
+	// GatewayLastUse: the mail gateway runs, so its last-use records count
+	// as last-use data (the "unused" rule applies without Entra P1/P2).
+	GatewayLastUse bool
 }
 
 // Deps are the jobs' collaborators.
 type Deps struct {
 	Entra       Scanner
+	Trust       Trust
 	Slack       Slack
 	Store       Store
 	Reconciler  Reconciler
 	Revocations Revocations
+	// Directory and Offboarding serve the offboarding job; without them
+	// it is not scheduled.
+	Directory   Directory
+	Offboarding Offboarder
 	Now         func() time.Time // nil: time.Now
 	Log         *slog.Logger     // nil: slog.Default()
+}
+
+// Trust decides which applications apppass acts on; *handlers.Trust
+// satisfies it.
+type Trust interface {
+	// Check returns the verdict on an application Entra lists (owner from
+	// its tag); only handlers.Trusted ones are apppass's.
+	Check(ctx context.Context, app domain.Application) (handlers.Verdict, error)
 }
 
 // Reconciler removes credentials nobody received; *handlers.Reconciler
@@ -154,6 +188,12 @@ type Slack interface {
 	// PublishRevocation shows everyone concerned how req now stands;
 	// failures are the adapter's to log.
 	PublishRevocation(ctx context.Context, req domain.RevocationRequest)
+	// AlertHelpdesk posts text to the helpdesk channel; an error when it
+	// was not posted.
+	AlertHelpdesk(ctx context.Context, text string) error
+	// PostRevocationRequest posts a new request to the helpdesk channel
+	// with its Approve and Deny buttons and returns where it is.
+	PostRevocationRequest(ctx context.Context, req domain.RevocationRequest) (channel, ts string, err error)
 }
 
 // Store keeps job runs, leases, notifications sent and report snapshots.
@@ -199,4 +239,24 @@ type Store interface {
 	AuditCounts(ctx context.Context, since time.Time) (created, deleted, revoked int, err error)
 	// PendingRevocations counts revocation requests awaiting a decision.
 	PendingRevocations(ctx context.Context) (int, error)
+
+	// UnreportedFindings returns the applications found not to be used
+	// (look-alikes, duplicates) that the helpdesk has not been told of.
+	UnreportedFindings(ctx context.Context) ([]domain.ApplicationFinding, error)
+	// FindingReported records that the helpdesk was told of objectID.
+	FindingReported(ctx context.Context, objectID string, at time.Time) error
+	// FindingCounts counts the applications found, by kind.
+	FindingCounts(ctx context.Context) (map[string]int, error)
+
+	// DeltaLink returns the delta link stored under name; "" when none.
+	DeltaLink(ctx context.Context, name string) (string, error)
+	// SaveDeltaLink stores the delta link for the next run.
+	SaveDeltaLink(ctx context.Context, name, link string) error
+
+	// Prune deletes audit events, notifications and job runs older than
+	// before and returns how many, by table.
+	Prune(ctx context.Context, before time.Time) (domain.Counts, error)
+	// PasswordsLastUsed returns when each of ownerID's passwords last
+	// opened the mail gateway, by key id.
+	PasswordsLastUsed(ctx context.Context, ownerID string) (map[string]time.Time, error)
 }

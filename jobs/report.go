@@ -116,7 +116,13 @@ func (r *Runner) hygieneReportJob(ctx context.Context) (domain.Counts, error) {
 	if rep.PendingRevocations, err = r.store.PendingRevocations(ctx); err != nil {
 		return rep.Figures(), fmt.Errorf("pending revocations: %w", err)
 	}
+	found, err := r.store.FindingCounts(ctx)
+	if err != nil {
+		return rep.Figures(), fmt.Errorf("application findings: %w", err)
+	}
+	rep.Lookalikes, rep.Duplicates = found[domain.FindingLookalike], found[domain.FindingDuplicate]
 	counts := rep.Figures()
+	counts["lookalikes"], counts["duplicates"] = rep.Lookalikes, rep.Duplicates
 	counts["created"], counts["deleted"], counts["revoked"], counts["pending_revocations"] = rep.Created, rep.Deleted, rep.Revoked, rep.PendingRevocations
 	if err := r.slack.PostReport(ctx, r.cfg.ReportChannel, rep); err != nil {
 		return counts, fmt.Errorf("post report: %w", err)

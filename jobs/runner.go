@@ -14,6 +14,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/handlers"
 )
 
 // ErrBusy means another run of the job holds its lease, in this process
@@ -33,6 +34,9 @@ const (
 // Runner schedules and runs the jobs. It is safe for concurrent use.
 type Runner struct {
 	entra       Scanner
+	trust       Trust
+	directory   Directory
+	offboarding Offboarder
 	slack       Slack
 	store       Store
 	reconciler  Reconciler
@@ -61,8 +65,8 @@ type job struct {
 // name in cfg.Schedules, limits or durations out of range, or a missing
 // dependency.
 func New(deps Deps, cfg Config) (*Runner, error) {
-	if deps.Entra == nil || deps.Slack == nil || deps.Store == nil || deps.Reconciler == nil || deps.Revocations == nil {
-		return nil, errors.New("jobs: Entra, Slack, Store, Reconciler and Revocations are required")
+	if deps.Entra == nil || deps.Trust == nil || deps.Slack == nil || deps.Store == nil || deps.Reconciler == nil || deps.Revocations == nil {
+		return nil, errors.New("jobs: Entra, Trust, Slack, Store, Reconciler and Revocations are required")
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -70,7 +74,7 @@ func New(deps Deps, cfg Config) (*Runner, error) {
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
-	r := &Runner{entra: deps.Entra, slack: deps.Slack, store: deps.Store, reconciler: deps.Reconciler,
+	r := &Runner{entra: deps.Entra, trust: deps.Trust, directory: deps.Directory, offboarding: deps.Offboarding, slack: deps.Slack, store: deps.Store, reconciler: deps.Reconciler,
 		revocations: deps.Revocations, now: deps.Now, log: deps.Log, cfg: cfg}
 	if r.now == nil {
 		r.now = time.Now
@@ -102,6 +106,9 @@ func New(deps Deps, cfg Config) (*Runner, error) {
 		if d.name == HygieneReport && cfg.ReportChannel == "" {
 			j.disabled = "no report channel (APPPASS_REPORT_CHANNEL)"
 		}
+		if d.name == Offboarding && (deps.Directory == nil || deps.Offboarding == nil) {
+			j.disabled = "no directory to read"
+		}
 		r.jobs = append(r.jobs, j)
 	}
 	return r, nil
@@ -113,12 +120,14 @@ func (c Config) validate() error {
 		return errors.New("jobs: max_per_user must be at least 1")
 	case c.Limits.WarnAt < 1 || c.Limits.WarnAt > c.Limits.MaxPerUser:
 		return fmt.Errorf("jobs: warn_at (%d) must be between 1 and max_per_user (%d)", c.Limits.WarnAt, c.Limits.MaxPerUser)
-	case c.NotifyCooldown <= 0 || c.StaleAfter <= 0 || c.UnusedAfter <= 0 || c.ExpiryWarning <= 0:
-		return errors.New("jobs: notify_cooldown, stale_after, unused_after and expiry_warning must be positive")
+	case c.NotifyCooldown <= 0 || c.StaleAfter <= 0 || c.UnusedAfter <= 0 || c.ExpiryWarning <= 0 || c.AuditRetention <= 0:
+		return errors.New("jobs: notify_cooldown, stale_after, unused_after, expiry_warning and audit_retention must be positive")
 	case c.BackgroundInterval <= 0:
 		return errors.New("jobs: the background interval must be positive")
 	case c.Instance == "":
 		return errors.New("jobs: the instance name is required")
+	case c.OffboardingAction != handlers.OffboardRemove && c.OffboardingAction != handlers.OffboardRequest:
+		return fmt.Errorf("jobs: the offboarding action must be %q or %q, got %q", handlers.OffboardRemove, handlers.OffboardRequest, c.OffboardingAction)
 	}
 	return nil
 }

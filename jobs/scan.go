@@ -3,11 +3,13 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/handlers"
 )
 
 // holder is one person's app passwords as the scan sees them.
@@ -27,9 +29,10 @@ type holder struct {
 type lastUse map[uuid.UUID]int64
 
 // scan streams every apppass application once, calling fn with each
-// holder. With withLastUse it first reads the sign-in report, when the
+// holder; applications Trust does not accept (look-alikes, duplicates)
+// are left out, and recorded as findings by Trust. With withLastUse it first reads the sign-in report, when the
 // tenant has one, and fills in Password.LastUsed; lastUseKnown reports
-// whether it could.
+// whether it could. A report that fails in any way is treated as absent.
 func (r *Runner) scan(ctx context.Context, withLastUse bool, fn func(h holder) error) (lastUseKnown bool, err error) {
 	var uses lastUse
 	if withLastUse {
@@ -45,13 +48,33 @@ func (r *Runner) scan(ctx context.Context, withLastUse bool, fn func(h holder) e
 			return nil
 		})
 		if err != nil {
-			return false, fmt.Errorf("read sign-in activity: %w", err)
+			if ctx.Err() != nil {
+				return false, fmt.Errorf("read sign-in activity: %w", err)
+			}
+			// Any failure of the beta report (a national cloud without it,
+			// a 5xx, a page that does not decode) degrades to age-based
+			// staleness: half a report would call used passwords unused.
+			r.log.WarnContext(ctx, "sign-in activity unavailable; staleness is by age only", "err", err)
+			uses, lastUseKnown = nil, false
 		}
 		if !lastUseKnown {
 			r.log.DebugContext(ctx, "no sign-in data in this tenant; staleness is by age only")
 		}
 	}
 	err = r.entra.ScanHolders(ctx, func(app domain.Application, upn string) error {
+		v, err := r.trust.Check(ctx, app)
+		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			// Not known to be apppass's: left out of this run, checked
+			// again next run.
+			r.log.WarnContext(ctx, "application not checked; left out", "app", app.ObjectID, "owner", app.OwnerID, "err", err)
+			return nil
+		}
+		if v != handlers.Trusted {
+			return nil
+		}
 		if len(uses) > 0 {
 			for i := range app.Passwords {
 				p := &app.Passwords[i]
@@ -63,10 +86,33 @@ func (r *Runner) scan(ctx context.Context, withLastUse bool, fn func(h holder) e
 				}
 			}
 		}
-		return fn(holder{recipient: recipient{id: app.OwnerID, upn: upn}, Passwords: app.Passwords, LastUseKnown: lastUseKnown})
+		known := lastUseKnown
+		if withLastUse && r.cfg.GatewayLastUse {
+			if err := r.addGatewayUse(ctx, &app); err != nil {
+				return err
+			}
+			known = true
+		}
+		return fn(holder{recipient: recipient{id: app.OwnerID, upn: upn}, Passwords: app.Passwords, LastUseKnown: known})
 	})
 	if err != nil {
 		return lastUseKnown, fmt.Errorf("scan applications: %w", err)
 	}
 	return lastUseKnown, nil
+}
+
+// addGatewayUse merges the mail gateway's last-use records of app's
+// owner into app's passwords, the later date winning.
+func (r *Runner) addGatewayUse(ctx context.Context, app *domain.Application) error {
+	used, err := r.store.PasswordsLastUsed(ctx, app.OwnerID)
+	if err != nil {
+		return fmt.Errorf("gateway last use of %s: %w", app.OwnerID, err)
+	}
+	for i := range app.Passwords {
+		p := &app.Passwords[i]
+		if t, ok := used[strings.ToLower(p.KeyID)]; ok && (p.LastUsed == nil || t.After(*p.LastUsed)) {
+			p.LastUsed = &t
+		}
+	}
+	return nil
 }

@@ -226,3 +226,16 @@ func (d *DB) ClaimResume(ctx context.Context, id int64, holder string, at time.T
 	}
 	return n == 1, nil
 }
+
+// AddRevocationItems adds passwords to request id (a --all request
+// covers those made while it waited); ones it covers already are left
+// as they are.
+func (d *DB) AddRevocationItems(ctx context.Context, id int64, ps []domain.Password) error {
+	for _, p := range ps {
+		if _, err := d.db.ExecContext(ctx, `INSERT INTO revocation_items (request_id, key_id, name, hint, created_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (request_id, key_id) DO NOTHING`, id, p.KeyID, p.Name, p.Hint, toMillis(p.Created)); err != nil {
+			return fmt.Errorf("revocation %d: add item: %w", id, err)
+		}
+	}
+	return nil
+}

@@ -37,6 +37,7 @@ type Entra struct {
 	groups   map[string][]string    // user id → group ids
 	signIns  map[string]time.Time   // key id → last sign-in
 	licensed bool                   // the tenant has sign-in data
+	foreign  map[string]bool        // object ids of look-alikes
 }
 
 // NewEntra returns an empty Entra.
@@ -150,32 +151,55 @@ func (e *Entra) listed(a *domain.Application) domain.Application {
 	return out
 }
 
-// FindApplication implements handlers.Entra.
-func (e *Entra) FindApplication(_ context.Context, owner string) (domain.Application, bool, error) {
+// FindApplications implements handlers.Entra: the owner's one
+// application, if any.
+func (e *Entra) FindApplications(_ context.Context, owner string) ([]domain.Application, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	a := e.apps[owner]
 	if a == nil {
-		return domain.Application{}, false, nil
+		return nil, nil
 	}
-	return e.listed(a), true, nil
+	return []domain.Application{e.listed(a)}, nil
 }
 
-// FreshApplication implements handlers.Entra; there is no cache.
-func (e *Entra) FreshApplication(ctx context.Context, owner string) (domain.Application, bool, error) {
-	return e.FindApplication(ctx, owner)
+// FreshApplications implements handlers.Entra; there is no cache.
+func (e *Entra) FreshApplications(ctx context.Context, owner string) ([]domain.Application, error) {
+	return e.FindApplications(ctx, owner)
+}
+
+// OwnedByApppass implements handlers.Entra: every application is
+// apppass's but those marked Foreign.
+func (e *Entra) OwnedByApppass(_ context.Context, objectID string) (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return !e.foreign[objectID], nil
+}
+
+// Foreign marks application objectID as not apppass's (a look-alike).
+func (e *Entra) Foreign(objectID string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.foreign == nil {
+		e.foreign = map[string]bool{}
+	}
+	e.foreign[objectID] = true
 }
 
 // CreateApplication implements handlers.Entra.
 func (e *Entra) CreateApplication(_ context.Context, u domain.User) (domain.Application, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	a := &domain.Application{ObjectID: "obj-" + u.ID, AppID: "app-" + u.ID, OwnerID: u.ID}
+	a := &domain.Application{ObjectID: "obj-" + u.ID, AppID: "app-" + u.ID, OwnerID: u.ID, HasServicePrincipal: true}
 	e.owners = append(e.owners, u.ID)
 	e.apps[u.ID] = a
 	e.upns[u.ID] = u.UserPrincipalName
 	return *a, nil
 }
+
+// EnsureServicePrincipal implements handlers.Entra: every application
+// has one.
+func (e *Entra) EnsureServicePrincipal(context.Context, string) error { return nil }
 
 // AddPassword implements handlers.Entra.
 func (e *Entra) AddPassword(_ context.Context, app domain.Application, name string, expires time.Time) (domain.Password, domain.Secret, error) {

@@ -127,5 +127,6 @@ func JobsConfig() jobs.Config {
 		Limits:         handlers.Limits{MaxPerUser: c.MaxPerUser, WarnAt: c.WarnAt},
 		NotifyCooldown: c.NotifyCooldown, StaleAfter: c.StaleAfter, UnusedAfter: c.UnusedAfter, ExpiryWarning: c.ExpiryWarning,
 		Location: time.UTC, Schedules: maps.Clone(c.Schedules), BackgroundInterval: c.BackgroundInterval, Instance: "test",
+		OffboardingAction: c.OffboardingAction, AuditRetention: c.AuditRetention,
 	}
 }

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/fakeentra"
+	"github.com/apppass/apppass/jobs"
+)
+
+// runJob runs job name once in the running apppass.
+func (h *harness) runJob(name string) domain.JobRun {
+	h.t.Helper()
+	res, err := h.app.Jobs.RunOnce(h.ctx(), name)
+	if err != nil {
+		h.t.Fatalf("job %s: %v", name, err)
+	}
+	return res
+}
+
+func TestOffboardingRemovesThePasswordsOfPeopleWhoLeft(t *testing.T) {
+	h := newHarness(t).start()
+	h.ask(alice, "create Phone")
+	h.ask(alice, "create Laptop")
+	h.ask(bob, "create Tablet")
+
+	if res := h.runJob(jobs.Offboarding); res.Counts["full_sync"] != 1 || res.Counts["removed"] != 0 {
+		t.Fatalf("first run counts = %v; want a full sync removing nothing (dave is disabled but holds nothing)", res.Counts)
+	}
+
+	h.entra.DisableUser(entraID(alice))
+	h.entra.ResetCalls()
+	res := h.runJob(jobs.Offboarding)
+	if res.Counts["full_sync"] != 0 || res.Counts["removed"] != 2 {
+		t.Errorf("second run counts = %v; want 2 removed from the delta, no full sync", res.Counts)
+	}
+	calls := h.entra.CallsOf(fakeentra.OpUsersDelta)
+	if len(calls) != 1 || !strings.Contains(calls[0].RawQuery, "deltatoken") {
+		t.Errorf("users delta calls = %+v; want one, with the stored delta link", calls)
+	}
+	if n := len(h.entra.CredentialsOf(entraID(alice))); n != 0 {
+		t.Errorf("alice, disabled, still holds %d app passwords", n)
+	}
+	if n := len(h.entra.CredentialsOf(entraID(bob))); n != 1 {
+		t.Errorf("bob holds %d app passwords, want his 1", n)
+	}
+	if n := countContaining(h.helpdeskTexts(), "removed all 2 app password(s) of alice@example.test"); n != 1 {
+		t.Errorf("helpdesk told %d times of alice's removal:\n%s", n, strings.Join(h.helpdeskTexts(), "\n"))
+	}
+	removals, err := h.app.DB.RemovalsSince(h.ctx(), time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	disabled := false
+	for _, r := range removals {
+		disabled = disabled || (r.OwnerID == entraID(alice) && r.KeyID == "" && r.Reason == "disabled")
+	}
+	if !disabled {
+		t.Errorf("no owner-wide removal recorded for the mail gateway: %+v", removals)
+	}
+
+	// A deleted owner, after Graph expired the delta link: a full sync.
+	h.entra.DeleteUser(entraID(bob))
+	h.entra.ExpireDeltaLinks(400)
+	res = h.runJob(jobs.Offboarding)
+	if res.Counts["full_sync"] != 1 || res.Counts["removed"] != 1 {
+		t.Errorf("run after expiry counts = %v; want a full sync removing bob's 1", res.Counts)
+	}
+	if n := len(h.entra.CredentialsOf(entraID(bob))); n != 0 {
+		t.Errorf("bob, deleted, still holds %d app passwords", n)
+	}
+}
+
+func TestOffboardingCanAskTheHelpdeskInstead(t *testing.T) {
+	h := newHarness(t)
+	h.env["APPPASS_OFFBOARDING_ACTION"] = "request"
+	h.start()
+	h.ask(alice, "create Phone")
+	h.runJob(jobs.Offboarding)
+	h.entra.DisableUser(entraID(alice))
+	if res := h.runJob(jobs.Offboarding); res.Counts["requested"] != 1 {
+		t.Fatalf("counts = %v; want one request", res.Counts)
+	}
+	if n := len(h.entra.CredentialsOf(entraID(alice))); n != 1 {
+		t.Fatalf("removed before approval: %d left", n)
+	}
+	req := h.helpdeskRequest()
+	if text := messageText(req); !strings.Contains(text, "alice@example.test") || !strings.Contains(text, "disabled") {
+		t.Errorf("request message:\n%s", text)
+	}
+	// A second disablement event (or a rerun) files nothing new while one waits.
+	h.entra.EnableUser(entraID(alice))
+	h.entra.DisableUser(entraID(alice))
+	if res := h.runJob(jobs.Offboarding); res.Counts["requested"] != 0 {
+		t.Errorf("a second request was filed: %v", res.Counts)
+	}
+	h.decide(hana, "revoke_approve", req)
+	h.waitFor("the approved removal", func() bool { return len(h.entra.CredentialsOf(entraID(alice))) == 0 })
+}
