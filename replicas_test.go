@@ -28,6 +28,9 @@ func (h *harness) usePostgres() {
 	h.t.Helper()
 	base := os.Getenv("APPPASS_TEST_POSTGRES")
 	if base == "" {
+		if os.Getenv("APPPASS_REQUIRE_SERVERS") != "" {
+			h.t.Fatal("APPPASS_TEST_POSTGRES is not set, and APPPASS_REQUIRE_SERVERS says this run must test on PostgreSQL")
+		}
 		h.t.Skip("APPPASS_TEST_POSTGRES is not set; `. .ci/postgres.sh` starts a throwaway PostgreSQL")
 	}
 	u, err := url.Parse(base)
