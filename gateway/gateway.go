@@ -21,7 +21,8 @@ type Options struct {
 	// CertFile and KeyFile are the PEM certificate chain and key; they are
 	// re-read when they change.
 	CertFile, KeyFile string
-	// MaxBytes is the largest message accepted (SIZE); default 25 MiB.
+	// MaxBytes is the largest message accepted (SIZE); config holds the
+	// default (35 MiB), and zero means that too.
 	MaxBytes int64
 	// MaxRecipients per message; default 500.
 	MaxRecipients int
@@ -104,7 +105,7 @@ func New(opts Options, deps Deps) (*Gateway, error) {
 	def(&opts.DeliveryTimeout, 4*time.Minute)
 	def(&opts.CertCheck, 10*time.Second)
 	if opts.MaxBytes <= 0 {
-		opts.MaxBytes = 25 << 20
+		opts.MaxBytes = 35 << 20
 	}
 	if opts.MaxRecipients <= 0 {
 		opts.MaxRecipients = 500
