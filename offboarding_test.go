@@ -87,7 +87,8 @@ func TestOffboardingCanAskTheHelpdeskInstead(t *testing.T) {
 		t.Fatalf("removed before approval: %d left", n)
 	}
 	req := h.helpdeskRequest()
-	if text := messageText(req); !strings.Contains(text, "alice@example.test") || !strings.Contains(text, "disabled") {
+	if text := messageText(req); !strings.Contains(text, "alice@example.test") || !strings.Contains(text, "disabled") ||
+		!strings.Contains(text, "*Asked by:* apppass") || strings.Contains(text, "<@apppass>") || strings.Contains(text, "<@>") {
 		t.Errorf("request message:\n%s", text)
 	}
 	// A second disablement event (or a rerun) files nothing new while one waits.
@@ -98,4 +99,9 @@ func TestOffboardingCanAskTheHelpdeskInstead(t *testing.T) {
 	}
 	h.decide(hana, "revoke_approve", req)
 	h.waitFor("the approved removal", func() bool { return len(h.entra.CredentialsOf(entraID(alice))) == 0 })
+	h.waitFor("the request message's outcome", func() bool { return strings.Contains(messageText(h.helpdeskRequest()), "Approved by") })
+	// apppass asked; there is nobody to DM about the outcome.
+	if strings.Contains(h.logs.String(), "DM not sent") {
+		t.Errorf("apppass tried to DM itself about its own request:\n%s", h.logs.String())
+	}
 }

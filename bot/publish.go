@@ -58,11 +58,18 @@ func revokedDM(req domain.RevocationRequest) string {
 // notifyOutcome tells the employee what was revoked, by whom and why, and
 // the requester how it went. No secrets exist at this point to leak.
 func (s *Slack) notifyOutcome(ctx context.Context, req domain.RevocationRequest) {
-	switch req.Status {
-	case domain.RevocationDone, domain.RevocationPartial:
+	if req.Status == domain.RevocationDone || req.Status == domain.RevocationPartial {
 		if msg := revokedDM(req); msg != "" && req.TargetSlack != "" {
 			s.dmOrLog(ctx, req.TargetSlack, msg)
 		}
+	}
+	// A request apppass filed itself (offboarding) has nobody to tell
+	// but the helpdesk channel, where the request message shows the outcome.
+	if actorRef(req.RequesterSlack) == "apppass" {
+		return
+	}
+	switch req.Status {
+	case domain.RevocationDone, domain.RevocationPartial:
 		s.dmOrLog(ctx, req.RequesterSlack, fmt.Sprintf("Your revocation request #%d for %s was approved by <@%s>: %s.",
 			req.ID, escape(req.TargetName), req.DecidedSlack, outcomeSummary(req)))
 	case domain.RevocationDenied:
