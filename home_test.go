@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/fakeentra"
 	"github.com/apppass/apppass/fakeslack"
 )
 
@@ -327,4 +328,25 @@ func mrkdwnTexts(m fakeslack.Message) []string {
 		walk(blocks)
 	}
 	return out
+}
+
+// TestHomeFromAnotherOrganisationIsIgnored: an app_home_opened whose
+// team is not APPPASS_SLACK_TEAM gets no view at all, not even the
+// polite refusal, and costs Entra nothing.
+func TestHomeFromAnotherOrganisationIsIgnored(t *testing.T) {
+	h := newHarness(t)
+	h.env["APPPASS_SLACK_TEAM"] = "T0THER"
+	h.start()
+	if _, err := h.slack.AppHomeOpened(h.ctx(), alice); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the warning", func() bool {
+		return strings.Contains(h.logs.String(), "app_home_opened from another organisation ignored")
+	})
+	if n := len(h.slack.CallsTo("views.publish")); n != 0 {
+		t.Errorf("views.publish called %d times for an event from another organisation", n)
+	}
+	if n := h.entra.Count(fakeentra.OpGetUser) + h.entra.Count(fakeentra.OpFilterUsers); n != 0 {
+		t.Errorf("%d Entra user look-ups for an event from another organisation", n)
+	}
 }

@@ -38,6 +38,10 @@ func (b *Bot) onAppHomeOpened(evt *socketmode.Event, c *socketmode.Client) {
 		return
 	}
 	b.ack(c, evt.Request, nil)
+	if !b.servedOrg(ev.TeamID, ev.EnterpriseID) {
+		b.log.Warn("app_home_opened from another organisation ignored", "team", ev.TeamID, "enterprise", ev.EnterpriseID)
+		return
+	}
 	opened, ok := ev.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent)
 	if !ok || opened.Tab != "home" || opened.User == "" {
 		return // the Messages tab opens fire the event too
