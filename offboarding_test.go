@@ -21,7 +21,10 @@ func (h *harness) runJob(name string) domain.JobRun {
 }
 
 func TestOffboardingRemovesThePasswordsOfPeopleWhoLeft(t *testing.T) {
-	h := newHarness(t).start()
+	h := newHarness(t)
+	h.env["APPPASS_REPORT_CHANNEL"] = "CREPORT"
+	h.slack.AddChannel("CREPORT")
+	h.start()
 	h.ask(alice, "create Phone")
 	h.ask(alice, "create Laptop")
 	h.ask(bob, "create Tablet")
@@ -70,6 +73,15 @@ func TestOffboardingRemovesThePasswordsOfPeopleWhoLeft(t *testing.T) {
 	}
 	if n := len(h.entra.CredentialsOf(entraID(bob))); n != 0 {
 		t.Errorf("bob, deleted, still holds %d app passwords", n)
+	}
+
+	// The hygiene report counts both as offboarded owners.
+	if res := h.runJob(jobs.HygieneReport); res.Counts["offboarded"] != 2 {
+		t.Errorf("hygiene report counts = %v; want offboarded 2", res.Counts)
+	}
+	msgs := h.slack.MessagesIn("CREPORT")
+	if len(msgs) == 0 || !strings.Contains(messageText(msgs[len(msgs)-1]), "Owners disabled or deleted in Entra, offboarded:* 2") {
+		t.Errorf("the hygiene report does not show the offboarded owners")
 	}
 }
 

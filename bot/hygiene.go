@@ -142,6 +142,7 @@ func reportMessage(r domain.Report) (string, []slack.Block) {
 	activity := fmt.Sprintf("*Since %s:* %d created · %d deleted · %d revoked\n*Revocation requests pending:* %d\n*Expiring within %d days:* %d",
 		day(r.Since), r.Created, r.Deleted, r.Revoked, r.PendingRevocations, days(r.ExpiryWarning), r.ExpiringSoon)
 	activity += fmt.Sprintf("\n*Look-alike applications (tagged for someone, not apppass's):* %d · *duplicate applications:* %d", r.Lookalikes, r.Duplicates)
+	activity += fmt.Sprintf("\n*Owners disabled or deleted in Entra, offboarded:* %d", r.Offboarded)
 	near := fmt.Sprintf("*Holding %d or more of %d:* nobody", r.WarnAt, r.Max)
 	if len(r.NearLimit) > 0 {
 		names := make([]string, 0, min(len(r.NearLimit), maxReportNames))

@@ -32,6 +32,10 @@ type Report struct {
 	// Lookalikes and Duplicates count the applications tagged for someone
 	// that apppass found and does not use (SPEC §11).
 	Lookalikes, Duplicates int
+	// Offboarded counts the owners disabled or deleted in Entra whose
+	// passwords the offboarding job removed, or asked the helpdesk to
+	// remove, in the period.
+	Offboarded int
 
 	// Previous holds the previous report's figures (keys Figure…); nil
 	// for the first report.

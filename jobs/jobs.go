@@ -237,6 +237,9 @@ type Store interface {
 	// AuditCounts counts app passwords created, deleted and revoked since
 	// since, from the audit trail.
 	AuditCounts(ctx context.Context, since time.Time) (created, deleted, revoked int, err error)
+	// OffboardedSince counts the people the offboarding job acted on
+	// since since.
+	OffboardedSince(ctx context.Context, since time.Time) (int, error)
 	// PendingRevocations counts revocation requests awaiting a decision.
 	PendingRevocations(ctx context.Context) (int, error)
 

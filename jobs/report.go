@@ -113,6 +113,9 @@ func (r *Runner) hygieneReportJob(ctx context.Context) (domain.Counts, error) {
 	if rep.Created, rep.Deleted, rep.Revoked, err = r.store.AuditCounts(ctx, rep.Since); err != nil {
 		return rep.Figures(), fmt.Errorf("audit counts: %w", err)
 	}
+	if rep.Offboarded, err = r.store.OffboardedSince(ctx, rep.Since); err != nil {
+		return rep.Figures(), fmt.Errorf("offboarded: %w", err)
+	}
 	if rep.PendingRevocations, err = r.store.PendingRevocations(ctx); err != nil {
 		return rep.Figures(), fmt.Errorf("pending revocations: %w", err)
 	}
@@ -122,7 +125,7 @@ func (r *Runner) hygieneReportJob(ctx context.Context) (domain.Counts, error) {
 	}
 	rep.Lookalikes, rep.Duplicates = found[domain.FindingLookalike], found[domain.FindingDuplicate]
 	counts := rep.Figures()
-	counts["lookalikes"], counts["duplicates"] = rep.Lookalikes, rep.Duplicates
+	counts["lookalikes"], counts["duplicates"], counts["offboarded"] = rep.Lookalikes, rep.Duplicates, rep.Offboarded
 	counts["created"], counts["deleted"], counts["revoked"], counts["pending_revocations"] = rep.Created, rep.Deleted, rep.Revoked, rep.PendingRevocations
 	if err := r.slack.PostReport(ctx, r.cfg.ReportChannel, rep); err != nil {
 		return counts, fmt.Errorf("post report: %w", err)

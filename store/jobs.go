@@ -237,3 +237,16 @@ func (d *DB) AuditCounts(ctx context.Context, since time.Time) (created, deleted
 	}
 	return created, deleted, revoked, nil
 }
+
+// OffboardedSince counts the people whose app passwords apppass removed,
+// or asked the helpdesk to remove, because their account was disabled or
+// deleted (the offboarding job), since since.
+func (d *DB) OffboardedSince(ctx context.Context, since time.Time) (int, error) {
+	var n int
+	err := d.db.QueryRowContext(ctx, `SELECT count(DISTINCT subject_id) FROM audit_events
+		WHERE at >= ? AND actor_slack = 'apppass' AND action IN ('offboard', 'revoke-request')`, toMillis(since)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("offboarded count: %w", err)
+	}
+	return n, nil
+}
