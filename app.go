@@ -123,7 +123,7 @@ func (m *Main) open(ctx context.Context) (*parts, error) {
 	p.slack = bot.NewSlack(m.botConfig(), m.Log)
 	p.jobs, err = jobs.New(jobs.Deps{
 		Entra: p.graph, Trust: p.handlers.Trust, Slack: p.slack, Store: db, Reconciler: p.handlers.Reconciler, Revocations: p.handlers.Revocations,
-		Directory: p.graph, Offboarding: p.handlers.Revocations, Now: m.Now, Log: m.Log,
+		Directory: p.graph, Offboarding: p.handlers.Revocations, Observer: m.Metrics, Now: m.Now, Log: m.Log,
 	}, jobs.Config{
 		Limits:         handlers.Limits{MaxPerUser: cfg.MaxPerUser, WarnAt: cfg.WarnAt},
 		NotifyCooldown: cfg.NotifyCooldown, StaleAfter: cfg.StaleAfter, UnusedAfter: cfg.UnusedAfter,

@@ -133,8 +133,15 @@ type Deps struct {
 	// it is not scheduled.
 	Directory   Directory
 	Offboarding Offboarder
-	Now         func() time.Time // nil: time.Now
-	Log         *slog.Logger     // nil: slog.Default()
+	// Observer, when set, is told of every finished run (metrics).
+	Observer Observer
+	Now      func() time.Time // nil: time.Now
+	Log      *slog.Logger     // nil: slog.Default()
+}
+
+// Observer is told how each job run ended; *metrics.Metrics satisfies it.
+type Observer interface {
+	JobRun(job, outcome string, took time.Duration)
 }
 
 // Trust decides which applications apppass acts on; *handlers.Trust

@@ -41,6 +41,7 @@ type Runner struct {
 	store       Store
 	reconciler  Reconciler
 	revocations Revocations
+	observer    Observer
 	now         func() time.Time
 	log         *slog.Logger
 	cfg         Config
@@ -74,7 +75,7 @@ func New(deps Deps, cfg Config) (*Runner, error) {
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
-	r := &Runner{entra: deps.Entra, trust: deps.Trust, directory: deps.Directory, offboarding: deps.Offboarding, slack: deps.Slack, store: deps.Store, reconciler: deps.Reconciler,
+	r := &Runner{entra: deps.Entra, trust: deps.Trust, directory: deps.Directory, offboarding: deps.Offboarding, observer: deps.Observer, slack: deps.Slack, store: deps.Store, reconciler: deps.Reconciler,
 		revocations: deps.Revocations, now: deps.Now, log: deps.Log, cfg: cfg}
 	if r.now == nil {
 		r.now = time.Now
@@ -247,6 +248,9 @@ func (r *Runner) RunOnce(ctx context.Context, name string) (domain.JobRun, error
 	res.End, res.Counts, res.Outcome = r.now(), counts, domain.JobOK
 	if runErr != nil {
 		res.Outcome, res.Error = domain.JobFailed, runErr.Error()
+	}
+	if r.observer != nil {
+		r.observer.JobRun(name, string(res.Outcome), res.End.Sub(res.Start))
 	}
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer fcancel()
