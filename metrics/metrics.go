@@ -48,10 +48,6 @@ func New() *Metrics {
 			Help:    "Latency of requests to Slack and to Entra/Graph, by system and operation.",
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"system", "operation"}),
-		throttleWaits: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "apppass_throttle_waits_total",
-			Help: "Times apppass waited out a 429 (or 503 with Retry-After) before retrying, by system.",
-		}, []string{"system"}),
 		jobRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "apppass_job_runs_total",
 			Help: "Scheduled job runs by job and outcome.",
@@ -65,7 +61,7 @@ func New() *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.commands, m.calls, m.callSeconds, m.throttleWaits, m.jobRuns, m.jobSeconds,
+		m.commands, m.calls, m.callSeconds, m.jobRuns, m.jobSeconds,
 	)
 	return m
 }
@@ -94,14 +90,6 @@ func (m *Metrics) UpstreamCall(system, operation string, status int, d time.Dura
 	}
 	m.calls.WithLabelValues(system, operation, code).Inc()
 	m.callSeconds.WithLabelValues(system, operation).Observe(d.Seconds())
-}
-
-// ThrottleWaited counts one wait on a 429 before a retry.
-func (m *Metrics) ThrottleWaited(system string) {
-	if m == nil {
-		return
-	}
-	m.throttleWaits.WithLabelValues(system).Inc()
 }
 
 // JobRun records one run of a scheduled job.
