@@ -31,6 +31,8 @@ func (m *Main) observe(p *parts, b *bot.Bot) (*metrics.Server, net.Listener, err
 		}
 		return float64(len(rs))
 	})
+	m.Metrics.GaugeFunc("apppass_commands_in_progress", "Commands and clicks being worked on now (at most APPPASS_WORKERS).",
+		func() float64 { return float64(b.Working()) })
 	if m.Config.HTTPAddr == "" {
 		return s, nil, nil
 	}

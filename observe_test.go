@@ -41,6 +41,8 @@ func TestHealthAndMetrics(t *testing.T) {
 		`apppass_upstream_requests_total{operation="users.info",status="200",system="slack"}`,
 		`apppass_upstream_request_duration_seconds_bucket{operation="POST /v1.0/applications/{id}/addPassword"`,
 		`apppass_revocations_pending 0`,
+		`apppass_commands_in_progress `,
+		`apppass_commands_total{outcome="ok",verb="create"} 1`,
 		`apppass_job_runs_total{job="reconcile-credentials",outcome="ok"}`,
 		`apppass_job_duration_seconds_count{job="reconcile-credentials"}`,
 	} {
