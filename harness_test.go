@@ -38,7 +38,7 @@ const (
 // harness runs apppass's real wiring (Main.Run) against the Slack and
 // Entra fakes, through the real slack-go and msgraph-sdk-go clients.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	slack  *fakeslack.Server
 	entra  *fakeentra.Server
 	env    map[string]string
@@ -69,7 +69,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{t: t, slack: fakeslack.New(t), entra: fakeentra.New(t), logs: &syncBuffer{}}
 	for _, u := range []struct {

@@ -97,7 +97,7 @@ func (h *harness) startReplica(change func(*Main)) *replica {
 	return r
 }
 
-func (r *replica) stop(t *testing.T) {
+func (r *replica) stop(t testing.TB) {
 	if r.cancel == nil {
 		return
 	}
