@@ -112,7 +112,7 @@ func TestEachFailure(t *testing.T) {
 		{"no User.Read.All", func(t *testing.T, e *env) { e.entra.RevokePermission(fakeentra.PermUserReadAll) }, "✗ permission User.Read.All", true},
 		{"no Application.ReadWrite.OwnedBy", func(t *testing.T, e *env) { e.entra.RevokePermission(fakeentra.PermApplicationOwnedBy) }, "✗ permission Application.ReadWrite.OwnedBy", true},
 		{"no GroupMember.Read.All", func(t *testing.T, e *env) { e.entra.RevokePermission(fakeentra.PermGroupMemberReadAll) }, "✗ permission GroupMember.Read.All", true},
-		{"no Mail.Send", func(t *testing.T, e *env) { e.entra.RevokePermission(fakeentra.PermMailSend) }, "✗ permission Mail.Send", true},
+		{"Mail.Send granted tenant-wide", func(t *testing.T, e *env) { e.entra.GrantPermission(fakeentra.PermMailSend) }, "✗ permission Mail.Send: granted tenant-wide in Entra", true},
 		{"no AuditLog.Read.All is optional", func(t *testing.T, e *env) { e.entra.RevokePermission(fakeentra.PermAuditLogReadAll) }, "– permission AuditLog.Read.All", false},
 		{"missing admin group", func(t *testing.T, e *env) { e.settings.AdminGroup = "22222222-0000-0000-0000-000000000009" }, "✗ APPPASS_ADMIN_GROUP", true},
 		{"certificate for another host", func(t *testing.T, e *env) { e.settings.SMTPHostname = "mail.other.test" }, "✗ mail gateway certificate: does not name mail.other.test", true},

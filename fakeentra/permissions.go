@@ -10,7 +10,10 @@ import (
 const OpGetGroup = "getGroup"
 
 // The application permissions (app roles) apppass's identity can hold.
-// Every one is granted unless a test revokes it.
+// Every one but Mail.Send is granted unless a test revokes it: Mail.Send
+// is meant to come from Exchange Online's RBAC for Applications, which
+// puts nothing in the token, so a test grants it tenant-wide (the
+// misconfiguration) with GrantPermission.
 const (
 	PermApplicationOwnedBy = "Application.ReadWrite.OwnedBy"
 	PermUserReadAll        = "User.Read.All"
@@ -47,14 +50,29 @@ func (s *Server) RevokePermission(perm string) {
 	s.revoked[strings.ToLower(perm)] = true
 }
 
+// GrantPermission gives apppass's identity an application permission
+// through Entra admin consent, so that it appears in the roles claim of
+// tokens minted from now on.
+func (s *Server) GrantPermission(perm string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.revoked == nil {
+		s.revoked = map[string]bool{}
+	}
+	s.revoked[strings.ToLower(perm)] = false
+}
+
 // grantedRolesLocked lists the app roles of apppass's identity, for the
 // token's roles claim.
 func (s *Server) grantedRolesLocked() []string {
 	var roles []string
-	for _, p := range []string{PermApplicationOwnedBy, PermUserReadAll, PermGroupMemberReadAll, PermAuditLogReadAll, PermMailSend} {
+	for _, p := range []string{PermApplicationOwnedBy, PermUserReadAll, PermGroupMemberReadAll, PermAuditLogReadAll} {
 		if !s.revoked[strings.ToLower(p)] {
 			roles = append(roles, p)
 		}
+	}
+	if revoked, set := s.revoked[strings.ToLower(PermMailSend)]; set && !revoked {
+		roles = append(roles, PermMailSend)
 	}
 	return roles
 }
