@@ -3,11 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
-	"net"
 	"net/http"
-	"net/smtp"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -21,7 +21,8 @@ import (
 type demoPage struct {
 	t    *testing.T
 	url  string
-	smtp string // the mail gateway's address
+	smtp string         // the mail gateway's address
+	ca   *x509.CertPool // trusts the gateway's self-signed certificate
 }
 
 // startDemo runs `apppass demo --addr 127.0.0.1:0` until the test ends and
@@ -50,10 +51,17 @@ func startDemo(t *testing.T) demoPage {
 	for {
 		if m := url.FindStringSubmatch(out.String()); m != nil {
 			gw := regexp.MustCompile(`Mail gateway: (\S+) `).FindStringSubmatch(out.String())
-			if gw == nil {
-				t.Fatalf("apppass demo printed no mail gateway address: %q", out.String())
+			dir := regexp.MustCompile(`Data and logs: (\S+) `).FindStringSubmatch(out.String())
+			if gw == nil || dir == nil {
+				t.Fatalf("apppass demo printed no mail gateway address or data directory: %q", out.String())
 			}
-			return demoPage{t, m[1], gw[1]}
+			pem, err := os.ReadFile(filepath.Join(dir[1], "gateway-cert.pem"))
+			if err != nil {
+				t.Fatalf("the demo's gateway certificate: %v", err)
+			}
+			ca := x509.NewCertPool()
+			ca.AppendCertsFromPEM(pem)
+			return demoPage{t, m[1], gw[1], ca}
 		}
 		select {
 		case err := <-done:
@@ -235,7 +243,10 @@ func TestDemo(t *testing.T) {
 
 	// The new password sends mail through the demo's gateway, as a
 	// scanner would; the Mailbox pane shows it.
-	sendThroughGateway(t, p.smtp, "alice@contoso.test", secret)
+	scan := []byte("From: alice@contoso.test\r\nTo: bob@contoso.test\r\nSubject: Scan from the demo\r\n\r\nA scanned page.\r\n")
+	if err := sendMail(p.smtp, p.ca, "alice@contoso.test", secret, "alice@contoso.test", []string{"bob@contoso.test"}, scan); err != nil {
+		t.Fatalf("sending through the demo's gateway: %v", err)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		mb := p.state(alice).Mailbox
@@ -299,41 +310,5 @@ func TestDemo(t *testing.T) {
 	}
 	if strings.Contains(text, secret) {
 		t.Error("the secret is in the App Home")
-	}
-}
-
-// sendThroughGateway sends one message as user with password over SMTP
-// with STARTTLS, as a device would.
-func sendThroughGateway(t *testing.T, addr, user, password string) {
-	t.Helper()
-	c, err := smtp.Dial(addr)
-	if err != nil {
-		t.Fatalf("dial the demo gateway: %v", err)
-	}
-	defer c.Close()
-	// The demo's certificate is self-signed for localhost on purpose.
-	if err := c.StartTLS(&tls.Config{ServerName: demo.GatewayHost, InsecureSkipVerify: true}); err != nil {
-		t.Fatalf("STARTTLS: %v", err)
-	}
-	host, _, _ := net.SplitHostPort(addr)
-	if err := c.Auth(smtp.PlainAuth("", user, password, host)); err != nil {
-		t.Fatalf("AUTH: %v", err)
-	}
-	msg := "From: " + user + "\r\nTo: bob@contoso.test\r\nSubject: Scan from the demo\r\n\r\nA scanned page.\r\n"
-	if err := c.Mail(user); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Rcpt("bob@contoso.test"); err != nil {
-		t.Fatal(err)
-	}
-	w, err := c.Data()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write([]byte(msg)); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatalf("the gateway refused the message: %v", err)
 	}
 }
