@@ -125,12 +125,18 @@ func (s *Server) Pongs() int {
 // WaitConnections blocks until at least n successful connections were made
 // (see [Server.Connections]) and one is live, or ctx ends.
 func (s *Server) WaitConnections(ctx context.Context, n int) error {
+	return s.waitConns(ctx, func() bool { return s.st.connections >= n && len(s.st.conns) > 0 })
+}
+
+// waitConns blocks until done, called with the lock held, reports true
+// (checked again at every connection change), or ctx ends.
+func (s *Server) waitConns(ctx context.Context, done func() bool) error {
 	for {
 		s.mu.Lock()
-		done := s.st.connections >= n && len(s.st.conns) > 0
+		ok := done()
 		changed := s.st.connChanged
 		s.mu.Unlock()
-		if done {
+		if ok {
 			return nil
 		}
 		select {
@@ -201,20 +207,5 @@ func (s *Server) SendDisconnectTo(seq int, reason string) bool {
 // WaitLiveConnections blocks until at least n socket connections are open
 // at once, or ctx ends.
 func (s *Server) WaitLiveConnections(ctx context.Context, n int) error {
-	for {
-		s.mu.Lock()
-		done := len(s.st.conns) >= n
-		changed := s.st.connChanged
-		s.mu.Unlock()
-		if done {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.closed:
-			return ErrClosed
-		case <-changed:
-		}
-	}
+	return s.waitConns(ctx, func() bool { return len(s.st.conns) >= n })
 }
