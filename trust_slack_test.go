@@ -173,6 +173,19 @@ func TestSlackIDIsPinnedToItsEntraUser(t *testing.T) {
 	if out := h.ask(bob, "list"); !strings.Contains(out, "Laptop") {
 		t.Errorf("bob is no longer served: %s", out)
 	}
+	// Trying again is refused again, without telling the helpdesk twice.
+	if out := h.ask(alice, "list"); strings.Contains(out, "Laptop") {
+		t.Fatalf("alice's second try sees bob's passwords: %s", out)
+	}
+	alerts := 0
+	for _, m := range h.slack.MessagesIn(helpdesk) {
+		if strings.Contains(m.Text, alice) && strings.Contains(m.Text, "bob@example.test") {
+			alerts++
+		}
+	}
+	if alerts != 1 {
+		t.Errorf("the helpdesk was told %d times of one identity conflict, want once", alerts)
+	}
 }
 
 // accountEnabled is read fresh for every write and every decision: a

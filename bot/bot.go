@@ -86,7 +86,10 @@ type Bot struct {
 	// homeViewers are the people whose Home tab this process published
 	// (home.go): only theirs are refreshed after a change.
 	homeViewers *expirable.LRU[string, struct{}]
-	writes      *writeRate
+	// conflictsAlerted are the identity conflicts the helpdesk was told
+	// of in the last day (identity.go).
+	conflictsAlerted *expirable.LRU[string, struct{}]
+	writes           *writeRate
 	// workers holds a token per command or click being worked on.
 	workers chan struct{}
 
@@ -125,6 +128,7 @@ func New(cfg Config, s *Slack, h *handlers.Handlers, log *slog.Logger) *Bot {
 		cancelWork: cancel,
 	}
 	b.homeViewers = expirable.NewLRU[string, struct{}](homeViewersMax, nil, homeViewersTTL)
+	b.conflictsAlerted = expirable.NewLRU[string, struct{}](1000, nil, 24*time.Hour)
 	s.homes = b.refreshHomes // revocations published by the jobs refresh Home tabs too
 	return b
 }

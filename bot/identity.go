@@ -76,6 +76,12 @@ func (b *Bot) alertIdentityConflict(ctx context.Context, err error) {
 	if !errors.As(err, &ic) {
 		return
 	}
+	// One alert a day per conflict: each refused command would repeat it.
+	key := ic.SlackID + "→" + ic.NowID
+	if b.conflictsAlerted.Contains(key) {
+		return
+	}
+	b.conflictsAlerted.Add(key, struct{}{})
 	if aerr := b.slack.AlertHelpdesk(ctx, ic.Alert()); aerr != nil {
 		b.log.ErrorContext(ctx, "identity conflict alert not sent", "slack_user", ic.SlackID, "err", aerr)
 	}
