@@ -84,12 +84,64 @@ func (a applications) choose(ctx context.Context, ownerID string, listed []domai
 	}
 }
 
+// duplicates returns, of listed, ownerID's duplicate applications:
+// apppass's own (Trust's Duplicate verdict), other than used. A look-alike
+// is never among them. One that cannot be checked is left out (and
+// logged): apppass touches nothing it is not sure is its own.
+func (a applications) duplicates(ctx context.Context, ownerID string, listed []domain.Application, used domain.Application) []domain.Application {
+	var out []domain.Application
+	for _, l := range listed {
+		if l.OwnerID != ownerID || (used.ObjectID != "" && l.ObjectID == used.ObjectID) {
+			continue
+		}
+		v, err := a.trust.Check(ctx, l)
+		if err != nil {
+			a.log.WarnContext(ctx, "application not checked", "owner", ownerID, "app", l.ObjectID, "err", err)
+			continue
+		}
+		if v == Duplicate {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 // holding is an owner's application (if any) and their current passwords,
-// Graph's listing corrected by apppass's own recent writes.
+// Graph's listing corrected by apppass's own recent writes; for
+// holdings.everything, also the passwords on their duplicate applications.
 type holding struct {
 	app       domain.Application
 	found     bool
 	passwords []domain.Password
+	strays    []stray
+}
+
+// stray is a password on a duplicate application: apppass's, but not the
+// one it uses for the owner. Only --all and offboarding remove them.
+type stray struct {
+	app      domain.Application
+	password domain.Password
+}
+
+// all returns every password h holds: on the owner's application, then on
+// their duplicates.
+func (h holding) all() []domain.Password {
+	out := append([]domain.Password(nil), h.passwords...)
+	for _, s := range h.strays {
+		out = append(out, s.password)
+	}
+	return out
+}
+
+// appOf returns the application password keyID is on, and false when h
+// knows of none (the owner has no application).
+func (h holding) appOf(keyID string) (domain.Application, bool) {
+	for _, s := range h.strays {
+		if s.password.KeyID == keyID {
+			return s.app, true
+		}
+	}
+	return h.app, h.found
 }
 
 // holdings reads what people hold.
@@ -107,21 +159,36 @@ func (hs holdings) current(ctx context.Context, owner domain.User) (holding, err
 	if err != nil {
 		return holding{}, err
 	}
-	return hs.merge(ctx, owner, app, found)
+	return hs.merge(ctx, owner, app, found, nil)
 }
 
-// fresh is current without Entra's cache, for a decision that must see
-// what Entra holds now.
-func (hs holdings) fresh(ctx context.Context, owner domain.User) (holding, error) {
-	app, found, err := hs.apps.fresh(ctx, owner.ID, hs.entra)
+// everything is current (without Entra's cache when fresh) with, besides,
+// the passwords on owner's duplicate applications: all of apppass's
+// passwords for owner, for --all and offboarding. Errors are Entra's or
+// the store's.
+func (hs holdings) everything(ctx context.Context, owner domain.User, fresh bool) (holding, error) {
+	list := hs.entra.FindApplications
+	if fresh {
+		list = hs.entra.FreshApplications
+	}
+	listed, err := list(ctx, owner.ID)
 	if err != nil {
 		return holding{}, err
 	}
-	return hs.merge(ctx, owner, app, found)
+	app, found, err := hs.apps.choose(ctx, owner.ID, listed)
+	if err != nil {
+		return holding{}, err
+	}
+	var used domain.Application
+	if found {
+		used = app
+	}
+	return hs.merge(ctx, owner, app, found, hs.apps.duplicates(ctx, owner.ID, listed, used))
 }
 
-// merge corrects app's listing by apppass's own recent writes.
-func (hs holdings) merge(ctx context.Context, owner domain.User, app domain.Application, found bool) (holding, error) {
+// merge corrects app's listing by apppass's own recent writes, and adds
+// the passwords on dups that apppass has not removed.
+func (hs holdings) merge(ctx context.Context, owner domain.User, app domain.Application, found bool, dups []domain.Application) (holding, error) {
 	h := holding{app: app, found: found}
 	recent, err := hs.store.RecentCredentials(ctx, owner.ID, hs.cfg.Now().Add(-hs.cfg.LagWindow))
 	if err != nil {
@@ -159,6 +226,13 @@ func (hs holdings) merge(ctx context.Context, owner domain.User, app domain.Appl
 		}
 		return h.passwords[i].Name < h.passwords[j].Name
 	})
+	for _, d := range dups {
+		for _, p := range d.Passwords {
+			if !gone[p.KeyID] {
+				h.strays = append(h.strays, stray{app: d, password: p})
+			}
+		}
+	}
 	return h, nil
 }
 

@@ -29,7 +29,7 @@ type Leaver struct {
 	OwnerID string
 	Name    string // UPN when known, else the Entra id
 	Reason  string // "disabled" or "deleted"
-	Held    int    // app passwords they held
+	Held    int    // app passwords they held, duplicates' included
 	Removed int    // removed now (action remove)
 	Failed  int    // removals that failed; tried again next run
 	// Request is the revocation request filed (action request), to be
@@ -41,7 +41,9 @@ type Leaver struct {
 // Offboard acts on c, a person whose Entra account was disabled or
 // deleted, under their lock: it records at once that their passwords
 // must stop working at the mail gateway, then by action removes every app
-// password they hold (OffboardRemove), or files a --all revocation request
+// password they hold, on their application and on any duplicate of
+// apppass's (never a look-alike) (OffboardRemove), or files a --all
+// revocation request
 // on apppass's own behalf unless one is pending (OffboardRequest). Every
 // step is audited. Its error is Entra's or the store's; a Leaver with
 // Failed > 0 and a nil error means some removals failed (KindUpstream
@@ -59,11 +61,14 @@ func (s *Revocations) Offboard(ctx context.Context, c domain.DirectoryChange, ac
 		return l, fmt.Errorf("offboard %s: %w", c.UserID, err)
 	}
 	defer unlock()
-	h, err := s.holdings.current(ctx, domain.User{ID: c.UserID})
+	// Every password on apppass's applications for them, duplicates too,
+	// as Entra holds them now (a cache may not know of a duplicate).
+	h, err := s.holdings.everything(ctx, domain.User{ID: c.UserID}, true)
 	if err != nil {
 		return l, fmt.Errorf("offboard %s: %w", c.UserID, err)
 	}
-	l.Held = len(h.passwords)
+	held := h.all()
+	l.Held = len(held)
 	if l.Held == 0 {
 		return l, nil
 	}
@@ -74,14 +79,15 @@ func (s *Revocations) Offboard(ctx context.Context, c domain.DirectoryChange, ac
 		return s.requestOffboarding(ctx, l, h)
 	}
 	var errs []error
-	for _, p := range h.passwords {
+	for _, p := range held {
 		event := domain.AuditEvent{ActorSlack: offboardActor, SubjectID: c.UserID, Action: "offboard", KeyID: p.KeyID, Name: p.Name,
 			Outcome: "removed: account " + l.Reason}
-		err := s.entra.RemovePassword(ctx, h.app, p.KeyID)
+		app, _ := h.appOf(p.KeyID)
+		err := s.entra.RemovePassword(ctx, app, p.KeyID)
 		switch {
 		case err == nil || domain.KindOf(err) == domain.KindNotFound:
 			l.Removed++
-			if serr := s.store.CredentialRemoved(ctx, c.UserID, h.app.ObjectID, p); serr != nil {
+			if serr := s.store.CredentialRemoved(ctx, c.UserID, app.ObjectID, p); serr != nil {
 				s.log.ErrorContext(ctx, "removal not recorded", "key_id", p.KeyID, "err", serr)
 			}
 		default:
@@ -107,7 +113,7 @@ func (s *Revocations) requestOffboarding(ctx context.Context, l Leaver, h holdin
 		Reason:    fmt.Sprintf("Their Entra account was %s (apppass's offboarding check).", l.Reason),
 		ExpiresAt: s.cfg.Now().Add(s.cfg.RequestTTL),
 	}
-	for _, p := range h.passwords {
+	for _, p := range h.all() {
 		req.Items = append(req.Items, domain.RevocationItem{Password: p})
 	}
 	if err := s.store.CreateRevocation(ctx, &req); err != nil {

@@ -67,7 +67,12 @@ func (s *Revocations) Request(ctx context.Context, actor, target domain.Actor, n
 	if err != nil {
 		return refuse(err)
 	}
-	h, err := s.holdings.current(ctx, subject)
+	var h holding
+	if all {
+		h, err = s.holdings.everything(ctx, subject, false) // duplicates' passwords too
+	} else {
+		h, err = s.holdings.current(ctx, subject)
+	}
 	if err != nil {
 		return domain.RevocationRequest{}, fmt.Errorf("request revocation: %w", err)
 	}
@@ -75,7 +80,7 @@ func (s *Revocations) Request(ctx context.Context, actor, target domain.Actor, n
 		RequesterSlack: actor.SlackID, RequesterID: requester.ID, TargetSlack: target.SlackID, TargetID: subject.ID,
 		TargetName: subject.UserPrincipalName, All: all, Reason: reason, ExpiresAt: s.cfg.Now().Add(s.cfg.RequestTTL),
 	}
-	for _, p := range h.passwords {
+	for _, p := range h.all() {
 		if all || domain.SameName(p.Name, name) {
 			req.Items = append(req.Items, domain.RevocationItem{Password: p})
 		}
@@ -161,15 +166,22 @@ func (s *Revocations) executeRevocation(ctx context.Context, req domain.Revocati
 		return req, fmt.Errorf("approve revocation: %w", err)
 	}
 	defer unlock()
-	app, found, err := s.apps.find(ctx, req.TargetID)
-	if err == nil && found && req.All {
-		req, err = s.coverAll(ctx, req)
+	var h holding
+	if req.All {
+		// All of apppass's applications for them: duplicates too.
+		h, err = s.holdings.everything(ctx, domain.User{ID: req.TargetID}, true)
+		if err == nil {
+			req, err = s.coverAll(ctx, req, h)
+		}
+	} else {
+		h.app, h.found, err = s.apps.find(ctx, req.TargetID)
 	}
 	failed := 0
 	for i, it := range req.Items {
 		if it.Done() {
 			continue
 		}
+		app, found := h.appOf(it.Password.KeyID)
 		switch {
 		case err != nil:
 			it.Outcome = "failed: " + domain.MessageOf(err)
@@ -211,18 +223,15 @@ func (s *Revocations) executeRevocation(ctx context.Context, req domain.Revocati
 }
 
 // coverAll adds to --all request req the passwords its target holds now
-// that it does not cover yet: --all means all at the moment of approval.
-func (s *Revocations) coverAll(ctx context.Context, req domain.RevocationRequest) (domain.RevocationRequest, error) {
-	h, err := s.holdings.fresh(ctx, domain.User{ID: req.TargetID})
-	if err != nil {
-		return req, err
-	}
+// (h, on all of apppass's applications for them) that it does not cover
+// yet: --all means all at the moment of approval.
+func (s *Revocations) coverAll(ctx context.Context, req domain.RevocationRequest, h holding) (domain.RevocationRequest, error) {
 	covered := map[string]bool{}
 	for _, it := range req.Items {
 		covered[it.Password.KeyID] = true
 	}
 	var more []domain.Password
-	for _, p := range h.passwords {
+	for _, p := range h.all() {
 		if !covered[p.KeyID] {
 			more = append(more, p)
 			req.Items = append(req.Items, domain.RevocationItem{Password: p})

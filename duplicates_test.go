@@ -1,0 +1,115 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apppass/apppass/fakeentra"
+	"github.com/apppass/apppass/jobs"
+)
+
+// withDuplicate gives alice, in a started harness, a password on her
+// application, one on a duplicate application of apppass's and one on a
+// look-alike, and returns the three applications.
+func (h *harness) withDuplicate() (own, dup, fake fakeentra.Application) {
+	h.t.Helper()
+	if h.secretIn(h.ask(alice, "create Phone")) == "" {
+		h.t.Fatal("create failed")
+	}
+	apps := h.entra.Applications()
+	if len(apps) != 1 {
+		h.t.Fatalf("applications = %+v; want alice's one", apps)
+	}
+	own = apps[0]
+	dup = h.entra.AddEmployeeApp(entraID(alice), true)
+	h.entra.AddSecret(dup.ID, "Stray", time.Time{})
+	fake = h.entra.AddLookalikeApplication(entraID(alice), entraID(bob))
+	h.entra.AddSecret(fake.ID, "Planted", time.Time{})
+	return own, dup, fake
+}
+
+// passwordsOn returns how many passwords application id holds.
+func (h *harness) passwordsOn(id string) int {
+	a, _ := h.entra.Application(id)
+	return len(a.Passwords)
+}
+
+// An approved --all revocation removes the passwords on a duplicate
+// application of apppass's too, never those on a look-alike.
+func TestRevokeAllClearsDuplicateApplications(t *testing.T) {
+	h := newHarness(t).start()
+	own, dup, fake := h.withDuplicate()
+
+	h.ask(adam, "revoke <@UALICE|alice> --all left the company")
+	req := h.helpdeskRequest()
+	h.decide(hana, "revoke_approve", req)
+	h.waitFor("the revocation", func() bool { return strings.Contains(messageText(h.currentRequest(req.TS)), "Approved by") })
+
+	for _, tt := range []struct {
+		name string
+		id   string
+		want int
+	}{
+		{"alice's application", own.ID, 0},
+		{"the duplicate", dup.ID, 0},
+		{"the look-alike", fake.ID, 1},
+	} {
+		if got := h.passwordsOn(tt.id); got != tt.want {
+			t.Errorf("%s holds %d passwords, want %d", tt.name, got, tt.want)
+		}
+	}
+	text := messageText(h.currentRequest(req.TS))
+	if !strings.Contains(text, "Stray") || strings.Contains(text, "Planted") {
+		t.Errorf("request message should list the duplicate's password and not the look-alike's:\n%s", text)
+	}
+	events, err := h.app.DB.AuditFor(h.ctx(), entraID(alice), 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	removed := map[string]bool{}
+	for _, e := range events {
+		if e.Action == "revoke" && e.Outcome == "removed" {
+			removed[e.Name] = true
+		}
+	}
+	if !removed["Phone"] || !removed["Stray"] || removed["Planted"] {
+		t.Errorf("audited removals = %v; want Phone and Stray", removed)
+	}
+}
+
+// Offboarding removes the passwords on a duplicate application of
+// apppass's too, never those on a look-alike; asked to file a request
+// instead, the request covers them.
+func TestOffboardingClearsDuplicateApplications(t *testing.T) {
+	for _, action := range []string{"remove", "request"} {
+		t.Run(action, func(t *testing.T) {
+			h := newHarness(t)
+			h.env["APPPASS_OFFBOARDING_ACTION"] = action
+			h.start()
+			own, dup, fake := h.withDuplicate()
+			h.runJob(jobs.Offboarding)
+			h.entra.DisableUser(entraID(alice))
+			res := h.runJob(jobs.Offboarding)
+			if action == "request" {
+				req := h.helpdeskRequest()
+				if text := messageText(req); !strings.Contains(text, "Stray") || !strings.Contains(text, "Phone") || strings.Contains(text, "Planted") {
+					t.Errorf("request message should list Phone and Stray, not Planted:\n%s", text)
+				}
+				h.decide(hana, "revoke_approve", req)
+				h.waitFor("the approval", func() bool { return strings.Contains(messageText(h.currentRequest(req.TS)), "Approved by") })
+			} else if res.Counts["removed"] != 2 {
+				t.Errorf("counts = %v; want 2 removed", res.Counts)
+			}
+			if n := h.passwordsOn(own.ID); n != 0 {
+				t.Errorf("alice's application holds %d passwords", n)
+			}
+			if n := h.passwordsOn(dup.ID); n != 0 {
+				t.Errorf("the duplicate holds %d passwords", n)
+			}
+			if n := h.passwordsOn(fake.ID); n != 1 {
+				t.Errorf("the look-alike holds %d passwords, want its 1", n)
+			}
+		})
+	}
+}
