@@ -43,7 +43,7 @@ func newGateway(cfg config.Config, graph *graphclient.Client, db *store.DB, aler
 		Now:      now,
 		Logger:   log,
 	}, gateway.Deps{
-		Mailboxes: graph, Applications: graph, Verifier: graph, Sender: graph, Records: db, Alerter: alert,
+		Mailboxes: graph, Applications: graph, Verifier: graph, Sender: graph, Records: db, Failures: db, Alerter: alert,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mail gateway: %w", err)

@@ -24,7 +24,12 @@ var (
 func (g *Gateway) authenticate(ctx context.Context, user string, password domain.Secret, addr string) (login, error) {
 	user = strings.ToLower(strings.TrimSpace(user))
 	now := g.now()
-	if g.limiter.blocked(user, addr, now) {
+	switch blocked, err := g.blocked(ctx, user, addr, now); {
+	case err != nil:
+		g.log.Error("gateway: guessing limit unavailable; login refused", "user", user, "client", addr, "err", err)
+		g.metrics.login("temporary")
+		return login{}, errAuthTemporary
+	case blocked:
 		g.metrics.login("limited")
 		return login{}, errTooManyFails
 	}
@@ -39,7 +44,7 @@ func (g *Gateway) authenticate(ctx context.Context, user string, password domain
 	l, err := g.verify(ctx, user, password, addr, now)
 	switch {
 	case err == nil:
-		g.limiter.succeed(user, addr)
+		g.succeeded(ctx, user, addr)
 		g.cache.put(id, l, now, g.expiryOf(ctx, l, now))
 		g.loggedIn(ctx, l, addr, now, "ok")
 		return l, nil
@@ -47,9 +52,7 @@ func (g *Gateway) authenticate(ctx context.Context, user string, password domain
 		g.metrics.login("temporary")
 		return login{}, err
 	}
-	if g.limiter.fail(user, addr, now) {
-		g.alertGuessing(ctx, user, addr, now)
-	}
+	g.failed(ctx, user, addr, now)
 	g.metrics.login("refused")
 	return login{}, err
 }
@@ -201,20 +204,6 @@ func (g *Gateway) loggedIn(ctx context.Context, l login, addr string, now time.T
 	}
 	if err := g.records.PasswordUsed(ctx, l.mailbox.ID, l.keyID, now); err != nil {
 		g.log.Warn("gateway: recording last use failed", "owner", l.mailbox.ID, "key", l.keyID, "err", err)
-	}
-}
-
-// alertGuessing tells the helpdesk, once per lockout.
-func (g *Gateway) alertGuessing(ctx context.Context, user, addr string, now time.Time) {
-	g.log.Warn("gateway: too many failed logins", "user", user, "client", addr)
-	if g.alerter == nil {
-		return
-	}
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	a := GuessingAlert{UserName: user, ClientAddr: addr, Failures: g.opts.MaxFailures, Window: g.opts.FailureWindow, At: now}
-	if err := g.alerter.AlertGuessing(actx, a); err != nil {
-		g.log.Warn("gateway: alerting the helpdesk failed", "err", err)
 	}
 }
 

@@ -8,6 +8,8 @@
 // in-memory success cache is a client-credentials token request for the
 // owner's application with the typed password. Nothing about the password
 // is stored or logged; the cache holds an HMAC under a per-process key.
+// Failed logins are counted in the store, so that the guessing limit holds
+// across replicas (guessing.go).
 //
 // The package speaks SMTP through github.com/emersion/go-smtp and declares
 // the small interfaces it needs from Graph and the store (ports.go); the

@@ -30,8 +30,10 @@ type Options struct {
 	CacheTTL time.Duration
 	// RemovalPoll is how often the store's removals are read; default 5 s.
 	RemovalPoll time.Duration
-	// MaxFailures per user name and client address within FailureWindow
-	// before logins are refused without asking Entra; default 5 in 15 min.
+	// MaxFailures per user name and client address within FailureWindow,
+	// counted by every replica through Deps.Failures, before logins are
+	// refused without asking Entra; default 5 in 15 min, window at most a
+	// day (the store keeps failures that long).
 	MaxFailures   int
 	FailureWindow time.Duration
 	// ReplicationWindow: a refused password matching the hint of one
@@ -58,6 +60,7 @@ type Deps struct {
 	Verifier     Verifier
 	Sender       Sender
 	Records      Records
+	Failures     Failures
 	Alerter      Alerter // may be nil: guessing is only logged
 }
 
@@ -72,10 +75,10 @@ type Gateway struct {
 	verifier  Verifier
 	sender    Sender
 	records   Records
+	failures  Failures
 	alerter   Alerter
 
 	cache   *successCache
-	limiter *guessLimiter
 	certs   *certReloader
 	metrics *Metrics
 	server  *smtp.Server
@@ -89,8 +92,8 @@ func New(opts Options, deps Deps) (*Gateway, error) {
 	if opts.Hostname == "" {
 		return nil, errors.New("gateway: a hostname is required")
 	}
-	if deps.Mailboxes == nil || deps.Applications == nil || deps.Verifier == nil || deps.Sender == nil || deps.Records == nil {
-		return nil, errors.New("gateway: mailboxes, applications, verifier, sender and records are required")
+	if deps.Mailboxes == nil || deps.Applications == nil || deps.Verifier == nil || deps.Sender == nil || deps.Records == nil || deps.Failures == nil {
+		return nil, errors.New("gateway: mailboxes, applications, verifier, sender, records and failures are required")
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -101,6 +104,7 @@ func New(opts Options, deps Deps) (*Gateway, error) {
 	opts.CacheTTL = min(opts.CacheTTL, time.Minute)
 	def(&opts.RemovalPoll, 5*time.Second)
 	def(&opts.FailureWindow, 15*time.Minute)
+	opts.FailureWindow = min(opts.FailureWindow, 24*time.Hour)
 	def(&opts.ReplicationWindow, 15*time.Minute)
 	def(&opts.DeliveryTimeout, 4*time.Minute)
 	def(&opts.CertCheck, 10*time.Second)
@@ -126,9 +130,8 @@ func New(opts Options, deps Deps) (*Gateway, error) {
 	g := &Gateway{
 		opts: opts, now: opts.Now, log: opts.Logger,
 		mailboxes: deps.Mailboxes, apps: deps.Applications, verifier: deps.Verifier, sender: deps.Sender,
-		records: deps.Records, alerter: deps.Alerter,
+		records: deps.Records, failures: deps.Failures, alerter: deps.Alerter,
 		cache:   newSuccessCache(opts.CacheTTL, opts.RemovalPoll, opts.ReplicationWindow),
-		limiter: newGuessLimiter(opts.MaxFailures, opts.FailureWindow),
 		certs:   certs,
 		metrics: &Metrics{},
 	}

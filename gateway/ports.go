@@ -55,6 +55,22 @@ type Records interface {
 	Audit(ctx context.Context, e domain.AuditEvent) error
 }
 
+// Failures are the failed logins every replica counts, so that the
+// guessing limit holds across replicas (SPEC §10). store.DB implements it.
+// User names are compared without case.
+type Failures interface {
+	// LoginFailed records a failed login of user from addr at at.
+	LoginFailed(ctx context.Context, user, addr string, at time.Time) error
+	// LoginFailures counts the pair's failures at or after since.
+	LoginFailures(ctx context.Context, user, addr string, since time.Time) (int, error)
+	// ForgetLoginFailures forgets the pair's failures and alert claim after
+	// a successful login.
+	ForgetLoginFailures(ctx context.Context, user, addr string) error
+	// ClaimGuessingAlert returns true to exactly one caller, across
+	// replicas, unless the pair's alert was claimed at or after since.
+	ClaimGuessingAlert(ctx context.Context, user, addr string, at, since time.Time) (bool, error)
+}
+
 // GuessingAlert tells the helpdesk that a user name and client address
 // passed the failure limit. UserName is what the client typed: escape it
 // before rendering.

@@ -78,6 +78,8 @@ func (a *alerts) count() int { a.mu.Lock(); defer a.mu.Unlock(); return len(a.li
 // app password.
 type rig struct {
 	t        testing.TB
+	dsn      string
+	opts     []rigOption
 	entra    *fakeentra.Server
 	db       *store.DB
 	graph    *graphclient.Client
@@ -101,14 +103,17 @@ type rigOption func(*gateway.Options)
 
 func newRig(t testing.TB, opts ...rigOption) *rig {
 	t.Helper()
-	r := &rig{t: t, entra: fakeentra.New(t), clock: &clock{t: time.Now()}, alerts: &alerts{}, logs: &syncBuffer{}, trace: &syncBuffer{}}
+	return newRigOn(t, filepath.Join(t.TempDir(), "apppass.db"), opts...)
+}
+
+// newRigOn is newRig with its store at dsn (a SQLite file or a PostgreSQL
+// URL), which replica opens again.
+func newRigOn(t testing.TB, dsn string, opts ...rigOption) *rig {
+	t.Helper()
+	r := &rig{t: t, dsn: dsn, entra: fakeentra.New(t), clock: &clock{t: time.Now()}, alerts: &alerts{}, logs: &syncBuffer{}, trace: &syncBuffer{}, opts: opts}
 	dir := t.TempDir()
+	r.db = r.openStore()
 	var err error
-	r.db, err = store.Open(context.Background(), filepath.Join(dir, "apppass.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.db.Close() })
 	r.graph, err = graphclient.New(graphclient.Options{
 		TenantID: fakeentra.TenantID, ClientID: fakeentra.ClientID, ClientSecret: domain.NewSecret(fakeentra.ClientSecret),
 		AuthorityHost: r.entra.AuthorityHost(), GraphBaseURL: r.entra.GraphBaseURL(), AppNamePrefix: "App passwords – ",
@@ -135,38 +140,69 @@ func newRig(t testing.TB, opts ...rigOption) *rig {
 	r.certFile, r.keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	r.pool = x509.NewCertPool()
 	r.writeCert(1)
+	r.serve()
+	return r
+}
+
+// openStore opens the rig's database once more, as another process would.
+func (r *rig) openStore() *store.DB {
+	r.t.Helper()
+	db, err := store.Open(context.Background(), r.dsn)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// serve starts a gateway on r.db, with r's options, and sets r.gw and its
+// listeners' addresses.
+func (r *rig) serve() {
+	r.t.Helper()
 	o := gateway.Options{
 		Hostname: hostname, CertFile: r.certFile, KeyFile: r.keyFile, Now: r.clock.now, CertCheck: time.Nanosecond,
 		Logger: slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Debug: r.trace,
 	}
-	for _, f := range opts {
+	for _, f := range r.opts {
 		f(&o)
 	}
+	var err error
 	r.gw, err = gateway.New(o, gateway.Deps{
-		Mailboxes: r.graph, Applications: r.graph, Verifier: r.graph, Sender: r.graph, Records: r.db, Alerter: r.alerts,
+		Mailboxes: r.graph, Applications: r.graph, Verifier: r.graph, Sender: r.graph, Records: r.db, Failures: r.db, Alerter: r.alerts,
 	})
 	if err != nil {
-		t.Fatal(err)
+		r.t.Fatal(err)
 	}
 	plain, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		r.t.Fatal(err)
 	}
 	implicit, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		r.t.Fatal(err)
 	}
 	r.addr, r.tlsAddr = plain.Addr().String(), implicit.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- r.gw.Serve(ctx, plain, implicit) }()
-	t.Cleanup(func() {
+	gw := r.gw
+	go func() { done <- gw.Serve(ctx, plain, implicit) }()
+	r.t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
+			r.t.Errorf("Serve: %v", err)
 		}
 	})
-	return r
+}
+
+// replica is a second gateway process beside r's: its own gateway and
+// its own handle on r's database, sharing r's Entra, clock, certificate,
+// logs and helpdesk alerts.
+func (r *rig) replica() *rig {
+	r.t.Helper()
+	c := *r
+	c.db = c.openStore()
+	c.serve()
+	return &c
 }
 
 // writeCert writes a new self-signed certificate for hostname with the

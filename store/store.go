@@ -2,8 +2,9 @@
 // each employee's application (users.go), the metadata of credentials
 // apppass created (credentials.go), revocation requests (revocations.go),
 // the audit trail (audit.go), the jobs' leases, runs, notices sent and
-// report figures (jobs.go), and the mail gateway's last-use and removal
-// records (gateway.go). It runs on SQLite (modernc.org/sqlite, no cgo), the
+// report figures (jobs.go), the mail gateway's last-use and removal
+// records (gateway.go) and its failed logins and guessing alerts
+// (guessing.go). It runs on SQLite (modernc.org/sqlite, no cgo), the
 // embedded default for one process, or on PostgreSQL (jackc/pgx/v5) for
 // several replicas; the API is the same, and Lock, the leases and the
 // claims coordinate replicas through the database (lock.go). The schemas
