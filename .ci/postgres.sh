@@ -41,7 +41,8 @@ apppass_postgres_start() {
 	if [ "$(id -u)" -eq 0 ]; then
 		id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres || return 1
 		chown postgres "$dir"
-		run="runuser -u postgres --"
+		# From the cluster's own directory: the caller's may be closed to postgres.
+		run="env -C $dir runuser -u postgres --"
 	fi
 	# Trust on a socket only this cluster's directory holds: a test
 	# cluster, never a real one.
