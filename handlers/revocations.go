@@ -293,23 +293,6 @@ func (s *Revocations) Deny(ctx context.Context, actor domain.Actor, id int64, re
 	return s.store.Revocation(ctx, id)
 }
 
-// CheckDecider reports whether actor may decide request id now, so the
-// deny form is only offered to someone who may use it.
-func (s *Revocations) CheckDecider(ctx context.Context, actor domain.Actor, id int64) error {
-	req, err := s.store.Revocation(ctx, id)
-	if err != nil {
-		return err
-	}
-	if _, err := s.decider(ctx, actor, req); err != nil {
-		return err
-	}
-	if req.Status != domain.RevocationPending || !s.cfg.Now().Before(req.ExpiresAt) {
-		_, err := s.notDecidable(ctx, id)
-		return err
-	}
-	return nil
-}
-
 // notDecidable explains why request id can no longer be decided.
 func (s *Revocations) notDecidable(ctx context.Context, id int64) (domain.RevocationRequest, error) {
 	req, err := s.store.Revocation(ctx, id)

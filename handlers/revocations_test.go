@@ -92,9 +92,6 @@ func TestWhoMayDecideARevocation(t *testing.T) {
 			_, err := w.h.Revocations.Deny(context.Background(), who, id, "not stolen")
 			return err
 		}},
-		{"check", func(w *world, who domain.Actor, id int64) error {
-			return w.h.Revocations.CheckDecider(context.Background(), who, id)
-		}},
 	}
 	for _, tt := range tests {
 		for _, d := range decisions {
