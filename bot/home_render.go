@@ -22,7 +22,8 @@ const (
 	maxHomeBlocks    = maxViewBlocks
 	homePasswordRows = 40
 	homeMineRows     = 10
-	// homeSectionText is Slack's 3,000 less room for a "…".
+	// homeSectionText is what the lines of one's own requests may fill
+	// of Slack's 3,000, with room left for "…and N older.".
 	homeSectionText = maxSectionText - 100
 )
 
@@ -47,13 +48,13 @@ func homeView(st handlers.HomeState, now time.Time) slack.HomeTabViewRequest {
 	}
 	for i, p := range l.Passwords {
 		if i == homePasswordRows {
-			blocks = append(blocks, contextLine(fmt.Sprintf("…and %d more. `/apppass list` shows them all.", len(l.Passwords)-i)))
+			blocks = append(blocks, contextBlock(fmt.Sprintf("…and %d more. `/apppass list` shows them all.", len(l.Passwords)-i)))
 			break
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(passwordLine(p)), nil, slack.NewAccessory(homeDeleteButton(p))))
+		blocks = append(blocks, passwordRow(passwordLine(p), homeDeleteButton(p)))
 	}
 	if st.RolesUnknown {
-		blocks = append(blocks, contextLine("_I couldn't ask Microsoft 365 about your apppass roles just now, so revocation requests are not shown. Open this tab again to retry._"))
+		blocks = append(blocks, contextBlock("_I couldn't ask Microsoft 365 about your apppass roles just now, so revocation requests are not shown. Open this tab again to retry._"))
 	}
 	if st.Roles.Admin {
 		blocks = append(blocks, slack.NewDividerBlock(), slack.NewHeaderBlock(plain("Your revocation requests")), section(mineText(st.Mine, now)))
@@ -70,7 +71,7 @@ func homeUnavailable(why string) slack.HomeTabViewRequest {
 	return slack.HomeTabViewRequest{Type: slack.VTHomeTab, CallbackID: "apppass_home", Blocks: slack.Blocks{BlockSet: []slack.Block{
 		slack.NewHeaderBlock(plain("apppass")),
 		section("*apppass* manages Microsoft 365 app passwords for devices and programs that can't do modern sign-in."),
-		section(domain.Clip(why, homeSectionText)),
+		section(why),
 	}}}
 }
 
@@ -143,7 +144,7 @@ func pendingBlocks(pending []handlers.PendingRequest, now time.Time, budget int)
 		}
 		// Keep one block for the "…and N more" line unless this is the last.
 		if len(blocks)+need > budget || (i < len(pending)-1 && len(blocks)+need > budget-1) {
-			blocks = append(blocks, contextLine(fmt.Sprintf("…and %d more. `/apppass requests` lists them all; each is in the helpdesk channel.", len(pending)-i)))
+			blocks = append(blocks, contextBlock(fmt.Sprintf("…and %d more. `/apppass requests` lists them all; each is in the helpdesk channel.", len(pending)-i)))
 			break
 		}
 		text := fmt.Sprintf("*#%d* %s of %s, asked by %s %s ago\n*Reason:* %s", p.ID, escape(scope(p.RevocationRequest)),
@@ -154,7 +155,7 @@ func pendingBlocks(pending []handlers.PendingRequest, now time.Time, budget int)
 		if !p.MayDecide {
 			text += "\n_Someone else from the helpdesk decides: " + p.WhyNot + "._"
 		}
-		blocks = append(blocks, section(domain.Clip(text, homeSectionText)))
+		blocks = append(blocks, section(text))
 		if p.MayDecide {
 			blocks = append(blocks, decideButtons(p.RevocationRequest))
 		}
@@ -173,12 +174,4 @@ func decideButtons(r domain.RevocationRequest) slack.Block {
 	approve.Style = slack.StyleDanger
 	deny := slack.NewButtonBlockElement(actionRevokeDeny, id, plain("Deny"))
 	return slack.NewActionBlock("decide_"+id, approve, deny)
-}
-
-func contextLine(mrkdwnText string) slack.Block {
-	return slack.NewContextBlock("", mrkdwn(mrkdwnText))
-}
-
-func mrkdwn(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
 }

@@ -104,7 +104,7 @@ func noticeMessage(n domain.Notice) (string, []slack.Block) {
 		case n.Kind == domain.NoticeStale && n.LastUseKnown && p.LastUsed == nil:
 			line += " · never used"
 		}
-		blocks = append(blocks, passwordRow(p, line))
+		blocks = append(blocks, passwordRow(line, button(actionDeleteAsk, p.KeyID, "Delete")))
 	}
 	tail := "`/apppass list` shows all your app passwords."
 	if more > 0 {

@@ -91,8 +91,8 @@ func fitBlocks(blocks []slack.Block, limit int) []slack.Block {
 }
 
 // section is a section block of mrkdwn, clipped to Slack's limit.
-func section(mrkdwn string) slack.Block {
-	return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, clip(mrkdwn, maxSectionText), false, false), nil, nil)
+func section(text string) slack.Block {
+	return slack.NewSectionBlock(mrkdwn(clip(text, maxSectionText)), nil, nil)
 }
 
 // header is a header block, clipped to Slack's limit.
@@ -101,13 +101,17 @@ func header(text string) slack.Block {
 }
 
 // contextBlock is a context block of one mrkdwn text, clipped.
-func contextBlock(mrkdwn string) slack.Block {
-	return slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, clip(mrkdwn, maxSectionText), false, false))
+func contextBlock(text string) slack.Block {
+	return slack.NewContextBlock("", mrkdwn(clip(text, maxSectionText)))
 }
 
 // button is a button whose text is clipped to Slack's limit.
 func button(actionID, value, text string) *slack.ButtonBlockElement {
 	return slack.NewButtonBlockElement(actionID, value, plain(clip(text, maxButtonText)))
+}
+
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
 }
 
 func plain(s string) *slack.TextBlockObject {

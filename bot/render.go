@@ -28,15 +28,15 @@ func listingBlocks(l handlers.Listing, lead string) []slack.Block {
 			blocks = append(blocks, section(fmt.Sprintf("…and %d more. Delete some with `/apppass delete NAME`.", len(l.Passwords)-maxRows)))
 			break
 		}
-		blocks = append(blocks, passwordRow(p, passwordLine(p)))
+		blocks = append(blocks, passwordRow(passwordLine(p), button(actionDeleteAsk, p.KeyID, "Delete")))
 	}
 	return blocks
 }
 
-// passwordRow is a section naming one password, with its Delete button.
-func passwordRow(p domain.Password, line string) slack.Block {
-	del := button(actionDeleteAsk, p.KeyID, "Delete")
-	return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, clip(line, maxSectionText), false, false), nil, slack.NewAccessory(del))
+// passwordRow is a section naming one password (line), clipped to
+// Slack's limit, with its Delete button.
+func passwordRow(line string, del *slack.ButtonBlockElement) slack.Block {
+	return slack.NewSectionBlock(mrkdwn(clip(line, maxSectionText)), nil, slack.NewAccessory(del))
 }
 
 func passwordLine(p domain.Password) string {
