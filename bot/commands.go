@@ -194,7 +194,7 @@ func (b *Bot) openCreateModal(ctx context.Context, cmd slack.SlashCommand) {
 		PrivateMetadata: string(meta),
 		Blocks: slack.Blocks{BlockSet: []slack.Block{
 			slack.NewInputBlock("name", plain("Name it after the device or app that will use it"), nil, input),
-			slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, "The password will be shown to you once, in this conversation, visible only to you.", false, false)),
+			contextBlock("The password will be shown to you once, in this conversation, visible only to you."),
 		}},
 	}
 	if err := b.slack.openView(ctx, cmd.TriggerID, view); err != nil {

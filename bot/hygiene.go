@@ -125,7 +125,7 @@ func reportMessage(r domain.Report) (string, []slack.Block) {
 		if d, ok := r.Change(key); ok {
 			s += fmt.Sprintf(" (%+d)", d)
 		}
-		return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+		return mrkdwn(s)
 	}
 	fields := []*slack.TextBlockObject{
 		figure("Holders", domain.FigureHolders, r.Holders),
