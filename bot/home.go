@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
@@ -99,19 +98,17 @@ func (b *Bot) publishHome(ctx context.Context, userID string) {
 }
 
 // homeProblem is the text a Home tab shows instead of the person's
-// passwords: the error's safe message, with a logged reference when it
-// is Entra's or apppass's fault.
+// passwords: the error's safe message, with the work's correlation id
+// when it is Entra's or apppass's fault, as fail shows it; the log line
+// carries it as "ref", like every line of the work.
 func (b *Bot) homeProblem(ctx context.Context, userID string, err error) string {
 	msg := escape(domain.MessageOf(err))
 	kind := domain.KindOf(err)
 	if kind != domain.KindInternal && kind != domain.KindUpstream {
 		return msg
 	}
-	ref := domain.RefOf(err)
-	if ref == "" {
-		ref = uuid.NewString()[:8]
-	}
-	b.log.ErrorContext(ctx, "home tab failed", "user", userID, "kind", kind.String(), "ref", ref, "err", err)
+	ctx, ref := workRef(ctx)
+	b.log.ErrorContext(ctx, "home tab failed", "user", userID, "kind", kind.String(), "graph_ref", domain.RefOf(err), "err", err)
 	return msg + fmt.Sprintf("\n_Reference for the helpdesk: `%s`_", escape(ref))
 }
 

@@ -90,11 +90,7 @@ func (b *Bot) fail(ctx context.Context, w where, op string, err error, replace b
 	kind := domain.KindOf(err)
 	runOf(ctx).failed(kind)
 	msg := escape(domain.MessageOf(err))
-	ref := logging.Ref(ctx)
-	if ref == "" {
-		ref = logging.NewRef()
-		ctx = logging.WithRef(ctx, ref)
-	}
+	ctx, ref := workRef(ctx)
 	if kind == domain.KindInternal || kind == domain.KindUpstream {
 		b.log.ErrorContext(ctx, "command failed", "op", op, "user", w.User, "kind", kind.String(), "graph_ref", domain.RefOf(err), "err", err)
 	} else {
@@ -103,4 +99,14 @@ func (b *Bot) fail(ctx context.Context, w where, op string, err error, replace b
 	}
 	msg += " (ref: " + ref + ")"
 	b.respondOrDM(ctx, w, reply{Text: msg, Blocks: []slack.Block{section(msg)}, Replace: replace})
+}
+
+// workRef returns ctx's correlation id, giving ctx a new one when it has
+// none (work the jobs started rather than a person).
+func workRef(ctx context.Context) (context.Context, string) {
+	if ref := logging.Ref(ctx); ref != "" {
+		return ctx, ref
+	}
+	ref := logging.NewRef()
+	return logging.WithRef(ctx, ref), ref
 }
