@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -54,25 +53,7 @@ func sendMail(addr string, pool *x509.CertPool, user, password, from string, to 
 	if err := c.Auth(smtp.PlainAuth("", user, password, host)); err != nil {
 		return err
 	}
-	if err := c.Mail(from); err != nil {
-		return err
-	}
-	for _, r := range to {
-		if err := c.Rcpt(r); err != nil {
-			return err
-		}
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(msg); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return c.Quit()
+	return testkit.SendMail(c, from, to, msg)
 }
 
 // smtpCode is the reply code of an SMTP error, or 0.
@@ -151,23 +132,7 @@ func sendImplicit(addr string, pool *x509.CertPool, secret string) error {
 	if err := c.Auth(smtp.PlainAuth("", "alice@example.test", secret, smtpHost)); err != nil {
 		return err
 	}
-	if err := c.Mail("alice@example.test"); err != nil {
-		return err
-	}
-	if err := c.Rcpt("bob@example.test"); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := io.WriteString(w, string(scan("implicit"))); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return c.Quit()
+	return testkit.SendMail(c, "alice@example.test", []string{"bob@example.test"}, scan("implicit"))
 }
 
 // Guessing is told to the helpdesk channel once, with the typed user name

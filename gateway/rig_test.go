@@ -254,25 +254,7 @@ func (r *rig) send(user, password, from string, to []string, msg []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := c.Mail(from); err != nil {
-		return err
-	}
-	for _, t := range to {
-		if err := c.Rcpt(t); err != nil {
-			return err
-		}
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(msg); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return c.Quit()
+	return testkit.SendMail(c, from, to, msg)
 }
 
 // reply is an SMTP reply's code and enhanced status code, "250" for

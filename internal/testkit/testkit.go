@@ -2,8 +2,8 @@
 // implements the interfaces handlers and jobs declare (Entra, Directory,
 // Scanner), a settable clock, a recorder of the waits an adapter asks
 // for, a throw-away store or PostgreSQL schema, the handlers' policy with
-// apppass's defaults, and self-signed certificates. It is imported by
-// tests only.
+// apppass's defaults, self-signed certificates and an SMTP client's mail
+// transaction. It is imported by tests only.
 package testkit
 
 import (
