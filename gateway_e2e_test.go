@@ -3,29 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/smtp"
 	"net/textproto"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apppass/apppass/config"
 	"github.com/apppass/apppass/fakeentra"
+	"github.com/apppass/apppass/internal/testkit"
 )
 
 const smtpHost = "localhost"
@@ -34,42 +26,14 @@ const smtpHost = "localhost"
 // certificate made for the test, and returns the pool that trusts it.
 func (h *harness) withGateway() *x509.CertPool {
 	h.t.Helper()
-	dir := h.t.TempDir()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: smtpHost}, DNSNames: []string{smtpHost},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	for path, blk := range map[string]*pem.Block{certFile: {Type: "CERTIFICATE", Bytes: der}, keyFile: {Type: "EC PRIVATE KEY", Bytes: kb}} {
-		if err := os.WriteFile(path, pem.EncodeToMemory(blk), 0o600); err != nil {
-			h.t.Fatal(err)
-		}
-	}
+	certFile, keyFile, cert := testkit.WriteCert(h.t, h.t.TempDir(), testkit.Cert{Host: smtpHost, IPs: []net.IP{net.ParseIP("127.0.0.1")}})
 	h.env["APPPASS_SMTP_ADDR"] = "127.0.0.1:0"
 	h.env["APPPASS_SMTPS_ADDR"] = "localhost:0" // another spelling of loopback: the two must differ
 	h.env["APPPASS_SMTP_TLS_CERT"] = certFile
 	h.env["APPPASS_SMTP_TLS_KEY"] = keyFile
 	h.env["APPPASS_SMTP_HOSTNAME"] = smtpHost
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		h.t.Fatal(err)
-	}
 	pool := x509.NewCertPool()
-	pool.AddCert(c)
+	pool.AddCert(cert)
 	return pool
 }
 
@@ -89,25 +53,7 @@ func sendMail(addr string, pool *x509.CertPool, user, password, from string, to 
 	if err := c.Auth(smtp.PlainAuth("", user, password, host)); err != nil {
 		return err
 	}
-	if err := c.Mail(from); err != nil {
-		return err
-	}
-	for _, r := range to {
-		if err := c.Rcpt(r); err != nil {
-			return err
-		}
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(msg); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return c.Quit()
+	return testkit.SendMail(c, from, to, msg)
 }
 
 // smtpCode is the reply code of an SMTP error, or 0.
@@ -186,23 +132,7 @@ func sendImplicit(addr string, pool *x509.CertPool, secret string) error {
 	if err := c.Auth(smtp.PlainAuth("", "alice@example.test", secret, smtpHost)); err != nil {
 		return err
 	}
-	if err := c.Mail("alice@example.test"); err != nil {
-		return err
-	}
-	if err := c.Rcpt("bob@example.test"); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := io.WriteString(w, string(scan("implicit"))); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return c.Quit()
+	return testkit.SendMail(c, "alice@example.test", []string{"bob@example.test"}, scan("implicit"))
 }
 
 // Guessing is told to the helpdesk channel once, with the typed user name

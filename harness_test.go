@@ -233,45 +233,22 @@ func (h *harness) callSummary() string {
 func messageText(m fakeslack.Message) string {
 	var out strings.Builder
 	out.WriteString(m.Text)
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			if s, ok := x["text"].(string); ok {
-				out.WriteString("\n" + s)
-			}
-			for k, y := range x {
-				if k != "text" {
-					walk(y)
-				} else if _, ok := y.(string); !ok {
-					walk(y)
-				}
-			}
-		case []any:
-			for _, y := range x {
-				walk(y)
-			}
+	eachBlockObject(m, func(x map[string]any) {
+		if s, ok := x["text"].(string); ok {
+			out.WriteString("\n" + s)
 		}
-	}
-	var blocks any
-	if len(m.Blocks) > 0 && json.Unmarshal(m.Blocks, &blocks) == nil {
-		walk(blocks)
-	}
+	})
 	return out.String()
 }
 
-// buttons returns action_id -> values of the buttons in a message.
-func buttons(m fakeslack.Message) map[string][]string {
-	out := map[string][]string{}
+// eachBlockObject calls visit with every JSON object in m's blocks, each
+// before the objects inside it.
+func eachBlockObject(m fakeslack.Message, visit func(map[string]any)) {
 	var walk func(v any)
 	walk = func(v any) {
 		switch x := v.(type) {
 		case map[string]any:
-			if x["type"] == "button" {
-				id, _ := x["action_id"].(string)
-				val, _ := x["value"].(string)
-				out[id] = append(out[id], val)
-			}
+			visit(x)
 			for _, y := range x {
 				walk(y)
 			}
@@ -285,6 +262,18 @@ func buttons(m fakeslack.Message) map[string][]string {
 	if json.Unmarshal(m.Blocks, &blocks) == nil {
 		walk(blocks)
 	}
+}
+
+// buttons returns action_id -> values of the buttons in a message.
+func buttons(m fakeslack.Message) map[string][]string {
+	out := map[string][]string{}
+	eachBlockObject(m, func(x map[string]any) {
+		if x["type"] == "button" {
+			id, _ := x["action_id"].(string)
+			val, _ := x["value"].(string)
+			out[id] = append(out[id], val)
+		}
+	})
 	return out
 }
 

@@ -306,27 +306,12 @@ func TestHomeFitsSlacksLimits(t *testing.T) {
 // (plain_text is shown as typed: it mentions nobody).
 func mrkdwnTexts(m fakeslack.Message) []string {
 	var out []string
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			if x["type"] == "mrkdwn" {
-				s, _ := x["text"].(string)
-				out = append(out, s)
-			}
-			for _, y := range x {
-				walk(y)
-			}
-		case []any:
-			for _, y := range x {
-				walk(y)
-			}
+	eachBlockObject(m, func(x map[string]any) {
+		if x["type"] == "mrkdwn" {
+			s, _ := x["text"].(string)
+			out = append(out, s)
 		}
-	}
-	var blocks any
-	if json.Unmarshal(m.Blocks, &blocks) == nil {
-		walk(blocks)
-	}
+	})
 	return out
 }
 

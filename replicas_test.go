@@ -2,12 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +10,7 @@ import (
 
 	"github.com/apppass/apppass/domain"
 	"github.com/apppass/apppass/fakeentra"
+	"github.com/apppass/apppass/internal/testkit"
 )
 
 // The multi-replica tests run two apppass processes (two Main.Run, each
@@ -23,42 +19,10 @@ import (
 // (`. .ci/postgres.sh` starts a throwaway one; CI sets it).
 
 // usePostgres points h at a fresh schema of the APPPASS_TEST_POSTGRES
-// database, or skips the test when the variable is unset.
+// database (testkit.PostgresSchema: skipped when the variable is unset).
 func (h *harness) usePostgres() {
 	h.t.Helper()
-	base := os.Getenv("APPPASS_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("APPPASS_REQUIRE_SERVERS") != "" {
-			h.t.Fatal("APPPASS_TEST_POSTGRES is not set, and APPPASS_REQUIRE_SERVERS says this run must test on PostgreSQL")
-		}
-		h.t.Skip("APPPASS_TEST_POSTGRES is not set; `. .ci/postgres.sh` starts a throwaway PostgreSQL")
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "apppass_e2e_" + hex.EncodeToString(b)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		h.t.Fatal(err)
-	}
-	h.t.Cleanup(func() {
-		admin, err := sql.Open("pgx", base)
-		if err == nil {
-			defer admin.Close()
-			_, _ = admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-		}
-	})
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	h.env["APPPASS_DB"] = u.String()
+	h.env["APPPASS_DB"] = testkit.PostgresSchema(h.t)
 }
 
 // replica is a second (or third) apppass process of h.

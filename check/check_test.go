@@ -3,14 +3,6 @@ package check_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,6 +14,7 @@ import (
 	"github.com/apppass/apppass/fakeentra"
 	"github.com/apppass/apppass/fakeslack"
 	"github.com/apppass/apppass/graphclient"
+	"github.com/apppass/apppass/internal/testkit"
 )
 
 const (
@@ -55,7 +48,7 @@ func newEnv(t *testing.T) *env {
 		AdminGroup: adminGroup, HelpdeskGroup: helpdeskGroup,
 		Gateway: true, SMTPHostname: "smtp.contoso.test", Now: func() time.Time { return now },
 	}
-	e.settings.TLSCertFile, e.settings.TLSKeyFile = writeCert(t, dir, "smtp.contoso.test", now.Add(-time.Hour), now.Add(90*24*time.Hour))
+	e.settings.TLSCertFile, e.settings.TLSKeyFile, _ = testkit.WriteCert(t, dir, testkit.Cert{Host: "smtp.contoso.test", NotBefore: now.Add(-time.Hour), NotAfter: now.Add(90 * 24 * time.Hour)})
 	return e
 }
 
@@ -118,7 +111,7 @@ func TestEachFailure(t *testing.T) {
 		{"certificate for another host", func(t *testing.T, e *env) { e.settings.SMTPHostname = "mail.other.test" }, "✗ mail gateway certificate: does not name mail.other.test", true},
 		{"expired certificate", func(t *testing.T, e *env) {
 			now := e.settings.Now()
-			e.settings.TLSCertFile, e.settings.TLSKeyFile = writeCert(t, t.TempDir(), "smtp.contoso.test", now.Add(-48*time.Hour), now.Add(-time.Hour))
+			e.settings.TLSCertFile, e.settings.TLSKeyFile, _ = testkit.WriteCert(t, t.TempDir(), testkit.Cert{Host: "smtp.contoso.test", NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-time.Hour)})
 		}, "✗ mail gateway certificate: expired", true},
 		{"unreadable key", func(t *testing.T, e *env) { e.settings.TLSKeyFile = filepath.Join(t.TempDir(), "missing.pem") }, "✗ mail gateway certificate", true},
 	}
@@ -144,30 +137,4 @@ func TestEachFailure(t *testing.T) {
 			}
 		})
 	}
-}
-
-func writeCert(t *testing.T, dir, host string, notBefore, notAfter time.Time) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
-		NotBefore: notBefore, NotAfter: notAfter, KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
 }

@@ -2,19 +2,13 @@ package gateway_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx", for creating test schemas
-
 	"github.com/apppass/apppass/fakeentra"
+	"github.com/apppass/apppass/internal/testkit"
 )
 
 // Two gateway replicas on one database, failures alternating between
@@ -25,7 +19,7 @@ func TestGuessingLimitHoldsAcrossReplicas(t *testing.T) {
 		dsn  func(testing.TB) string
 	}{
 		{"sqlite", func(tb testing.TB) string { return filepath.Join(tb.TempDir(), "apppass.db") }},
-		{"postgres", freshPostgres},
+		{"postgres", testkit.PostgresSchema},
 	} {
 		t.Run(b.name, func(t *testing.T) {
 			one := newRigOn(t, b.dsn(t))
@@ -79,45 +73,4 @@ func TestGuessingLimitFailsClosed(t *testing.T) {
 	if !strings.Contains(r.logs.String(), "guessing limit unavailable") {
 		t.Errorf("the store's failure is not logged:\n%s", r.logs.String())
 	}
-}
-
-// freshPostgres creates a schema of its own for tb in the database
-// APPPASS_TEST_POSTGRES names, drops it when tb ends, and returns a DSN
-// whose search_path is that schema. It skips tb when the variable is
-// unset (`. .ci/postgres.sh` starts a throwaway PostgreSQL).
-func freshPostgres(tb testing.TB) string {
-	tb.Helper()
-	base := os.Getenv("APPPASS_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("APPPASS_REQUIRE_SERVERS") != "" {
-			tb.Fatal("APPPASS_TEST_POSTGRES is not set, and APPPASS_REQUIRE_SERVERS says this run must test on PostgreSQL")
-		}
-		tb.Skip("APPPASS_TEST_POSTGRES is not set; `. .ci/postgres.sh` starts a throwaway PostgreSQL")
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "apppass_gw_" + hex.EncodeToString(b)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		admin, err := sql.Open("pgx", base)
-		if err == nil {
-			defer admin.Close()
-			_, _ = admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-		}
-	})
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }

@@ -3,24 +3,18 @@ package gateway_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/smtp"
 	"net/textproto"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -31,6 +25,7 @@ import (
 	"github.com/apppass/apppass/fakeentra"
 	"github.com/apppass/apppass/gateway"
 	"github.com/apppass/apppass/graphclient"
+	"github.com/apppass/apppass/internal/testkit"
 	"github.com/apppass/apppass/store"
 )
 
@@ -89,6 +84,7 @@ type rig struct {
 	logs     *syncBuffer
 	trace    *syncBuffer
 	pool     *x509.CertPool
+	certDir  string
 	certFile string
 	keyFile  string
 	addr     string // STARTTLS listener
@@ -111,7 +107,6 @@ func newRig(t testing.TB, opts ...rigOption) *rig {
 func newRigOn(t testing.TB, dsn string, opts ...rigOption) *rig {
 	t.Helper()
 	r := &rig{t: t, dsn: dsn, entra: fakeentra.New(t), clock: &clock{t: time.Now()}, alerts: &alerts{}, logs: &syncBuffer{}, trace: &syncBuffer{}, opts: opts}
-	dir := t.TempDir()
 	r.db = r.openStore()
 	var err error
 	r.graph, err = graphclient.New(graphclient.Options{
@@ -137,8 +132,7 @@ func newRigOn(t testing.TB, dsn string, opts ...rigOption) *rig {
 	r.password = r.entra.AddSecret(r.app.ID, "scanner", time.Time{})
 	r.entra.SetNow(nil)
 
-	r.certFile, r.keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	r.pool = x509.NewCertPool()
+	r.certDir, r.pool = t.TempDir(), x509.NewCertPool()
 	r.writeCert(1)
 	r.serve()
 	return r
@@ -209,32 +203,10 @@ func (r *rig) replica() *rig {
 // given serial and trusts it.
 func (r *rig) writeCert(serial int64) {
 	r.t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: hostname}, DNSNames: []string{hostname},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("127.0.0.2")},
-		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	kb, _ := x509.MarshalECPrivateKey(key)
-	c, _ := x509.ParseCertificate(der)
+	var c *x509.Certificate
+	r.certFile, r.keyFile, c = testkit.WriteCert(r.t, r.certDir, testkit.Cert{Host: hostname, Serial: serial,
+		IPs: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("127.0.0.2")}})
 	r.pool.AddCert(c)
-	// Key first, then the certificate, each by rename, as certbot does.
-	write := func(path, typ string, b []byte) {
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), 0o600); err != nil {
-			r.t.Fatal(err)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			r.t.Fatal(err)
-		}
-	}
-	write(r.keyFile, "EC PRIVATE KEY", kb)
-	write(r.certFile, "CERTIFICATE", der)
 }
 
 func (r *rig) tlsConfig() *tls.Config {
@@ -282,25 +254,7 @@ func (r *rig) send(user, password, from string, to []string, msg []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := c.Mail(from); err != nil {
-		return err
-	}
-	for _, t := range to {
-		if err := c.Rcpt(t); err != nil {
-			return err
-		}
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(msg); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return c.Quit()
+	return testkit.SendMail(c, from, to, msg)
 }
 
 // reply is an SMTP reply's code and enhanced status code, "250" for

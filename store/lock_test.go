@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apppass/apppass/internal/testkit"
 	"github.com/apppass/apppass/store"
 )
 
@@ -182,7 +183,7 @@ func TestLocksAreNamedPerSchema(t *testing.T) {
 		if !a.Postgres() {
 			t.Skip("PostgreSQL only")
 		}
-		b := mustOpen(t, freshPostgresSchema(t))
+		b := mustOpen(t, testkit.PostgresSchema(t))
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		unlockA, err := a.LockPerson(ctx, "alice")

@@ -1,8 +1,9 @@
 // Package testkit is what apppass's tests share: an in-memory Entra that
 // implements the interfaces handlers and jobs declare (Entra, Directory,
 // Scanner), a settable clock, a recorder of the waits an adapter asks
-// for, a throw-away store, and the handlers' policy with apppass's
-// defaults. It is imported by tests only.
+// for, a throw-away store or PostgreSQL schema, the handlers' policy with
+// apppass's defaults, self-signed certificates and an SMTP client's mail
+// transaction. It is imported by tests only.
 package testkit
 
 import (
