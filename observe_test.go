@@ -33,9 +33,11 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 
 	h.reply(h.command(alice, "create Laptop Mail"))
+	// The command is counted once its work ends, a moment after its reply.
 	scrape := waitFor(t, func() (string, bool) {
 		body := httpGet(t, base+"/metrics", http.StatusOK)
-		return body, strings.Contains(body, `apppass_upstream_requests_total{operation="POST /v1.0/applications/{id}/addPassword",status="200",system="graph"} 1`)
+		return body, strings.Contains(body, `apppass_upstream_requests_total{operation="POST /v1.0/applications/{id}/addPassword",status="200",system="graph"} 1`) &&
+			strings.Contains(body, `apppass_commands_total{outcome="ok",verb="create"} 1`)
 	})
 	for _, want := range []string{
 		`apppass_upstream_requests_total{operation="users.info",status="200",system="slack"}`,
