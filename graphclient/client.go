@@ -142,7 +142,7 @@ func New(opts Options) (*Client, error) {
 	return &Client{
 		verify:   verify,
 		http:     &http.Client{Transport: transport, Timeout: 5 * time.Minute},
-		retry:    defaultRetry(opts.Now),
+		retry:    defaultRetry(),
 		graph:    msgraph.NewGraphServiceClient(adapter),
 		cred:     cred,
 		scope:    scope,
