@@ -23,7 +23,6 @@ const (
 // uploadSession is an attachment being uploaded to a draft in chunks.
 type uploadSession struct {
 	id, token       string
-	draft           *draft
 	name, mediaType string
 	contentID       string
 	inline          bool
@@ -77,7 +76,7 @@ func (s *Server) createUploadSession(x *exchange) {
 		return
 	}
 	us := &uploadSession{
-		id: uuid.NewString(), token: rand.Text(), draft: d, name: it.Name, mediaType: it.ContentType,
+		id: uuid.NewString(), token: rand.Text(), name: it.Name, mediaType: it.ContentType,
 		contentID: it.ContentID, inline: it.IsInline, size: it.Size, data: make([]byte, 0, it.Size),
 		expires: s.now().Add(sessionLifetime).UTC(),
 	}

@@ -45,7 +45,7 @@ func (g *Gateway) authenticate(ctx context.Context, user string, password domain
 	switch {
 	case err == nil:
 		g.succeeded(ctx, user, addr)
-		g.cache.put(id, l, now, g.expiryOf(ctx, l, now))
+		g.cache.put(id, l, now, g.expiryOf(ctx, l))
 		g.loggedIn(ctx, l, addr, now, "ok")
 		return l, nil
 	case err == errAuthTemporary:
@@ -178,7 +178,7 @@ func identify(pw []domain.Password, password domain.Secret) *domain.Password {
 
 // expiryOf returns when l's password expires, when known, so that a cached
 // login never outlives it.
-func (g *Gateway) expiryOf(ctx context.Context, l login, now time.Time) time.Time {
+func (g *Gateway) expiryOf(ctx context.Context, l login) time.Time {
 	if l.keyID == "" {
 		return time.Time{}
 	}

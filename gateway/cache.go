@@ -23,9 +23,8 @@ type login struct {
 
 // cacheEntry is a remembered success.
 type cacheEntry struct {
-	login    login
-	verified time.Time
-	expires  time.Time
+	login   login
+	expires time.Time
 }
 
 // successCache remembers verified logins in memory only, keyed by an HMAC
@@ -93,7 +92,7 @@ func (c *successCache) put(id [32]byte, l login, now, notAfter time.Time) {
 			}
 		}
 	}
-	c.entries[id] = cacheEntry{login: l, verified: now, expires: exp}
+	c.entries[id] = cacheEntry{login: l, expires: exp}
 }
 
 // wasRemoved reports whether the store recorded, within the recent window,

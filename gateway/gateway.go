@@ -181,28 +181,6 @@ func (g *Gateway) Serve(ctx context.Context, starttls, implicit net.Listener) er
 	return first
 }
 
-// ListenAndServe listens on addr (STARTTLS) and tlsAddr (implicit TLS),
-// either of which may be empty, and serves until ctx ends.
-func (g *Gateway) ListenAndServe(ctx context.Context, addr, tlsAddr string) error {
-	var plain, implicit net.Listener
-	var err error
-	if addr != "" {
-		if plain, err = net.Listen("tcp", addr); err != nil {
-			return fmt.Errorf("gateway: listen %s: %w", addr, err)
-		}
-	}
-	if tlsAddr != "" {
-		if implicit, err = net.Listen("tcp", tlsAddr); err != nil {
-			if plain != nil {
-				plain.Close()
-			}
-			return fmt.Errorf("gateway: listen %s: %w", tlsAddr, err)
-		}
-	}
-	g.log.Info("mail gateway listening", "starttls", addr, "implicit_tls", tlsAddr, "hostname", g.opts.Hostname)
-	return g.Serve(ctx, plain, implicit)
-}
-
 // Close stops accepting connections and closes open ones.
 func (g *Gateway) Close() {
 	g.closeOnce.Do(func() { _ = g.server.Close() })

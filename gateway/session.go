@@ -18,7 +18,6 @@ var (
 	errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
 	errNotYourAddr  = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Sender address is not one of the signed-in user's addresses"}
 	errTooBig       = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Message too big"}
-	errIdentity     = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication credentials invalid"}
 )
 
 // session is one SMTP connection.
@@ -49,7 +48,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	case sasl.Plain:
 		return sasl.NewPlainServer(func(identity, user, password string) error {
 			if identity != "" && !strings.EqualFold(identity, user) {
-				return errIdentity // acting for someone else is not offered
+				return errBadCredentials // acting for someone else is not offered
 			}
 			return s.authenticate(user, password)
 		}), nil

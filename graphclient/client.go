@@ -142,7 +142,7 @@ func New(opts Options) (*Client, error) {
 	return &Client{
 		verify:   verify,
 		http:     &http.Client{Transport: transport, Timeout: 5 * time.Minute},
-		retry:    defaultRetry(opts.Now),
+		retry:    defaultRetry(),
 		graph:    msgraph.NewGraphServiceClient(adapter),
 		cred:     cred,
 		scope:    scope,
@@ -162,20 +162,30 @@ func New(opts Options) (*Client, error) {
 // TenantID returns the Entra tenant apppass manages; devices sign in to it.
 func (c *Client) TenantID() string { return c.tenantID }
 
-func newCredential(opts Options, hc *http.Client) (azcore.TokenCredential, error) {
-	authority, err := url.Parse(opts.AuthorityHost)
+// privateAuthority reports whether authorityHost is not one of
+// microsoftAuthorities. It returns an error when authorityHost is not an
+// absolute URL.
+func privateAuthority(authorityHost string) (bool, error) {
+	authority, err := url.Parse(authorityHost)
 	if err != nil || authority.Host == "" {
-		return nil, fmt.Errorf("authority host %q: not an absolute URL", opts.AuthorityHost)
+		return false, fmt.Errorf("authority host %q: not an absolute URL", authorityHost)
+	}
+	for _, h := range microsoftAuthorities {
+		if strings.EqualFold(authority.Hostname(), h) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func newCredential(opts Options, hc *http.Client) (azcore.TokenCredential, error) {
+	private, err := privateAuthority(opts.AuthorityHost)
+	if err != nil {
+		return nil, err
 	}
 	clientOptions := azcore.ClientOptions{
 		Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: opts.AuthorityHost, Services: map[cloud.ServiceName]cloud.ServiceConfiguration{}},
 		Transport: hc,
-	}
-	private := true
-	for _, h := range microsoftAuthorities {
-		if strings.EqualFold(authority.Hostname(), h) {
-			private = false
-		}
 	}
 	if !opts.ClientSecret.IsZero() {
 		cred, err := azidentity.NewClientSecretCredential(opts.TenantID, opts.ClientID, opts.ClientSecret.Reveal(),

@@ -9,9 +9,6 @@ import (
 	"net/url"
 	"strings"
 
-	abs "github.com/microsoft/kiota-abstractions-go"
-	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
-
 	"github.com/apppass/apppass/domain"
 )
 
@@ -40,29 +37,22 @@ type deltaPage struct {
 // again with a full sync. It stops at fn's first error and returns it;
 // other Graph failures are KindUpstream.
 func (c *Client) UsersDelta(ctx context.Context, link string, fn func(domain.DirectoryChange) error) (string, error) {
-	adapter := c.graph.GetAdapter()
 	next := link
 	if next == "" {
-		next = strings.TrimRight(adapter.GetBaseUrl(), "/") + "/users/delta?$select=" + url.QueryEscape("id,accountEnabled,userPrincipalName")
+		next = strings.TrimRight(c.graph.GetAdapter().GetBaseUrl(), "/") + "/users/delta?$select=" + url.QueryEscape("id,accountEnabled,userPrincipalName")
 	}
-	errorMapping := abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue}
 	for pages := 1; ; pages++ {
 		u, err := url.Parse(next)
 		if err != nil {
 			return "", fmt.Errorf("users delta: link: %w", err)
 		}
-		req := abs.NewRequestInformation()
-		req.Method = abs.GET
-		req.SetUri(*u)
-		req.Headers.TryAdd("Accept", "application/json")
-		res, err := adapter.SendPrimitive(ctx, req, "[]byte", errorMapping)
+		body, err := c.getRaw(ctx, u)
 		if err != nil {
 			if ge := inspect("usersDelta", err); ge.Code == "syncStateNotFound" || (ge.Status == http.StatusGone && link != "") {
 				return "", fmt.Errorf("users delta: %w", errors.Join(domain.ErrDeltaExpired, ge))
 			}
 			return "", fmt.Errorf("users delta: %w", classify("usersDelta", err))
 		}
-		body, _ := res.([]byte)
 		var page deltaPage
 		if err := json.Unmarshal(body, &page); err != nil {
 			return "", fmt.Errorf("users delta: page %d: %w", pages, err)

@@ -8,10 +8,8 @@ import (
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/applications"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
-	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/apppass/apppass/domain"
@@ -78,17 +76,12 @@ func (c *Client) ProbePermission(ctx context.Context, perm string) error {
 }
 
 func (c *Client) probeSignIns(ctx context.Context) error {
-	adapter := c.graph.GetAdapter()
-	u, err := betaURL(adapter.GetBaseUrl(), "reports/appCredentialSignInActivities")
+	u, err := betaURL(c.graph.GetAdapter().GetBaseUrl(), "reports/appCredentialSignInActivities")
 	if err != nil {
 		return err
 	}
 	u.RawQuery = "%24top=1"
-	req := abs.NewRequestInformation()
-	req.Method = abs.GET
-	req.SetUri(*u)
-	req.Headers.TryAdd("Accept", "application/json")
-	_, err = adapter.SendPrimitive(ctx, req, "[]byte", abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue})
+	_, err = c.getRaw(ctx, u)
 	return err
 }
 

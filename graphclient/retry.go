@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/apppass/apppass/domain"
 )
 
 // retryPolicy retries the gateway's Graph calls on 429, 5xx and network
@@ -20,7 +22,7 @@ type retryPolicy struct {
 
 // defaultRetry is the gateway's policy: 6 attempts, 1 s doubling to 8 s,
 // waits of at most 60 s.
-func defaultRetry(func() time.Time) retryPolicy {
+func defaultRetry() retryPolicy {
 	return retryPolicy{maxAttempts: 6, backoff: time.Second, maxWait: time.Minute, until: time.Until}
 }
 
@@ -51,12 +53,8 @@ func (p retryPolicy) do(ctx context.Context, fn func() error) error {
 		if dl, ok := ctx.Deadline(); ok && p.until(dl) < d {
 			return sf.domainError()
 		}
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if domain.Sleep(ctx, d) != nil {
 			return sf.domainError()
-		case <-t.C:
 		}
 		wait = min(2*wait, 8*time.Second)
 	}

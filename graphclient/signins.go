@@ -85,14 +85,9 @@ func (c *Client) credentialSignIns(ctx context.Context, filter string, fn func(k
 		q.Set("$filter", filter)
 	}
 	first.RawQuery = q.Encode()
-	errorMapping := abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue}
 	next := first
 	for pages := 0; next != nil; pages++ {
-		req := abs.NewRequestInformation()
-		req.Method = abs.GET
-		req.SetUri(*next)
-		req.Headers.TryAdd("Accept", "application/json")
-		res, err := adapter.SendPrimitive(ctx, req, "[]byte", errorMapping)
+		body, err := c.getRaw(ctx, next)
 		if err != nil {
 			switch statusOf(err) {
 			case http.StatusForbidden, http.StatusNotFound:
@@ -102,7 +97,6 @@ func (c *Client) credentialSignIns(ctx context.Context, filter string, fn func(k
 			}
 			return false, fmt.Errorf("credential sign-ins: %w", classify("signInActivities", err))
 		}
-		body, _ := res.([]byte)
 		var page signInPage
 		if err := json.Unmarshal(body, &page); err != nil {
 			return false, fmt.Errorf("credential sign-ins: page %d: %w", pages+1, err)
@@ -123,6 +117,19 @@ func (c *Client) credentialSignIns(ctx context.Context, filter string, fn func(k
 		}
 	}
 	return true, nil
+}
+
+// getRaw GETs u through the authenticated Graph adapter and returns the
+// body, for what msgraph-sdk-go has no request builder or model for.
+// Graph's failures are *odataerrors.ODataError, as from the builders.
+func (c *Client) getRaw(ctx context.Context, u *url.URL) ([]byte, error) {
+	req := abs.NewRequestInformation()
+	req.Method = abs.GET
+	req.SetUri(*u)
+	req.Headers.TryAdd("Accept", "application/json")
+	res, err := c.graph.GetAdapter().SendPrimitive(ctx, req, "[]byte", abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue})
+	body, _ := res.([]byte)
+	return body, err
 }
 
 // betaURL turns the v1.0 base URL (…/v1.0) into the beta URL of path, on

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -131,15 +130,9 @@ func firstLine(s string) string {
 
 // newVerifier prepares password checks against opts' authority.
 func newVerifier(opts Options, scope string, hc *http.Client) (verifier, error) {
-	authority, err := url.Parse(opts.AuthorityHost)
-	if err != nil || authority.Host == "" {
-		return verifier{}, fmt.Errorf("authority host %q: not an absolute URL", opts.AuthorityHost)
-	}
-	private := true
-	for _, h := range microsoftAuthorities {
-		if strings.EqualFold(authority.Hostname(), h) {
-			private = false
-		}
+	private, err := privateAuthority(opts.AuthorityHost)
+	if err != nil {
+		return verifier{}, err
 	}
 	return verifier{
 		tenantID: opts.TenantID,
