@@ -179,11 +179,6 @@ func (m *Main) slackHTTPClient() *http.Client {
 	return hc
 }
 
-// Run opens the database, connects to Slack, schedules the jobs and
-// serves until ctx ends; then in-flight commands finish (bounded by the
-// shutdown grace), running jobs stop, the socket closes and the database
-// closes.
-
 // Run opens the database, connects to Slack, schedules the jobs, runs the
 // mail gateway when one is configured and serves until ctx ends; then
 // in-flight commands finish (bounded by the shutdown grace), running jobs
