@@ -135,15 +135,7 @@ func (a guessingAlerts) AlertGuessing(ctx context.Context, g gateway.GuessingAle
 // client, the certificate or a listener cannot be set up, or the gateway
 // stops with one.
 func (m *Main) RunGateway(ctx context.Context) (err error) {
-	if m.Log == nil {
-		m.Log = slog.Default()
-	}
-	if m.Now == nil {
-		m.Now = time.Now
-	}
-	if m.Metrics == nil {
-		m.Metrics = metrics.New()
-	}
+	m.defaults()
 	cfg := m.Config
 	if !cfg.SMTP.Enabled() {
 		return errors.New("apppass gateway needs APPPASS_SMTP_ADDR or APPPASS_SMTPS_ADDR")
