@@ -88,20 +88,25 @@ type parts struct {
 	log      *slog.Logger
 }
 
-// open opens the database and builds every part but the socket-mode bot.
-// The caller closes the database.
-func (m *Main) open(ctx context.Context) (*parts, error) {
-	cfg := m.Config
+// defaults fills in the Log, Now and Metrics a test or NewMain left nil.
+func (m *Main) defaults() {
 	if m.Log == nil {
 		m.Log = slog.Default()
 	}
-	m.Log = logging.Wrap(m.Log) // correlation ids and no response URLs in every part's lines
 	if m.Now == nil {
 		m.Now = time.Now
 	}
 	if m.Metrics == nil {
 		m.Metrics = metrics.New()
 	}
+}
+
+// open opens the database and builds every part but the socket-mode bot.
+// The caller closes the database.
+func (m *Main) open(ctx context.Context) (*parts, error) {
+	cfg := m.Config
+	m.defaults()
+	m.Log = logging.Wrap(m.Log) // correlation ids and no response URLs in every part's lines
 	db, err := store.Open(ctx, cfg.DBPath)
 	if err != nil {
 		return nil, err
@@ -178,11 +183,6 @@ func (m *Main) slackHTTPClient() *http.Client {
 	hc.Transport = m.Metrics.Transport(hc.Transport, "slack", metrics.SlackOperation)
 	return hc
 }
-
-// Run opens the database, connects to Slack, schedules the jobs and
-// serves until ctx ends; then in-flight commands finish (bounded by the
-// shutdown grace), running jobs stop, the socket closes and the database
-// closes.
 
 // Run opens the database, connects to Slack, schedules the jobs, runs the
 // mail gateway when one is configured and serves until ctx ends; then

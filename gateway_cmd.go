@@ -135,15 +135,7 @@ func (a guessingAlerts) AlertGuessing(ctx context.Context, g gateway.GuessingAle
 // client, the certificate or a listener cannot be set up, or the gateway
 // stops with one.
 func (m *Main) RunGateway(ctx context.Context) (err error) {
-	if m.Log == nil {
-		m.Log = slog.Default()
-	}
-	if m.Now == nil {
-		m.Now = time.Now
-	}
-	if m.Metrics == nil {
-		m.Metrics = metrics.New()
-	}
+	m.defaults()
 	cfg := m.Config
 	if !cfg.SMTP.Enabled() {
 		return errors.New("apppass gateway needs APPPASS_SMTP_ADDR or APPPASS_SMTPS_ADDR")
@@ -171,16 +163,14 @@ func (m *Main) RunGateway(ctx context.Context) (err error) {
 		return err
 	}
 	m.Log.Info("apppass gateway starting", "version", version, "graph", cfg.GraphBaseURL, "db", cfg.DBPath)
-	health := metrics.NewServer(m.Metrics, m.Log)
-	health.AddCheck("database", db.Ping)
-	health.AddCheck("graph", func(ctx context.Context) error { _, _, err := graph.TokenRoles(ctx); return err })
+	health := m.healthServer(db, graph)
 	app := &App{DB: db, Graph: graph, Gateway: g, SMTPAddr: addr(l.starttls), SMTPSAddr: addr(l.implicit)}
-	var httpLn net.Listener
-	if cfg.HTTPAddr != "" {
-		if httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-			g.Close()
-			return fmt.Errorf("APPPASS_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
-		}
+	httpLn, err := m.listenHTTP()
+	if err != nil {
+		g.Close()
+		return err
+	}
+	if httpLn != nil {
 		app.HTTPAddr = httpLn.Addr().String()
 		go func() {
 			if err := health.ServeListener(ctx, httpLn); err != nil {

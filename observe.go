@@ -8,20 +8,17 @@ import (
 
 	"github.com/apppass/apppass/bot"
 	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/graphclient"
 	"github.com/apppass/apppass/metrics"
+	"github.com/apppass/apppass/store"
 )
 
 // observe builds the health and metrics endpoint for a running apppass and
 // opens its listener, so a port already in use stops start-up with a
 // clear error. The listener is nil when APPPASS_HTTP_ADDR is off.
 func (m *Main) observe(p *parts, b *bot.Bot) (*metrics.Server, net.Listener, error) {
-	s := metrics.NewServer(m.Metrics, p.log)
-	s.AddCheck("database", p.db.Ping)
+	s := m.healthServer(p.db, p.graph)
 	s.AddCheck("slack", b.CheckConnected)
-	s.AddCheck("graph", func(ctx context.Context) error {
-		_, _, err := p.graph.TokenRoles(ctx)
-		return err
-	})
 	m.Metrics.GaugeFunc("apppass_revocations_pending", "Revocation requests waiting for a helpdesk decision.", func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
@@ -33,12 +30,35 @@ func (m *Main) observe(p *parts, b *bot.Bot) (*metrics.Server, net.Listener, err
 	})
 	m.Metrics.GaugeFunc("apppass_commands_in_progress", "Commands and clicks being worked on now (at most APPPASS_WORKERS).",
 		func() float64 { return float64(b.Working()) })
+	ln, err := m.listenHTTP()
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, ln, nil
+}
+
+// healthServer is the health and metrics endpoint with the readiness
+// checks every running apppass has, `apppass gateway` too: the database
+// and Entra.
+func (m *Main) healthServer(db *store.DB, graph *graphclient.Client) *metrics.Server {
+	s := metrics.NewServer(m.Metrics, m.Log)
+	s.AddCheck("database", db.Ping)
+	s.AddCheck("graph", func(ctx context.Context) error {
+		_, _, err := graph.TokenRoles(ctx)
+		return err
+	})
+	return s
+}
+
+// listenHTTP opens APPPASS_HTTP_ADDR for the health and metrics endpoint;
+// the listener is nil when it is off. Its error names the setting.
+func (m *Main) listenHTTP() (net.Listener, error) {
 	if m.Config.HTTPAddr == "" {
-		return s, nil, nil
+		return nil, nil
 	}
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("APPPASS_HTTP_ADDR %s: %w", m.Config.HTTPAddr, err)
+		return nil, fmt.Errorf("APPPASS_HTTP_ADDR %s: %w", m.Config.HTTPAddr, err)
 	}
-	return s, ln, nil
+	return ln, nil
 }

@@ -20,11 +20,7 @@ import (
 // required check failed. It opens no database and changes nothing.
 func (m *Main) Check(ctx context.Context, out io.Writer) error {
 	cfg := m.Config
-	graph, err := graphclient.New(graphclient.Options{
-		TenantID: cfg.TenantID, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
-		AuthorityHost: cfg.AuthorityHost, GraphBaseURL: cfg.GraphBaseURL, AppNamePrefix: cfg.AppNamePrefix,
-		Transport: m.GraphTransport, Now: m.Now, Logger: m.Log,
-	})
+	graph, err := graphclient.New(m.graphOptions())
 	if err != nil {
 		return err
 	}

@@ -113,8 +113,8 @@ type Config struct {
 	// OffboardingAction is handlers.OffboardRemove or
 	// handlers.OffboardRequest.
 	OffboardingAction string
-	// AuditRetention is how long the audit trail, notifications sent and
-	// job runs are kept.
+	// AuditRetention is how long the audit trail, notifications sent, job
+	// runs and gateway removal records are kept.
 	AuditRetention time.Duration
 	// GatewayLastUse: the mail gateway runs, so its last-use records count
 	// as last-use data (the "unused" rule applies without Entra P1/P2).

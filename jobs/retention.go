@@ -7,8 +7,9 @@ import (
 	"github.com/apppass/apppass/domain"
 )
 
-// retentionJob prunes the audit events, notifications sent and job runs
-// older than AuditRetention (SPEC §11); `apppass audit export` takes the
+// retentionJob prunes what store.Prune ages out (the audit events,
+// notifications sent, job runs and gateway removal records) older than
+// AuditRetention (SPEC §11); `apppass audit export` takes the
 // trail to a SIEM before then.
 func (r *Runner) retentionJob(ctx context.Context) (domain.Counts, error) {
 	counts, err := r.store.Prune(ctx, r.now().Add(-r.cfg.AuditRetention))

@@ -106,20 +106,6 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(body)
 }
 
-// Serve listens on addr and serves until ctx ends. An empty addr serves
-// nothing and returns when ctx ends.
-func (s *Server) Serve(ctx context.Context, addr string) error {
-	if addr == "" {
-		<-ctx.Done()
-		return nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen for health and metrics on %s: %w", addr, err)
-	}
-	return s.ServeListener(ctx, ln)
-}
-
 // ServeListener serves on ln until ctx ends.
 func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}

@@ -9,10 +9,7 @@ import (
 
 // Audit appends e to the audit trail; a zero At is stamped with now.
 func (d *DB) Audit(ctx context.Context, e domain.AuditEvent) error {
-	at := toMillis(e.At)
-	if at == 0 {
-		at = d.now()
-	}
+	at := d.millisOrNow(e.At)
 	_, err := d.db.ExecContext(ctx, `
 		INSERT INTO audit_events (at, actor_slack, actor_id, subject_id, action, key_id, name, outcome, ref)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -13,10 +13,7 @@ import (
 // RecordFinding records f, unless its application was recorded before;
 // the first finding of an application stands.
 func (d *DB) RecordFinding(ctx context.Context, f domain.ApplicationFinding) error {
-	at := toMillis(f.FoundAt)
-	if at == 0 {
-		at = d.now()
-	}
+	at := d.millisOrNow(f.FoundAt)
 	_, err := d.db.ExecContext(ctx, `
 		INSERT INTO application_findings (object_id, owner_id, app_id, kind, passwords, found_at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (object_id) DO NOTHING`, f.ObjectID, f.OwnerID, f.AppID, f.Kind, f.Passwords, at)

@@ -45,10 +45,7 @@ func (d *DB) PasswordsLastUsed(ctx context.Context, ownerID string) (map[string]
 // gateway replica drops cached logins it ends: the offboarding job records
 // a disabled or deleted owner with an empty KeyID.
 func (d *DB) RecordRemoval(ctx context.Context, r domain.Removal) error {
-	at := toMillis(r.At)
-	if at == 0 {
-		at = d.now()
-	}
+	at := d.millisOrNow(r.At)
 	_, err := d.db.ExecContext(ctx, `INSERT INTO removals (at, owner_id, key_id, reason) VALUES (?, ?, ?, ?)`,
 		at, r.OwnerID, r.KeyID, r.Reason)
 	if err != nil {

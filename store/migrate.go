@@ -18,27 +18,9 @@ import (
 //go:embed migrations/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
-// migrationFiles returns the migrations of one backend, in order.
-func migrationFiles(postgres bool) ([]string, error) {
-	dir := "migrations"
-	if postgres {
-		dir = "migrations/postgres"
-	}
-	names, err := fs.Glob(migrations, path.Join(dir, "*.sql"))
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	return names, nil
-}
-
 // migrateSQLite applies pending migrations in one transaction, tracking
 // the version in PRAGMA user_version.
 func migrateSQLite(ctx context.Context, c *sqlConn) error {
-	names, err := migrationFiles(false)
-	if err != nil {
-		return err
-	}
 	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -48,10 +30,11 @@ func migrateSQLite(ctx context.Context, c *sqlConn) error {
 	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		return err
 	}
-	if err := applyMigrations(ctx, tx, names, version); err != nil {
+	latest, err := applyMigrations(ctx, tx, "migrations", version)
+	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(names))); err != nil {
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", latest)); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -67,10 +50,6 @@ const migrateLockKey = 0x61707070617373
 // tracks versions in the schema_migrations table. PostgreSQL's DDL is
 // transactional: a failed migration leaves the schema as it was.
 func migratePostgres(ctx context.Context, c *sqlConn) error {
-	names, err := migrationFiles(true)
-	if err != nil {
-		return err
-	}
 	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -88,10 +67,11 @@ func migratePostgres(ctx context.Context, c *sqlConn) error {
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&version); err != nil {
 		return err
 	}
-	if err := applyMigrations(ctx, tx, names, version); err != nil {
+	latest, err := applyMigrations(ctx, tx, "migrations/postgres", version)
+	if err != nil {
 		return err
 	}
-	for v := version + 1; v <= len(names); v++ {
+	for v := version + 1; v <= latest; v++ {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, v); err != nil {
 			return err
 		}
@@ -99,20 +79,26 @@ func migratePostgres(ctx context.Context, c *sqlConn) error {
 	return tx.Commit()
 }
 
-// applyMigrations runs names[version:] in tx. It refuses a database whose
-// version is newer than names.
-func applyMigrations(ctx context.Context, tx *sqlTx, names []string, version int) error {
+// applyMigrations runs, in tx and in order, the migrations in dir past
+// version, and returns the version they bring the database to. It
+// refuses a database whose version is newer than dir's migrations.
+func applyMigrations(ctx context.Context, tx *sqlTx, dir string, version int) (latest int, err error) {
+	names, err := fs.Glob(migrations, path.Join(dir, "*.sql"))
+	if err != nil {
+		return 0, err
+	}
+	sort.Strings(names)
 	if version > len(names) {
-		return fmt.Errorf("database schema version %d is newer than this apppass (%d)", version, len(names))
+		return 0, fmt.Errorf("database schema version %d is newer than this apppass (%d)", version, len(names))
 	}
 	for _, name := range names[version:] {
 		b, err := migrations.ReadFile(name)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if _, err := tx.tx.ExecContext(ctx, string(b)); err != nil {
-			return fmt.Errorf("%s: %w", path.Base(name), err)
+			return 0, fmt.Errorf("%s: %w", path.Base(name), err)
 		}
 	}
-	return nil
+	return len(names), nil
 }

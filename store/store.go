@@ -67,6 +67,15 @@ func (d *DB) Close() error { return d.db.Close() }
 
 func (d *DB) now() int64 { return d.Now().UTC().UnixMilli() }
 
+// millisOrNow is t in milliseconds, or now when t is zero: for records a
+// caller may leave unstamped.
+func (d *DB) millisOrNow(t time.Time) int64 {
+	if at := toMillis(t); at != 0 {
+		return at
+	}
+	return d.now()
+}
+
 func fromMillis(ms int64) time.Time {
 	if ms == 0 {
 		return time.Time{}
