@@ -88,11 +88,14 @@ type parts struct {
 	log      *slog.Logger
 }
 
-// defaults fills in the Log, Now and Metrics a test or NewMain left nil.
+// defaults fills in the Log, Now and Metrics a test or NewMain left nil,
+// and makes every verb's logger add correlation ids and redact response
+// URLs (wrapping again does nothing).
 func (m *Main) defaults() {
 	if m.Log == nil {
 		m.Log = slog.Default()
 	}
+	m.Log = logging.Wrap(m.Log)
 	if m.Now == nil {
 		m.Now = time.Now
 	}
@@ -106,7 +109,6 @@ func (m *Main) defaults() {
 func (m *Main) open(ctx context.Context) (*parts, error) {
 	cfg := m.Config
 	m.defaults()
-	m.Log = logging.Wrap(m.Log) // correlation ids and no response URLs in every part's lines
 	db, err := store.Open(ctx, cfg.DBPath)
 	if err != nil {
 		return nil, err
