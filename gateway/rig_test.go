@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apppass/apppass/config"
 	"github.com/apppass/apppass/domain"
 	"github.com/apppass/apppass/fakeentra"
 	"github.com/apppass/apppass/gateway"
@@ -155,7 +156,9 @@ func (r *rig) serve() {
 	r.t.Helper()
 	o := gateway.Options{
 		Hostname: hostname, CertFile: r.certFile, KeyFile: r.keyFile, Now: r.clock.now, CertCheck: time.Nanosecond,
-		Logger: slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Debug: r.trace,
+		// The size limit apppass runs with unless told otherwise.
+		MaxBytes: config.DefaultSMTPMaxBytes,
+		Logger:   slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Debug: r.trace,
 	}
 	for _, f := range r.opts {
 		f(&o)
