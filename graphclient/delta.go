@@ -33,7 +33,8 @@ type deltaPage struct {
 // A user changed several times is reported once, as they are now.
 //
 // It returns an error wrapping domain.ErrDeltaExpired when Graph no
-// longer knows link (syncStateNotFound, 410 or 400): the caller starts
+// longer knows link (error code syncStateNotFound, which Graph sends with
+// 400 or 410, or a bare 410 on a stored link): the caller starts
 // again with a full sync. It stops at fn's first error and returns it;
 // other Graph failures are KindUpstream.
 func (c *Client) UsersDelta(ctx context.Context, link string, fn func(domain.DirectoryChange) error) (string, error) {
