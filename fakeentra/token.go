@@ -148,6 +148,9 @@ func (s *Server) mintToken(clientID, resource string, now time.Time) string {
 	// roles claim; employee applications hold none.
 	if eq(clientID, ClientID) {
 		c["roles"] = s.grantedRolesLocked()
+		if isExchangeResource(resource) {
+			c["roles"] = s.exchangeRolesLocked()
+		}
 	}
 	claims, _ := json.Marshal(c)
 	return enc.EncodeToString(header) + "." + enc.EncodeToString(claims) + "." + enc.EncodeToString([]byte(rand.Text()+rand.Text()))
