@@ -16,12 +16,52 @@ var (
 	errTooManyFails   = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many failed logins; try again later"}
 	errNotYetActive   = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "This password is new and not active yet; try again in a few minutes"}
 	errAuthTemporary  = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Temporary authentication failure; try again later"}
+	// A password used outside its scope (SPEC §16): refused without asking
+	// Entra, and not counted as a guess (the password was not tried).
+	errSendOnly   = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "this app password is for sending mail only"}
+	errReadOnly   = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "this app password is for reading mail only"}
+	errNotNetwork = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "this app password may not be used from this network"}
 )
 
-// authenticate decides a login by user name and password from client
-// address addr. It returns the login, or one of the SMTP errors above.
-// Every outcome but a cached success and a temporary failure is audited.
-func (g *Gateway) authenticate(ctx context.Context, user string, password domain.Secret, addr string) (login, error) {
+// Protocol is what a login is for: sending (SMTP) or reading (IMAP,
+// POP3). It names the audit action ("smtp-login") and picks the scope a
+// password needs (SPEC §16).
+type Protocol string
+
+// The gateway's protocols.
+const (
+	ProtoSMTP Protocol = "smtp"
+	ProtoIMAP Protocol = "imap"
+	ProtoPOP3 Protocol = "pop3"
+)
+
+// reads reports whether p reads mail.
+func (p Protocol) reads() bool { return p == ProtoIMAP || p == ProtoPOP3 }
+
+// scopeError is the refusal for a password whose scope does not allow
+// proto from addr, or nil.
+func scopeError(sc domain.Scope, proto Protocol, addr string) error {
+	switch {
+	case proto.reads() && !sc.Read:
+		return errSendOnly
+	case !proto.reads() && !sc.Send:
+		return errReadOnly
+	case !sc.AllowsFrom(addr):
+		return errNotNetwork
+	}
+	return nil
+}
+
+// isScopeError reports whether err is one of scopeError's refusals.
+func isScopeError(err error) bool {
+	return err == errSendOnly || err == errReadOnly || err == errNotNetwork
+}
+
+// authenticate decides a login for proto by user name and password from
+// client address addr. It returns the login, or one of the SMTP errors
+// above (which IMAP and POP3 translate). Every outcome but a cached
+// success and a temporary failure is audited.
+func (g *Gateway) authenticate(ctx context.Context, proto Protocol, user string, password domain.Secret, addr string) (login, error) {
 	user = strings.ToLower(strings.TrimSpace(user))
 	now := g.now()
 	switch blocked, err := g.blocked(ctx, user, addr, now); {
@@ -38,18 +78,27 @@ func (g *Gateway) authenticate(ctx context.Context, user string, password domain
 	}
 	id := g.cache.id(user, password)
 	if l, ok := g.cache.get(id, now); ok && !g.cache.wasRemoved(l.mailbox.ID, l.keyID) {
-		g.loggedIn(ctx, l, addr, now, "ok (cached)")
+		if err := scopeError(l.scope, proto, addr); err != nil {
+			g.audit(ctx, domain.AuditEvent{ActorID: l.mailbox.ID, SubjectID: l.mailbox.ID, Action: string(proto) + "-login", KeyID: l.keyID,
+				Name: "from " + addr, Outcome: "refused: out of scope", At: now})
+			g.metrics.login("refused")
+			return login{}, err
+		}
+		g.loggedIn(ctx, proto, l, addr, now, "ok (cached)")
 		return l, nil
 	}
-	l, err := g.verify(ctx, user, password, addr, now)
+	l, err := g.verify(ctx, proto, user, password, addr, now)
 	switch {
 	case err == nil:
 		g.succeeded(ctx, user, addr)
 		g.cache.put(id, l, now, g.expiryOf(ctx, l))
-		g.loggedIn(ctx, l, addr, now, "ok")
+		g.loggedIn(ctx, proto, l, addr, now, "ok")
 		return l, nil
 	case err == errAuthTemporary:
 		g.metrics.login("temporary")
+		return login{}, err
+	case isScopeError(err):
+		g.metrics.login("refused")
 		return login{}, err
 	}
 	g.failed(ctx, user, addr, now)
@@ -58,7 +107,8 @@ func (g *Gateway) authenticate(ctx context.Context, user string, password domain
 }
 
 // verify looks the owner and their application up and asks Entra.
-func (g *Gateway) verify(ctx context.Context, user string, password domain.Secret, addr string, now time.Time) (login, error) {
+func (g *Gateway) verify(ctx context.Context, proto Protocol, user string, password domain.Secret, addr string, now time.Time) (login, error) {
+	action := string(proto) + "-login"
 	mb, err := g.mailboxes.FindMailbox(ctx, user)
 	if err != nil {
 		if domain.KindOf(err) == domain.KindNotFound {
@@ -68,7 +118,7 @@ func (g *Gateway) verify(ctx context.Context, user string, password domain.Secre
 		return login{}, errAuthTemporary
 	}
 	refuse := func(reason string) (login, error) {
-		g.audit(ctx, domain.AuditEvent{ActorID: mb.ID, SubjectID: mb.ID, Action: "smtp-login", Outcome: "refused: " + reason, Name: "from " + addr, At: now})
+		g.audit(ctx, domain.AuditEvent{ActorID: mb.ID, SubjectID: mb.ID, Action: action, Outcome: "refused: " + reason, Name: "from " + addr, At: now})
 		return login{}, errBadCredentials
 	}
 	if !mb.AccountEnabled {
@@ -93,6 +143,25 @@ func (g *Gateway) verify(ctx context.Context, user string, password domain.Secre
 	if key != nil && !key.Expires.IsZero() && !now.Before(key.Expires) {
 		return refuse("password expired")
 	}
+	// The scope is decided before Entra is asked (SPEC §16). Reading needs
+	// a password the hint identifies: an unidentified one has no scope
+	// but send-only.
+	scope := domain.SendOnly
+	if key != nil {
+		sc, err := g.scopes.PasswordScope(ctx, mb.ID, key.KeyID)
+		if err != nil {
+			g.log.Warn("gateway: reading the password's scope failed", "owner", mb.ID, "key", key.KeyID, "err", err)
+			return login{}, errAuthTemporary
+		}
+		scope = sc
+	} else if proto.reads() {
+		return refuse("password not identified by its hint")
+	}
+	if err := scopeError(scope, proto, addr); err != nil {
+		g.audit(ctx, domain.AuditEvent{ActorID: mb.ID, SubjectID: mb.ID, Action: action, KeyID: key.KeyID, Outcome: "refused: out of scope",
+			Name: "from " + addr, At: now})
+		return login{}, err
+	}
 	err = g.verifier.VerifyPassword(ctx, app.AppID, password)
 	switch domain.KindOf(err) {
 	case domain.KindInternal:
@@ -105,13 +174,13 @@ func (g *Gateway) verify(ctx context.Context, user string, password domain.Secre
 		return login{}, errAuthTemporary
 	default:
 		if key != nil && now.Sub(key.Created) < g.opts.ReplicationWindow {
-			g.audit(ctx, domain.AuditEvent{ActorID: mb.ID, SubjectID: mb.ID, Action: "smtp-login", KeyID: key.KeyID, Name: "from " + addr,
+			g.audit(ctx, domain.AuditEvent{ActorID: mb.ID, SubjectID: mb.ID, Action: action, KeyID: key.KeyID, Name: "from " + addr,
 				Outcome: "not active yet", At: now})
 			return login{}, errNotYetActive
 		}
 		return refuse("password not accepted by Entra")
 	}
-	l := login{mailbox: mb, appID: app.AppID, appObjectID: app.ObjectID}
+	l := login{mailbox: mb, appID: app.AppID, appObjectID: app.ObjectID, scope: scope}
 	if key != nil {
 		l.keyID = key.KeyID
 	}
@@ -195,9 +264,9 @@ func (g *Gateway) expiryOf(ctx context.Context, l login) time.Time {
 }
 
 // loggedIn records a successful login: audit and the password's last use.
-func (g *Gateway) loggedIn(ctx context.Context, l login, addr string, now time.Time, outcome string) {
+func (g *Gateway) loggedIn(ctx context.Context, proto Protocol, l login, addr string, now time.Time, outcome string) {
 	g.metrics.login("ok")
-	g.audit(ctx, domain.AuditEvent{ActorID: l.mailbox.ID, SubjectID: l.mailbox.ID, Action: "smtp-login", KeyID: l.keyID,
+	g.audit(ctx, domain.AuditEvent{ActorID: l.mailbox.ID, SubjectID: l.mailbox.ID, Action: string(proto) + "-login", KeyID: l.keyID,
 		Name: "from " + addr, Outcome: outcome, At: now})
 	if l.keyID == "" {
 		return

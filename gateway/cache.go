@@ -19,6 +19,7 @@ type login struct {
 	appID       string
 	appObjectID string
 	keyID       string // "" when the hint does not identify one password
+	scope       domain.Scope
 }
 
 // cacheEntry is a remembered success.

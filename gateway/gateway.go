@@ -48,6 +48,29 @@ type Options struct {
 	// Debug, when set, receives go-smtp's protocol trace with AUTH
 	// exchanges and message content removed.
 	Debug io.Writer
+	// ExchangeIMAP and ExchangePOP are Exchange Online's IMAP and POP3
+	// endpoints (implicit TLS); defaults outlook.office365.com:993 and
+	// :995.
+	ExchangeIMAP, ExchangePOP string
+	// ExchangeTLS, when set, is the TLS configuration for connecting to
+	// Exchange (tests trust their fake's certificate with RootCAs); the
+	// certificate is always verified.
+	ExchangeTLS *tls.Config
+	// ServicePrincipal names apppass's principal in the PowerShell lines
+	// of the helpdesk's alerts (its application id).
+	ServicePrincipal string
+	// MaxConnections is the most reading connections at once; default
+	// 1,000. MaxPerAddress is the most not yet logged in per client
+	// address; default 20. MaxSessionsPerOwner is the most logged-in
+	// sessions per owner and protocol; default 20, as Exchange allows.
+	MaxConnections, MaxPerAddress, MaxSessionsPerOwner int
+	// ReadIdle ends a reading session whose device sent nothing for that
+	// long; default 30 min (RFC 9051's floor, which IDLE relies on).
+	// ReadMaxSession ends every reading session; default 1 h.
+	ReadIdle, ReadMaxSession time.Duration
+	// ReadCheck is how often the owners of live reading sessions are asked
+	// about in Entra; default 30 s.
+	ReadCheck time.Duration
 	// Now is the clock; default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -62,21 +85,31 @@ type Deps struct {
 	Records      Records
 	Failures     Failures
 	Alerter      Alerter // may be nil: guessing is only logged
+	// Scopes may be nil: every password then only sends.
+	Scopes Scopes
+	// ExchangeTokens is needed by the IMAP and POP3 listeners only.
+	ExchangeTokens ExchangeTokens
+	// ReadingAlerter may be nil: Exchange's refusals are only logged.
+	ReadingAlerter ReadingAlerter
 }
 
 // Gateway is the SMTP submission server. Create it with New, run it with
 // Serve, stop it with Close.
 type Gateway struct {
-	opts      Options
-	now       func() time.Time
-	log       *slog.Logger
-	mailboxes Mailboxes
-	apps      Applications
-	verifier  Verifier
-	sender    Sender
-	records   Records
-	failures  Failures
-	alerter   Alerter
+	opts        Options
+	now         func() time.Time
+	log         *slog.Logger
+	mailboxes   Mailboxes
+	apps        Applications
+	verifier    Verifier
+	sender      Sender
+	records     Records
+	failures    Failures
+	alerter     Alerter
+	scopes      Scopes
+	tokens      ExchangeTokens
+	readAlerter ReadingAlerter
+	read        *reader
 
 	cache   *successCache
 	certs   *certReloader
@@ -117,6 +150,26 @@ func New(opts Options, deps Deps) (*Gateway, error) {
 	if opts.MaxFailures <= 0 {
 		opts.MaxFailures = 5
 	}
+	if opts.ExchangeIMAP == "" {
+		opts.ExchangeIMAP = "outlook.office365.com:993"
+	}
+	if opts.ExchangePOP == "" {
+		opts.ExchangePOP = "outlook.office365.com:995"
+	}
+	defInt := func(n *int, v int) {
+		if *n <= 0 {
+			*n = v
+		}
+	}
+	defInt(&opts.MaxConnections, 1000)
+	defInt(&opts.MaxPerAddress, 20)
+	defInt(&opts.MaxSessionsPerOwner, 20)
+	def(&opts.ReadIdle, 30*time.Minute)
+	def(&opts.ReadMaxSession, time.Hour)
+	def(&opts.ReadCheck, 30*time.Second)
+	if deps.Scopes == nil {
+		deps.Scopes = sendOnlyScopes{}
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -131,6 +184,7 @@ func New(opts Options, deps Deps) (*Gateway, error) {
 		opts: opts, now: opts.Now, log: opts.Logger,
 		mailboxes: deps.Mailboxes, apps: deps.Applications, verifier: deps.Verifier, sender: deps.Sender,
 		records: deps.Records, failures: deps.Failures, alerter: deps.Alerter,
+		scopes: deps.Scopes, tokens: deps.ExchangeTokens, readAlerter: deps.ReadingAlerter, read: newReader(),
 		cache:   newSuccessCache(opts.CacheTTL, opts.RemovalPoll, opts.ReplicationWindow),
 		certs:   certs,
 		metrics: &Metrics{},
@@ -181,9 +235,56 @@ func (g *Gateway) Serve(ctx context.Context, starttls, implicit net.Listener) er
 	return first
 }
 
+// ServeIMAP accepts IMAP connections (SPEC §15) on starttls (plain,
+// upgraded with STARTTLS) and implicit (TLS from the first byte) until ctx
+// ends or Close is called; either may be nil. It returns nil on a clean
+// stop.
+func (g *Gateway) ServeIMAP(ctx context.Context, starttls, implicit net.Listener) error {
+	return g.serveReading(ctx, ProtoIMAP, starttls, implicit)
+}
+
+// ServePOP3 is ServeIMAP for POP3 (STLS on starttls).
+func (g *Gateway) ServePOP3(ctx context.Context, starttls, implicit net.Listener) error {
+	return g.serveReading(ctx, ProtoPOP3, starttls, implicit)
+}
+
+func (g *Gateway) serveReading(ctx context.Context, proto Protocol, starttls, implicit net.Listener) error {
+	if starttls == nil && implicit == nil {
+		return errors.New("gateway: no listener")
+	}
+	if g.tokens == nil {
+		return errors.New("gateway: reading mail needs apppass's Exchange token (Deps.ExchangeTokens)")
+	}
+	errc := make(chan error, 2)
+	n := 0
+	for _, l := range []struct {
+		ln       net.Listener
+		implicit bool
+	}{{starttls, false}, {implicit, true}} {
+		if l.ln == nil {
+			continue
+		}
+		n++
+		go func() { errc <- g.serveRead(ctx, l.ln, proto, l.implicit) }()
+	}
+	stop := context.AfterFunc(ctx, g.Close)
+	defer stop()
+	var first error
+	for range n {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+			g.Close()
+		}
+	}
+	return first
+}
+
 // Close stops accepting connections and closes open ones.
 func (g *Gateway) Close() {
-	g.closeOnce.Do(func() { _ = g.server.Close() })
+	g.closeOnce.Do(func() {
+		_ = g.server.Close()
+		g.closeRead()
+	})
 }
 
 // Stats returns the gateway's counters.

@@ -91,6 +91,8 @@ type rig struct {
 	addr     string // STARTTLS listener
 	tlsAddr  string // implicit-TLS listener
 
+	read readRig // the IMAP and POP3 side (read_rig_test.go)
+
 	alice    fakeentra.User
 	app      fakeentra.Application
 	password fakeentra.Credential
@@ -135,6 +137,7 @@ func newRigOn(t testing.TB, dsn string, opts ...rigOption) *rig {
 
 	r.certDir, r.pool = t.TempDir(), x509.NewCertPool()
 	r.writeCert(1)
+	r.startExchange()
 	r.serve()
 	return r
 }
@@ -160,12 +163,14 @@ func (r *rig) serve() {
 		MaxBytes: config.DefaultSMTPMaxBytes,
 		Logger:   slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Debug: r.trace,
 	}
+	r.readOptions(&o)
 	for _, f := range r.opts {
 		f(&o)
 	}
 	var err error
 	r.gw, err = gateway.New(o, gateway.Deps{
 		Mailboxes: r.graph, Applications: r.graph, Verifier: r.graph, Sender: r.graph, Records: r.db, Failures: r.db, Alerter: r.alerts,
+		Scopes: r.db, ExchangeTokens: r.read.tokens, ReadingAlerter: r.read.alerts,
 	})
 	if err != nil {
 		r.t.Fatal(err)
@@ -189,6 +194,7 @@ func (r *rig) serve() {
 			r.t.Errorf("Serve: %v", err)
 		}
 	})
+	r.serveRead(ctx)
 }
 
 // replica is a second gateway process beside r's: its own gateway and

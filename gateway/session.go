@@ -66,7 +66,7 @@ func (s *session) authenticate(user, password string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	l, err := s.g.authenticate(ctx, user, domain.NewSecret(password), s.addr)
+	l, err := s.g.authenticate(ctx, ProtoSMTP, user, domain.NewSecret(password), s.addr)
 	if err != nil {
 		return err
 	}
