@@ -215,7 +215,7 @@ func (is *imapSession) Append(mailbox string, r imap.LiteralReader, options *ima
 func (is *imapSession) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	u, err := is.session()
 	if err != nil {
-		return err
+		return nil // nothing to report; the command itself was answered
 	}
 	return u.Poll(w, allowExpunge)
 }

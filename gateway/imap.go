@@ -349,8 +349,10 @@ func (g *Gateway) openIMAP(ctx context.Context, l login) (*tls.Conn, *bufio.Read
 		return fail(clipLine(final), upstreamNotEnabled)
 	}
 	// Exchange lets a principal without FullAccess log in and then
-	// refuses every command: ask once before telling the device it is in.
-	if _, err := io.WriteString(c, "A2 NOOP\r\n"); err != nil {
+	// refuses every command that reaches the mailbox ("BAD User is
+	// authenticated but not connected."): ask once before telling the
+	// device it is in.
+	if _, err := io.WriteString(c, "A2 LIST \"\" INBOX\r\n"); err != nil {
 		return fail(err.Error(), upstreamUnavailable)
 	}
 	for {
