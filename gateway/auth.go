@@ -199,10 +199,12 @@ func (g *Gateway) verify(ctx context.Context, mb domain.Mailbox, req AuthRequest
 		return refuse("password expired")
 	}
 	fresh := key != nil && now.Sub(key.Created) < g.opts.ReplicationWindow
-	deadline := g.now().Add(g.opts.ReplicationWait)
-	for {
+	// Counted, not timed: the retries are a fixed number of Entra's
+	// token requests whatever the clocks do.
+	retries := int(g.opts.ReplicationWait / g.opts.ReplicationRetry)
+	for try := 0; ; try++ {
 		err = g.verifier.VerifyPassword(ctx, app.AppID, req.Password)
-		if err == nil || !fresh || domain.KindOf(err) != domain.KindForbidden || !g.now().Before(deadline) {
+		if err == nil || !fresh || domain.KindOf(err) != domain.KindForbidden || try >= retries {
 			break
 		}
 		g.log.InfoContext(ctx, "gateway: a new password is not accepted by Entra yet; asking again", "owner", mb.ID, "key", key.KeyID)
