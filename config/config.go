@@ -147,8 +147,9 @@ func Default() Config {
 		LagWindow:          15 * time.Minute,
 		ReconcileAfter:     2 * time.Minute,
 		GiveUpAfter:        30 * time.Minute,
-		SMTP:               SMTP{MaxBytes: DefaultSMTPMaxBytes},
-		HTTPAddr:           DefaultHTTPAddr,
+		SMTP: SMTP{MaxBytes: DefaultSMTPMaxBytes, MaxConnections: DefaultGatewayMaxConnections,
+			MaxPerAddress: DefaultGatewayMaxPerAddress, Memory: DefaultGatewayMemory},
+		HTTPAddr: DefaultHTTPAddr,
 	}
 }
 

@@ -3,7 +3,6 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -18,17 +17,19 @@ import (
 // them. It returns nil (250) once Graph accepted it, 550 5.7.1 for a From
 // that is not the owner's, 451 4.3.0 when Graph stayed busy (the device
 // retries) and 554 5.0.0 with a reference for a permanent refusal.
-func (g *Gateway) deliver(l login, addr, from string, rcpts []string, msg []byte) error {
+func (g *Gateway) deliver(ctx context.Context, l Login, addr, from string, rcpts []string, msg []byte) error {
 	now := g.now()
-	ref := newRef()
+	ref := refOf(ctx)
 	hdr, err := mail.ReadMessage(bytes.NewReader(msg))
 	if err != nil {
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Message header is not valid (ref " + ref + ")"}
 	}
 	msgID := clip(hdr.Header.Get("Message-Id"), 200)
-	event := domain.AuditEvent{ActorID: l.mailbox.ID, SubjectID: l.mailbox.ID, Action: "smtp-send", KeyID: l.keyID, Ref: ref, At: now,
+	event := domain.AuditEvent{ActorID: l.Mailbox.ID, SubjectID: l.Mailbox.ID, Action: "smtp-send", KeyID: l.KeyID, Ref: ref, At: now,
 		Name: fmt.Sprintf("from %s, %d recipients, %d bytes, Message-ID %s", addr, len(rcpts), len(msg), msgID)}
-	ctx, cancel := context.WithTimeout(context.Background(), g.opts.DeliveryTimeout)
+	// Delivery outlives a hang-up (an unknown outcome is worse than a
+	// late one) but keeps the session's correlation id.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.opts.DeliveryTimeout)
 	defer cancel()
 	for _, h := range []string{"From", "Sender"} {
 		if hdr.Header.Get(h) == "" {
@@ -46,7 +47,7 @@ func (g *Gateway) deliver(l login, addr, from string, rcpts []string, msg []byte
 			return errNotYourAddr
 		}
 		for _, a := range list {
-			if !l.mailbox.Owns(a.Address) {
+			if !l.Mailbox.Owns(a.Address) {
 				event.Outcome = "refused: " + h + " is not the owner's"
 				g.audit(ctx, event)
 				return errNotYourAddr
@@ -54,7 +55,7 @@ func (g *Gateway) deliver(l login, addr, from string, rcpts []string, msg []byte
 		}
 	}
 	out := withEnvelopeRecipients(msg, hdr.Header, rcpts)
-	err = g.sender.SendMail(ctx, l.mailbox.ID, out)
+	err = g.sender.SendMail(ctx, l.Mailbox.ID, out)
 	switch {
 	case err == nil:
 		g.metrics.messages.Add(1)
@@ -64,13 +65,13 @@ func (g *Gateway) deliver(l login, addr, from string, rcpts []string, msg []byte
 		return nil
 	case domain.KindOf(err) == domain.KindUpstream:
 		g.metrics.deliveryTemporary.Add(1)
-		g.log.Warn("gateway: delivery failed for now", "owner", l.mailbox.ID, "ref", ref, "graph_ref", domain.RefOf(err), "err", err)
+		g.log.WarnContext(ctx, "gateway: delivery failed for now", "owner", l.Mailbox.ID, "graph_ref", domain.RefOf(err), "err", err)
 		event.Outcome = "temporary failure"
 		g.audit(ctx, event)
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Microsoft 365 is busy; try again later (ref " + ref + ")"}
 	default:
 		g.metrics.deliveryFailed.Add(1)
-		g.log.Error("gateway: delivery refused", "owner", l.mailbox.ID, "ref", ref, "graph_ref", domain.RefOf(err), "err", err)
+		g.log.ErrorContext(ctx, "gateway: delivery refused", "owner", l.Mailbox.ID, "graph_ref", domain.RefOf(err), "err", err)
 		event.Outcome = "refused: " + domain.MessageOf(err)
 		g.audit(ctx, event)
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 0, 0}, Message: "Microsoft 365 refused the message (ref " + ref + ")"}
@@ -105,12 +106,6 @@ func withEnvelopeRecipients(msg []byte, h mail.Header, rcpts []string) []byte {
 		nl = "\n"
 	}
 	return append([]byte("Bcc: "+strings.Join(missing, ","+nl+" ")+nl), msg...)
-}
-
-// newRef returns a short reference for the device's error message, the
-// audit trail and the logs.
-func newRef() string {
-	return "gw-" + strings.ToLower(rand.Text()[:10])
 }
 
 // clip removes control characters from a device-supplied header and cuts

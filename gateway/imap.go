@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 
 	"github.com/apppass/apppass/domain"
 )
@@ -35,23 +34,21 @@ const (
 
 // imapConn is one device's IMAP connection before login.
 type imapConn struct {
-	g        *Gateway
-	c        net.Conn
-	r        *bufio.Reader
-	addr     string
-	tls      bool
-	deadline time.Time
+	g   *Gateway
+	c   net.Conn
+	r   *bufio.Reader
+	lc  *Conn // the limiter's view: client address, counts
+	tls bool
 }
 
-func (g *Gateway) serveIMAP(ctx context.Context, c net.Conn, addr string, onLogin func()) {
+func (g *Gateway) serveIMAP(ctx context.Context, c net.Conn, lc *Conn) {
 	_, isTLS := c.(*tls.Conn)
-	s := &imapConn{g: g, c: c, r: bufio.NewReaderSize(c, 1024), addr: addr, tls: isTLS, deadline: time.Now().Add(preLoginTotalTime)}
+	s := &imapConn{g: g, c: c, r: bufio.NewReaderSize(c, 1024), lc: lc, tls: isTLS}
 	if !s.send("* OK [CAPABILITY " + s.caps() + "] " + g.opts.Hostname + " apppass IMAP4 gateway ready.") {
 		return
 	}
-	auths := 0
-	for range preLoginMaxCommands {
-		_ = s.c.SetDeadline(earliest(time.Now().Add(preLoginCommandTime), s.deadline))
+	for lc.Command() {
+		_ = s.c.SetDeadline(time.Now().Add(time.Minute)) // clamped to the login limits
 		cmd, err := readIMAPCommand(s.r, s.c)
 		switch {
 		case errors.Is(err, errIMAPSyntax):
@@ -80,7 +77,7 @@ func (g *Gateway) serveIMAP(ctx context.Context, c net.Conn, addr string, onLogi
 				return
 			}
 		case "LOGIN", "AUTHENTICATE":
-			if auths++; auths > preLoginMaxAuth {
+			if !s.lc.AuthAttempt() {
 				s.send("* BYE Too many authentication attempts.")
 				return
 			}
@@ -88,7 +85,7 @@ func (g *Gateway) serveIMAP(ctx context.Context, c net.Conn, addr string, onLogi
 			if !ok {
 				continue
 			}
-			if s.login(ctx, cmd.tag, user, password, onLogin) {
+			if s.login(ctx, cmd.tag, user, password) {
 				return
 			}
 		default:
@@ -107,7 +104,7 @@ func (s *imapConn) caps() string {
 
 // send writes lines and CRLF; false when the device is gone.
 func (s *imapConn) send(lines string) bool {
-	_ = s.c.SetWriteDeadline(time.Now().Add(preLoginCommandTime))
+	_ = s.c.SetWriteDeadline(time.Now().Add(30 * time.Second))
 	_, err := io.WriteString(s.c, lines+"\r\n")
 	return err == nil
 }
@@ -203,15 +200,15 @@ func (s *imapConn) credentials(cmd imapCommand) (user, password string, ok bool)
 // login checks the password, opens the owner's mailbox at Exchange and,
 // when both succeed, answers the device with Exchange's answer and
 // splices. It returns true when the session is over.
-func (s *imapConn) login(ctx context.Context, tag, user, password string, onLogin func()) bool {
+func (s *imapConn) login(ctx context.Context, tag, user, password string) bool {
 	g := s.g
 	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	l, err := g.authenticate(actx, ProtoIMAP, user, domain.NewSecret(password), s.addr)
+	l, err := g.Authenticate(actx, AuthRequest{Protocol: ProtocolIMAP, User: user, Password: domain.NewSecret(password), ClientAddr: s.lc.ClientAddr()})
 	cancel()
 	if err != nil {
 		return !s.send(tag + " NO " + imapRefusal(err))
 	}
-	live, ok := g.beginSession(ProtoIMAP, l, func() { s.c.Close() })
+	live, ok := g.beginSession(s.lc, ProtocolIMAP, l, func() { s.c.Close() })
 	if !ok {
 		s.send("* BYE Too many sessions for this mailbox; try again later.")
 		return true
@@ -226,8 +223,7 @@ func (s *imapConn) login(ctx context.Context, tag, user, password string, onLogi
 		return true
 	}
 	defer up.Close()
-	live.cut = func() { s.c.Close(); up.Close() }
-	onLogin()
+	live.setCut(func() { s.c.Close(); up.Close() })
 	text := strings.TrimPrefix(okLine, "A1 ")
 	if !s.send(untagged + tag + " " + text) {
 		return true
@@ -255,19 +251,26 @@ func flushBuffered(w io.Writer, r *bufio.Reader) error {
 	return err
 }
 
-// imapRefusal is the NO text for a refused login.
+// imapRefusal is the NO text for a refused login, with the attempt's
+// reference where there is one.
 func imapRefusal(err error) string {
-	var se *smtp.SMTPError
-	if !errors.As(err, &se) {
+	var ae *AuthError
+	if !errors.As(err, &ae) {
 		return "[UNAVAILABLE] Temporary authentication failure; try again later."
 	}
-	switch {
-	case isScopeError(err):
-		return "[AUTHORIZATIONFAILED] " + se.Message
-	case se.Code == 535:
-		return "[AUTHENTICATIONFAILED] Authentication failed."
+	ref := ""
+	if ae.Ref != "" {
+		ref = " (ref " + ae.Ref + ")"
 	}
-	return "[UNAVAILABLE] " + se.Message
+	switch ae.Kind {
+	case AuthOutOfScope:
+		return "[AUTHORIZATIONFAILED] " + ae.Detail
+	case AuthBadCredentials:
+		return "[AUTHENTICATIONFAILED] Authentication failed." + ref
+	case AuthTooManyFailures:
+		return "[UNAVAILABLE] Too many failed logins; try again later." + ref
+	}
+	return "[UNAVAILABLE] Temporary authentication failure; try again later." + ref
 }
 
 // upstreamRefusalText is what the device is told when Exchange refuses
@@ -288,7 +291,7 @@ func upstreamRefusalText(r upstreamRefusal) string {
 // checks that the mailbox can be read. On success it returns the
 // connection, its reader, Exchange's tagged OK line and the untagged
 // lines that came before it (each ending in CRLF).
-func (g *Gateway) openIMAP(ctx context.Context, l login) (*tls.Conn, *bufio.Reader, string, string, upstreamRefusal) {
+func (g *Gateway) openIMAP(ctx context.Context, l Login) (*tls.Conn, *bufio.Reader, string, string, upstreamRefusal) {
 	ctx, cancel := context.WithTimeout(ctx, upstreamTimeout)
 	defer cancel()
 	token, err := g.tokens.ExchangeToken(ctx)
@@ -307,7 +310,7 @@ func (g *Gateway) openIMAP(ctx context.Context, l login) (*tls.Conn, *bufio.Read
 	fail := func(why string, refusal upstreamRefusal) (*tls.Conn, *bufio.Reader, string, string, upstreamRefusal) {
 		c.Close()
 		if why != "" {
-			g.log.Warn("gateway: Exchange IMAP login failed", "owner", l.mailbox.ID, "why", why)
+			g.log.Warn("gateway: Exchange IMAP login failed", "owner", l.Mailbox.ID, "why", why)
 		}
 		return nil, nil, "", "", refusal
 	}
@@ -315,7 +318,7 @@ func (g *Gateway) openIMAP(ctx context.Context, l login) (*tls.Conn, *bufio.Read
 	if err != nil || !strings.HasPrefix(greeting, "* OK") {
 		return fail(fmt.Sprintf("greeting %q: %v", clipLine(greeting), err), upstreamUnavailable)
 	}
-	mailbox := primaryAddress(l.mailbox)
+	mailbox := primaryAddress(l.Mailbox)
 	if _, err := io.WriteString(c, "A1 AUTHENTICATE XOAUTH2 "+xoauth2Response(mailbox, token)+"\r\n"); err != nil {
 		return fail(err.Error(), upstreamUnavailable)
 	}
@@ -345,7 +348,7 @@ func (g *Gateway) openIMAP(ctx context.Context, l login) (*tls.Conn, *bufio.Read
 			g.log.Error("gateway: apppass's Exchange token lacks IMAP.AccessAsApp: grant it with admin consent (see apppass check)")
 			return fail("", upstreamNoRole)
 		}
-		g.alertNotEnabled(ctx, l, ProtoIMAP, true)
+		g.alertNotEnabled(ctx, l, ProtocolIMAP, true)
 		return fail(clipLine(final), upstreamNotEnabled)
 	}
 	// Exchange lets a principal without FullAccess log in and then
@@ -362,7 +365,7 @@ func (g *Gateway) openIMAP(ctx context.Context, l login) (*tls.Conn, *bufio.Read
 		}
 		if strings.HasPrefix(line, "A2 ") {
 			if strings.Contains(line, "not connected") || strings.HasPrefix(line, "A2 BAD") {
-				g.alertNotEnabled(ctx, l, ProtoIMAP, true)
+				g.alertNotEnabled(ctx, l, ProtocolIMAP, true)
 				return fail(clipLine(line), upstreamNotEnabled)
 			}
 			break
@@ -387,10 +390,3 @@ func clipLine(s string) string {
 	return s
 }
 
-// earliest returns the earlier of a and b.
-func earliest(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}

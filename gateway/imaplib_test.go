@@ -127,7 +127,7 @@ func TestPythonImaplib(t *testing.T) {
 	for _, m := range missing(got.String(),
 		"caps before tls: CHILDREN ID IDLE IMAP4 IMAP4REV1 LITERAL+ LOGINDISABLED NAMESPACE SASL-IR STARTTLS UIDPLUS UNSELECT\n",
 		"login before tls: b'[PRIVACYREQUIRED] Use STARTTLS first",
-		"wrong password: b'[AUTHENTICATIONFAILED] Authentication failed.'",
+		"wrong password: b'[AUTHENTICATIONFAILED] Authentication failed. (ref ",
 		"login: OK",
 		"caps after login: IMAP4rev1 ", // Exchange's (the fake's), not apppass's
 		"uids: 1\n",

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 
 	"github.com/apppass/apppass/domain"
 )
@@ -23,24 +22,22 @@ const maxPOP3Line = 2 << 10
 
 // pop3Conn is one device's POP3 connection before login.
 type pop3Conn struct {
-	g        *Gateway
-	c        net.Conn
-	r        *bufio.Reader
-	addr     string
-	tls      bool
-	user     string // from USER
-	deadline time.Time
+	g    *Gateway
+	c    net.Conn
+	r    *bufio.Reader
+	lc   *Conn // the limiter's view: client address, counts
+	tls  bool
+	user string // from USER
 }
 
-func (g *Gateway) servePOP3(ctx context.Context, c net.Conn, addr string, onLogin func()) {
+func (g *Gateway) servePOP3(ctx context.Context, c net.Conn, lc *Conn) {
 	_, isTLS := c.(*tls.Conn)
-	s := &pop3Conn{g: g, c: c, r: bufio.NewReaderSize(c, 1024), addr: addr, tls: isTLS, deadline: time.Now().Add(preLoginTotalTime)}
+	s := &pop3Conn{g: g, c: c, r: bufio.NewReaderSize(c, 1024), lc: lc, tls: isTLS}
 	if !s.send("+OK " + g.opts.Hostname + " apppass POP3 gateway ready.") {
 		return
 	}
-	auths := 0
-	for range preLoginMaxCommands {
-		_ = s.c.SetDeadline(earliest(time.Now().Add(preLoginCommandTime), s.deadline))
+	for lc.Command() {
+		_ = s.c.SetDeadline(time.Now().Add(time.Minute)) // clamped to the login limits
 		line, err := readIMAPLine(s.r, maxPOP3Line)
 		if err != nil {
 			if errors.Is(err, errIMAPTooLong) {
@@ -71,7 +68,7 @@ func (g *Gateway) servePOP3(ctx context.Context, c net.Conn, addr string, onLogi
 				s.send("+OK\r\nPLAIN\r\n.")
 				continue
 			}
-			if auths++; auths > preLoginMaxAuth {
+			if !s.lc.AuthAttempt() {
 				s.send("-ERR Too many authentication attempts.")
 				return
 			}
@@ -90,7 +87,7 @@ func (g *Gateway) servePOP3(ctx context.Context, c net.Conn, addr string, onLogi
 			} else if user, password, ok = s.authPlain(arg); !ok {
 				continue
 			}
-			if s.login(ctx, user, password, onLogin) {
+			if s.login(ctx, user, password) {
 				return
 			}
 		case "QUIT":
@@ -113,7 +110,7 @@ func (s *pop3Conn) capa() string {
 }
 
 func (s *pop3Conn) send(lines string) bool {
-	_ = s.c.SetWriteDeadline(time.Now().Add(preLoginCommandTime))
+	_ = s.c.SetWriteDeadline(time.Now().Add(30 * time.Second))
 	_, err := io.WriteString(s.c, lines+"\r\n")
 	return err == nil
 }
@@ -185,15 +182,15 @@ func (s *pop3Conn) authPlain(arg string) (user, password string, ok bool) {
 }
 
 // login is imapConn.login for POP3.
-func (s *pop3Conn) login(ctx context.Context, user, password string, onLogin func()) bool {
+func (s *pop3Conn) login(ctx context.Context, user, password string) bool {
 	g := s.g
 	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	l, err := g.authenticate(actx, ProtoPOP3, user, domain.NewSecret(password), s.addr)
+	l, err := g.Authenticate(actx, AuthRequest{Protocol: ProtocolPOP3, User: user, Password: domain.NewSecret(password), ClientAddr: s.lc.ClientAddr()})
 	cancel()
 	if err != nil {
 		return !s.send("-ERR " + pop3Refusal(err))
 	}
-	live, ok := g.beginSession(ProtoPOP3, l, func() { s.c.Close() })
+	live, ok := g.beginSession(s.lc, ProtocolPOP3, l, func() { s.c.Close() })
 	if !ok {
 		s.send("-ERR [IN-USE] Too many sessions for this mailbox; try again later.")
 		return true
@@ -210,8 +207,7 @@ func (s *pop3Conn) login(ctx context.Context, user, password string, onLogin fun
 		return true
 	}
 	defer up.Close()
-	live.cut = func() { s.c.Close(); up.Close() }
-	onLogin()
+	live.setCut(func() { s.c.Close(); up.Close() })
 	if !s.send(okLine) {
 		return true
 	}
@@ -227,23 +223,29 @@ func (s *pop3Conn) login(ctx context.Context, user, password string, onLogin fun
 
 // pop3Refusal is the -ERR text for a refused login (RFC 3206 codes).
 func pop3Refusal(err error) string {
-	var se *smtp.SMTPError
-	if !errors.As(err, &se) {
+	var ae *AuthError
+	if !errors.As(err, &ae) {
 		return "[SYS/TEMP] Temporary authentication failure; try again later."
 	}
-	switch {
-	case isScopeError(err):
-		return "[AUTH] " + se.Message
-	case se.Code == 535:
-		return "[AUTH] Authentication failed."
+	ref := ""
+	if ae.Ref != "" {
+		ref = " (ref " + ae.Ref + ")"
 	}
-	return "[SYS/TEMP] " + se.Message
+	switch ae.Kind {
+	case AuthOutOfScope:
+		return "[AUTH] " + ae.Detail
+	case AuthBadCredentials:
+		return "[AUTH] Authentication failed." + ref
+	case AuthTooManyFailures:
+		return "[SYS/TEMP] Too many failed logins; try again later." + ref
+	}
+	return "[SYS/TEMP] Temporary authentication failure; try again later." + ref
 }
 
 // openPOP3 logs in to Exchange's POP3 as l's owner: AUTH XOAUTH2, the
 // response on its own line, then a NOOP to see that the mailbox is
 // reachable. It returns the connection, its reader and Exchange's +OK.
-func (g *Gateway) openPOP3(ctx context.Context, l login) (*tls.Conn, *bufio.Reader, string, upstreamRefusal) {
+func (g *Gateway) openPOP3(ctx context.Context, l Login) (*tls.Conn, *bufio.Reader, string, upstreamRefusal) {
 	ctx, cancel := context.WithTimeout(ctx, upstreamTimeout)
 	defer cancel()
 	token, err := g.tokens.ExchangeToken(ctx)
@@ -262,7 +264,7 @@ func (g *Gateway) openPOP3(ctx context.Context, l login) (*tls.Conn, *bufio.Read
 	fail := func(why string, refusal upstreamRefusal) (*tls.Conn, *bufio.Reader, string, upstreamRefusal) {
 		c.Close()
 		if why != "" {
-			g.log.Warn("gateway: Exchange POP3 login failed", "owner", l.mailbox.ID, "why", why)
+			g.log.Warn("gateway: Exchange POP3 login failed", "owner", l.Mailbox.ID, "why", why)
 		}
 		return nil, nil, "", refusal
 	}
@@ -280,7 +282,7 @@ func (g *Gateway) openPOP3(ctx context.Context, l login) (*tls.Conn, *bufio.Read
 	if err != nil || !strings.HasPrefix(cont, "+") {
 		return fail("AUTH XOAUTH2: "+clipLine(cont), upstreamUnavailable)
 	}
-	final, err := ask(xoauth2Response(primaryAddress(l.mailbox), token))
+	final, err := ask(xoauth2Response(primaryAddress(l.Mailbox), token))
 	if err != nil {
 		return fail(err.Error(), upstreamUnavailable)
 	}
@@ -289,7 +291,7 @@ func (g *Gateway) openPOP3(ctx context.Context, l login) (*tls.Conn, *bufio.Read
 			g.log.Error("gateway: apppass's Exchange token lacks POP.AccessAsApp: grant it with admin consent (see apppass check)")
 			return fail("", upstreamNoRole)
 		}
-		g.alertNotEnabled(ctx, l, ProtoPOP3, true)
+		g.alertNotEnabled(ctx, l, ProtocolPOP3, true)
 		return fail(clipLine(final), upstreamNotEnabled)
 	}
 	probe, err := ask("NOOP")
@@ -297,7 +299,7 @@ func (g *Gateway) openPOP3(ctx context.Context, l login) (*tls.Conn, *bufio.Read
 		return fail(err.Error(), upstreamUnavailable)
 	}
 	if !strings.HasPrefix(probe, "+OK") {
-		g.alertNotEnabled(ctx, l, ProtoPOP3, true)
+		g.alertNotEnabled(ctx, l, ProtocolPOP3, true)
 		return fail(clipLine(probe), upstreamNotEnabled)
 	}
 	return c, r, final, upstreamOK

@@ -69,24 +69,16 @@ func (sendOnlyScopes) PasswordScope(context.Context, string, string) (domain.Sco
 	return domain.SendOnly, nil
 }
 
-// Limits of a reading session (SPEC §10, §15).
-const (
-	preLoginCommandTime = 30 * time.Second
-	preLoginTotalTime   = 2 * time.Minute
-	preLoginMaxCommands = 20
-	preLoginMaxAuth     = 3
-	upstreamTimeout     = 30 * time.Second
-)
+// upstreamTimeout bounds logging in to Exchange.
+const upstreamTimeout = 30 * time.Second
 
-// reader is the state the IMAP and POP3 listeners share.
+// reader is the state the IMAP and POP3 listeners share; the gateway's
+// Limiter counts their connections with SMTP's.
 type reader struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]bool
 	conns     map[net.Conn]bool
 	live      map[*liveSession]bool
-	total     int
-	perAddr   map[string]int       // connections not yet logged in, by client address
-	perOwner  map[string]int       // logged-in sessions by owner id and protocol
 	alerted   map[string]time.Time // reading-disabled alerts by mailbox
 	watching  bool
 	closed    bool
@@ -96,28 +88,37 @@ type reader struct {
 }
 
 func newReader() *reader {
-	return &reader{listeners: map[net.Listener]bool{}, conns: map[net.Conn]bool{}, live: map[*liveSession]bool{},
-		perAddr: map[string]int{}, perOwner: map[string]int{}, alerted: map[string]time.Time{}}
+	return &reader{listeners: map[net.Listener]bool{}, conns: map[net.Conn]bool{}, live: map[*liveSession]bool{}, alerted: map[string]time.Time{}}
 }
 
 // liveSession is a logged-in reading session, cut when its password is
 // removed or its owner disabled.
 type liveSession struct {
-	proto   Protocol
-	owner   domain.Mailbox
-	keyID   string
-	cut     func()
-	started time.Time
+	proto Protocol
+	owner domain.Mailbox
+	keyID string
+	mu    sync.Mutex
+	cutFn func()
 }
 
-// serveRead accepts connections on ln for proto until the gateway
-// closes; implicit wraps them in TLS first.
-func (g *Gateway) serveRead(ctx context.Context, ln net.Listener, proto Protocol, implicit bool) error {
+func (s *liveSession) setCut(f func()) { s.mu.Lock(); s.cutFn = f; s.mu.Unlock() }
+
+func (s *liveSession) cut() {
+	s.mu.Lock()
+	f := s.cutFn
+	s.mu.Unlock()
+	f()
+}
+
+// serveRead accepts connections on ln (wrapped by the limiter) for proto
+// until the gateway closes.
+func (g *Gateway) serveRead(ctx context.Context, ln net.Listener, proto Protocol) error {
 	r := g.read
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
-		return errors.New("gateway: closed")
+		ln.Close()
+		return nil
 	}
 	r.listeners[ln] = true
 	if !r.watching {
@@ -141,84 +142,44 @@ func (g *Gateway) serveRead(ctx context.Context, ln net.Listener, proto Protocol
 			}
 			return fmt.Errorf("gateway: %s: %w", proto, err)
 		}
-		go g.handleRead(ctx, c, proto, implicit)
+		go g.handleRead(c, proto)
 	}
 }
 
-// handleRead runs one connection: admission, then the protocol.
-func (g *Gateway) handleRead(ctx context.Context, c net.Conn, proto Protocol, implicit bool) {
-	addr := clientIP(c)
+// handleRead runs one connection the limiter admitted.
+func (g *Gateway) handleRead(c net.Conn, proto Protocol) {
 	r := g.read
 	r.mu.Lock()
-	admitted := !r.closed && r.total < g.opts.MaxConnections && r.perAddr[addr] < g.opts.MaxPerAddress
-	if admitted {
-		r.total++
-		r.perAddr[addr]++
-		r.conns[c] = true
-	}
-	r.mu.Unlock()
-	if !admitted {
-		_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		if proto == ProtoIMAP {
-			if implicit {
-				c = tls.Server(c, g.tlsConfig())
-			}
-			_, _ = io.WriteString(c, "* BYE Too many connections; try again later\r\n")
-		} else {
-			if implicit {
-				c = tls.Server(c, g.tlsConfig())
-			}
-			_, _ = io.WriteString(c, "-ERR Too many connections; try again later\r\n")
-		}
+	if r.closed {
+		r.mu.Unlock()
 		c.Close()
 		return
 	}
-	loggedIn := false
+	r.conns[c] = true
+	r.mu.Unlock()
 	defer func() {
 		c.Close()
 		r.mu.Lock()
-		r.total--
 		delete(r.conns, c)
-		if !loggedIn {
-			r.decAddr(addr)
-		}
 		r.mu.Unlock()
 	}()
-	if implicit {
-		tc := tls.Server(c, g.tlsConfig())
-		_ = tc.SetDeadline(time.Now().Add(preLoginCommandTime))
+	lc := ConnOf(c)
+	if lc == nil {
+		return // not from the limiter: never the case
+	}
+	ctx := lc.Context()
+	if tc, ok := c.(*tls.Conn); ok {
+		_ = tc.SetDeadline(time.Now().Add(time.Minute)) // clamped to the login limits
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return
 		}
-		c = tc // closing the raw connection (Close) ends it too
-	}
-	onLogin := func() {
-		r.mu.Lock()
-		r.decAddr(addr)
-		r.mu.Unlock()
-		loggedIn = true
 	}
 	switch proto {
-	case ProtoIMAP:
-		g.serveIMAP(ctx, c, addr, onLogin)
-	case ProtoPOP3:
-		g.servePOP3(ctx, c, addr, onLogin)
+	case ProtocolIMAP:
+		g.serveIMAP(ctx, c, lc)
+	case ProtocolPOP3:
+		g.servePOP3(ctx, c, lc)
 	}
-}
-
-func (r *reader) decAddr(addr string) {
-	if r.perAddr[addr]--; r.perAddr[addr] <= 0 {
-		delete(r.perAddr, addr)
-	}
-}
-
-// clientIP is the client's IP address, without the port.
-func clientIP(c net.Conn) string {
-	addr := c.RemoteAddr().String()
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		return host
-	}
-	return addr
 }
 
 // tlsConfig is the listeners' TLS configuration.
@@ -235,34 +196,27 @@ func (g *Gateway) closeRead() {
 	for c := range r.conns {
 		c.Close()
 	}
-	var cuts []func()
+	var live []*liveSession
 	for s := range r.live {
-		cuts = append(cuts, s.cut)
+		live = append(live, s)
 	}
 	r.mu.Unlock()
-	for _, cut := range cuts {
-		cut()
+	for _, s := range live {
+		s.cut()
 	}
 }
 
-// ownerKey is the per-owner session count's key.
-func ownerKey(ownerID string, proto Protocol) string {
-	return string(proto) + "/" + strings.ToLower(ownerID)
-}
-
-// beginSession admits a logged-in session of l's owner, at most
-// MaxSessionsPerOwner per protocol (what Exchange allows a mailbox); it
-// returns a function that ends it.
-func (g *Gateway) beginSession(proto Protocol, l login, cut func()) (*liveSession, bool) {
-	r := g.read
-	k := ownerKey(l.mailbox.ID, proto)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.perOwner[k] >= g.opts.MaxSessionsPerOwner || r.closed {
+// beginSession moves lc to l's owner's logged-in sessions (at most
+// Limits.MaxPerOwner per protocol, what Exchange allows a mailbox) and
+// registers it, so that a removal cuts it.
+func (g *Gateway) beginSession(lc *Conn, proto Protocol, l Login, cut func()) (*liveSession, bool) {
+	if err := lc.LoggedIn(l.Mailbox.ID); err != nil {
 		return nil, false
 	}
-	r.perOwner[k]++
-	s := &liveSession{proto: proto, owner: l.mailbox, keyID: l.keyID, cut: cut, started: g.now()}
+	r := g.read
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := &liveSession{proto: proto, owner: l.Mailbox, keyID: l.KeyID, cutFn: cut}
 	r.live[s] = true
 	r.sessions.Add(1)
 	return s, true
@@ -270,16 +224,11 @@ func (g *Gateway) beginSession(proto Protocol, l login, cut func()) (*liveSessio
 
 func (g *Gateway) endSession(s *liveSession) {
 	r := g.read
-	k := ownerKey(s.owner.ID, s.proto)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.live[s] {
-		return
-	}
-	delete(r.live, s)
-	r.sessions.Add(-1)
-	if r.perOwner[k]--; r.perOwner[k] <= 0 {
-		delete(r.perOwner, k)
+	if r.live[s] {
+		delete(r.live, s)
+		r.sessions.Add(-1)
 	}
 }
 
@@ -440,7 +389,7 @@ func (g *Gateway) enableCommands(mailbox string, proto Protocol, grant bool) []s
 	if grant {
 		out = append(out, fmt.Sprintf("Add-MailboxPermission -Identity %s -User %s -AccessRights FullAccess -AutoMapping $false", mailbox, sp))
 	}
-	if proto == ProtoIMAP {
+	if proto == ProtocolIMAP {
 		out = append(out, fmt.Sprintf("Set-CASMailbox -Identity %s -ImapEnabled $true", mailbox))
 	} else {
 		out = append(out, fmt.Sprintf("Set-CASMailbox -Identity %s -PopEnabled $true", mailbox))
@@ -450,10 +399,10 @@ func (g *Gateway) enableCommands(mailbox string, proto Protocol, grant bool) []s
 
 // alertNotEnabled tells the helpdesk, once a day per mailbox, that
 // Exchange refused apppass a mailbox and how to enable it.
-func (g *Gateway) alertNotEnabled(ctx context.Context, l login, proto Protocol, grant bool) {
-	mailbox := primaryAddress(l.mailbox)
+func (g *Gateway) alertNotEnabled(ctx context.Context, l Login, proto Protocol, grant bool) {
+	mailbox := primaryAddress(l.Mailbox)
 	now := g.now()
-	g.log.Warn("gateway: Exchange refused apppass the mailbox; reading mail is not enabled for it", "owner", l.mailbox.ID, "protocol", string(proto))
+	g.log.Warn("gateway: Exchange refused apppass the mailbox; reading mail is not enabled for it", "owner", l.Mailbox.ID, "protocol", string(proto))
 	r := g.read
 	r.mu.Lock()
 	last, seen := r.alerted[mailbox]
@@ -463,25 +412,24 @@ func (g *Gateway) alertNotEnabled(ctx context.Context, l login, proto Protocol, 
 	}
 	r.alerted[mailbox] = now
 	r.mu.Unlock()
-	if g.readAlerter == nil {
+	if g.readAlert == nil {
 		return
 	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	a := ReadingAlert{Mailbox: mailbox, Protocol: strings.ToUpper(string(proto)), Commands: g.enableCommands(mailbox, proto, grant), At: now}
-	if err := g.readAlerter.AlertReadingDisabled(actx, a); err != nil {
+	if err := g.readAlert.AlertReadingDisabled(actx, a); err != nil {
 		g.log.Warn("gateway: alerting the helpdesk failed", "err", err)
 	}
 }
 
 // splice copies bytes both ways between the device and Exchange until
 // either side closes, the device is silent for ReadIdle, or the session
-// reaches ReadMaxSession. Buffers are taken only while data flows, so an
-// idle session holds little memory.
+// reaches Limits.SessionTimeout (the device's read deadlines are clamped
+// to it). Buffers are taken only while data flows, so an idle session
+// holds little memory.
 func (g *Gateway) splice(device, upstream net.Conn) {
 	done := make(chan struct{}, 2)
-	limit := time.AfterFunc(g.opts.ReadMaxSession, func() { device.Close(); upstream.Close() })
-	defer limit.Stop()
 	go func() {
 		g.copyStream(upstream, device, g.opts.ReadIdle, &g.read.bytesIn)
 		upstream.Close()

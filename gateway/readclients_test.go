@@ -143,7 +143,7 @@ func TestPythonPoplib(t *testing.T) {
 		"capa before tls: AUTH-RESP-CODE RESP-CODES STLS TOP UIDL\n",
 		"user before tls: b'-ERR [AUTH] Use STLS first",
 		"capa after tls: AUTH-RESP-CODE RESP-CODES SASL TOP UIDL USER\n",
-		"wrong password: b'-ERR [AUTH] Authentication failed.'",
+		"wrong password: b'-ERR [AUTH] Authentication failed. (ref ",
 		"pass: b'+OK User successfully authenticated.'", // Exchange's answer
 		fmt.Sprintf("stat: (3, %d)", len(msgs[0])+len(msgs[1])+len(msgs[2])),
 		"uidl: 3",
