@@ -109,6 +109,8 @@ type Config struct {
 
 	// SMTP is the mail gateway (smtp.go).
 	SMTP SMTP `yaml:",inline"`
+	// Read is the gateway's IMAP and POP3 side (read.go).
+	Read Read `yaml:",inline"`
 }
 
 // Default returns a Config holding every documented default.
@@ -150,6 +152,7 @@ func Default() Config {
 		SMTP: SMTP{MaxBytes: DefaultSMTPMaxBytes, MaxConnections: DefaultGatewayMaxConnections,
 			MaxPerAddress: DefaultGatewayMaxPerAddress, Memory: DefaultGatewayMemory},
 		HTTPAddr: DefaultHTTPAddr,
+		Read:     Read{ExchangeIMAP: DefaultExchangeIMAP, ExchangePOP: DefaultExchangePOP},
 	}
 }
 
@@ -198,6 +201,7 @@ func Load(getenv func(string) string, opts ...LoadOption) (Config, error) {
 	c.OffboardingAction = e.str("APPPASS_OFFBOARDING_ACTION", c.OffboardingAction)
 	c.AuditRetention = e.duration("APPPASS_AUDIT_RETENTION", c.AuditRetention)
 	loadSMTP(&e, &c.SMTP)
+	loadRead(&e, &c.Read)
 	c.HTTPAddr = e.opt("APPPASS_HTTP_ADDR", c.HTTPAddr)
 	if e.err != nil {
 		return Config{}, e.err
@@ -240,6 +244,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("APPPASS_TIME_ZONE: unknown time zone %q", c.TimeZone)
 	}
 	if err := validateHTTPAddr(c.HTTPAddr); err != nil {
+		return err
+	}
+	if err := c.Read.validate(c.SMTP); err != nil {
 		return err
 	}
 	return c.SMTP.validate()
