@@ -159,7 +159,8 @@ func (m *Main) botConfig() bot.Config {
 	return bot.Config{
 		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
 		HelpdeskChannel: cfg.HelpdeskChannel, Team: cfg.SlackTeam, Workers: cfg.Workers, Observer: m.observer(),
-		Gateway:        bot.Gateway{Hostname: cfg.SMTP.Hostname, SubmissionAddr: cfg.SMTP.Addr, TLSAddr: cfg.SMTP.TLSAddr},
+		Gateway: bot.Gateway{Hostname: cfg.SMTP.Hostname, SubmissionAddr: cfg.SMTP.Addr, TLSAddr: cfg.SMTP.TLSAddr,
+			IMAPAddr: cfg.Read.IMAPAddr, IMAPSAddr: cfg.Read.IMAPSAddr, POP3Addr: cfg.Read.POP3Addr, POP3SAddr: cfg.Read.POP3SAddr},
 		CommandTimeout: cfg.CommandTimeout, ShutdownGrace: cfg.ShutdownGrace,
 		HTTPClient: m.slackHTTPClient(), Now: m.Now,
 	}

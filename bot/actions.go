@@ -137,9 +137,18 @@ func (b *Bot) onViewSubmission(evt *socketmode.Event, c *socketmode.Client) {
 		b.ack(c, evt.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{"name": domain.MessageOf(err)}))
 		return
 	}
+	scope, err := modalScope(cb.View.State.Values)
+	if err != nil {
+		field := "scope"
+		if scope.Send || scope.Read {
+			field = "networks"
+		}
+		b.ack(c, evt.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{field: domain.MessageOf(err)}))
+		return
+	}
 	b.ack(c, evt.Request, nil)
 	var meta modalMeta
 	_ = json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta)
 	w := where{ResponseURL: meta.ResponseURL, Channel: meta.Channel, User: cb.User.ID}
-	b.spawnAs("create", w, false, func(ctx context.Context, a domain.Actor) { b.create(ctx, w, a, name) })
+	b.spawnAs("create", w, false, func(ctx context.Context, a domain.Actor) { b.create(ctx, w, a, name, scope) })
 }

@@ -26,6 +26,7 @@ type Passwords struct {
 		// PasswordsLastUsed returns when each of ownerID's passwords last
 		// opened the mail gateway, by key id.
 		PasswordsLastUsed(ctx context.Context, ownerID string) (map[string]time.Time, error)
+		ScopeStore
 	}
 	audit      auditor
 	locks      Locker
@@ -97,6 +98,18 @@ func (s *Passwords) addLastUse(ctx context.Context, h holding) {
 		if t, ok := last[strings.ToLower(p.KeyID)]; ok {
 			h.passwords[i].LastUsed = &t
 		}
+	}
+	scopes, err := s.store.PasswordScopes(ctx, h.app.OwnerID)
+	if err != nil {
+		s.log.WarnContext(ctx, "password scopes unavailable", "owner", h.app.OwnerID, "err", err)
+		return
+	}
+	for i, p := range h.passwords {
+		sc, ok := scopes[strings.ToLower(p.KeyID)]
+		if !ok {
+			sc = domain.SendOnly // made before scopes, or without options
+		}
+		h.passwords[i].Scope = &sc
 	}
 }
 

@@ -21,6 +21,14 @@ type Store interface {
 	RevocationStore
 	AuditLog
 	AuditReader
+	ScopeStore
+}
+
+// ScopeStore keeps what each password may be used for (SPEC §16), by key
+// id; a password without a record is send-only.
+type ScopeStore interface {
+	SavePasswordScope(ctx context.Context, ownerID, keyID string, s domain.Scope) error
+	PasswordScopes(ctx context.Context, ownerID string) (map[string]domain.Scope, error)
 }
 
 // UserStore remembers which Slack user is which Entra user.
