@@ -389,4 +389,3 @@ func clipLine(s string) string {
 	}
 	return s
 }
-
