@@ -43,7 +43,7 @@ SyncState *
 }
 
 // maildirFiles returns the messages mbsync wrote.
-func maildirFiles(t *testing.T, dir string) []string {
+func maildirFiles(t testing.TB, dir string) []string {
 	t.Helper()
 	var out []string
 	for _, sub := range []string{"new", "cur"} {

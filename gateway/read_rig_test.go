@@ -29,6 +29,7 @@ const exchangeHost = "outlook.office365.test"
 type readRig struct {
 	exchange      *fakeexchange.Store
 	exchangePool  *x509.CertPool
+	exchangeCert  string // its PEM certificate, for clients to trust
 	upIMAP, upPOP string // the fake Exchange's addresses
 	imap, imaps   string // the gateway's IMAP listeners (STARTTLS, implicit)
 	pop3, pop3s   string // the gateway's POP3 listeners
@@ -40,11 +41,12 @@ type readRig struct {
 // holding FullAccess on it.
 func (r *rig) startExchange() {
 	r.t.Helper()
-	certFile, keyFile, cert := testkit.WriteCert(r.t, r.t.TempDir(), testkit.Cert{Host: exchangeHost})
+	certFile, keyFile, cert := testkit.WriteCert(r.t, r.t.TempDir(), testkit.Cert{Host: exchangeHost, IPs: []net.IP{net.ParseIP("127.0.0.1")}})
 	kp, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		r.t.Fatal(err)
 	}
+	r.read.exchangeCert = certFile
 	r.read.exchangePool = x509.NewCertPool()
 	r.read.exchangePool.AddCert(cert)
 	srvTLS := &tls.Config{Certificates: []tls.Certificate{kp}, MinVersion: tls.VersionTLS12}
