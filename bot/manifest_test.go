@@ -1,4 +1,4 @@
-package main
+package bot_test
 
 import (
 	"os"
@@ -11,7 +11,7 @@ import (
 // The manifest turns on what the code uses and asks for no scope it does
 // not (SPEC §4).
 func TestManifest(t *testing.T) {
-	b, err := os.ReadFile("manifest.yaml")
+	b, err := os.ReadFile("../manifest.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

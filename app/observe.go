@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -13,11 +13,9 @@ import (
 	"github.com/apppass/apppass/store"
 )
 
-// observe builds the health and metrics endpoint for a running apppass and
-// opens its listener, so a port already in use stops start-up with a
-// clear error. The listener is nil when APPPASS_HTTP_ADDR is off.
-func (m *Main) observe(p *parts, b *bot.Bot) (*metrics.Server, net.Listener, error) {
-	s := m.healthServer(p.db, p.graph)
+// observeBot adds the bot's readiness check and gauges to the health
+// and metrics endpoint.
+func (m *Main) observeBot(s *metrics.Server, p *parts, b *bot.Bot) {
 	s.AddCheck("slack", b.CheckConnected)
 	m.Metrics.GaugeFunc("apppass_revocations_pending", "Revocation requests waiting for a helpdesk decision.", func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -30,11 +28,6 @@ func (m *Main) observe(p *parts, b *bot.Bot) (*metrics.Server, net.Listener, err
 	})
 	m.Metrics.GaugeFunc("apppass_commands_in_progress", "Commands and clicks being worked on now (at most APPPASS_WORKERS).",
 		func() float64 { return float64(b.Working()) })
-	ln, err := m.listenHTTP()
-	if err != nil {
-		return nil, nil, err
-	}
-	return s, ln, nil
 }
 
 // healthServer is the health and metrics endpoint with the readiness

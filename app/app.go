@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/apppass/apppass/gateway"
 	"github.com/apppass/apppass/graphclient"
 	"github.com/apppass/apppass/handlers"
+	"github.com/apppass/apppass/internal/wiring"
 	"github.com/apppass/apppass/jobs"
 	"github.com/apppass/apppass/logging"
 	"github.com/apppass/apppass/metrics"
@@ -104,9 +106,10 @@ func (m *Main) defaults() {
 	}
 }
 
-// open opens the database and builds every part but the socket-mode bot.
-// The caller closes the database.
-func (m *Main) open(ctx context.Context) (*parts, error) {
+// open opens the database and Entra's client and, withBot, builds the
+// handlers, the Slack client and the job runner (not yet the socket-mode
+// bot). The caller closes the database.
+func (m *Main) open(ctx context.Context, withBot bool) (*parts, error) {
 	cfg := m.Config
 	m.defaults()
 	db, err := store.Open(ctx, cfg.DBPath)
@@ -121,24 +124,15 @@ func (m *Main) open(ctx context.Context) (*parts, error) {
 		db.Close()
 		return nil, err
 	}
-	p.handlers = handlers.New(handlers.Deps{Directory: p.graph, Entra: p.graph, Store: db, Log: m.Log}, handlers.Config{
-		Limits:     handlers.Limits{MaxPerUser: cfg.MaxPerUser, WarnAt: cfg.WarnAt},
-		AdminGroup: cfg.AdminGroup, HelpdeskGroup: cfg.HelpdeskGroup, RequestTTL: cfg.RequestTTL,
-		PasswordLifetime: cfg.PasswordLifetime, LagWindow: cfg.LagWindow, ReconcileAfter: cfg.ReconcileAfter,
-		GiveUpAfter: cfg.GiveUpAfter, ResumeAfter: cfg.ResumeAfter(), Instance: instance, Now: m.Now,
-	})
+	if !withBot {
+		return p, nil
+	}
+	p.handlers = handlers.New(handlers.Deps{Directory: p.graph, Entra: p.graph, Store: db, Log: m.Log}, wiring.Handlers(cfg, instance, m.Now))
 	p.slack = bot.NewSlack(m.botConfig(), m.Log)
 	p.jobs, err = jobs.New(jobs.Deps{
 		Entra: p.graph, Trust: p.handlers.Trust, Slack: p.slack, Store: db, Reconciler: p.handlers.Reconciler, Revocations: p.handlers.Revocations,
 		Directory: p.graph, Offboarding: p.handlers.Revocations, Observer: m.Metrics, Now: m.Now, Log: m.Log,
-	}, jobs.Config{
-		Limits:         handlers.Limits{MaxPerUser: cfg.MaxPerUser, WarnAt: cfg.WarnAt},
-		NotifyCooldown: cfg.NotifyCooldown, StaleAfter: cfg.StaleAfter, UnusedAfter: cfg.UnusedAfter,
-		ExpiryWarning: cfg.ExpiryWarning, Location: cfg.Location(), Schedules: cfg.Schedules,
-		BackgroundInterval: cfg.BackgroundInterval, ReportChannel: cfg.ReportChannel,
-		Instance: instance, OffboardingAction: cfg.OffboardingAction, AuditRetention: cfg.AuditRetention,
-		GatewayLastUse: cfg.SMTP.Enabled(),
-	})
+	}, wiring.Jobs(cfg, instance))
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -186,89 +180,150 @@ func (m *Main) slackHTTPClient() *http.Client {
 	return hc
 }
 
-// Run opens the database, connects to Slack, schedules the jobs, runs the
-// mail gateway when one is configured and serves until ctx ends; then
-// in-flight commands finish (bounded by the shutdown grace), running jobs
-// stop, the gateway and the socket close and the database closes. A
-// gateway that fails stops the whole process, with its error.
-func (m *Main) Run(ctx context.Context) (err error) {
+// Run is `apppass serve`: the bot, the jobs and, when configured, the
+// mail gateway, until ctx ends (see serve).
+func (m *Main) Run(ctx context.Context) error {
+	return m.serve(ctx, serveParts{bot: true, gateway: m.Config.SMTP.Enabled()})
+}
+
+// RunGateway is `apppass gateway`: the mail gateway alone, without the
+// bot or the jobs, until ctx ends. Guessing alerts reach the helpdesk
+// channel when SLACK_BOT_TOKEN and APPPASS_HELPDESK_CHANNEL are set, and
+// are only logged otherwise.
+func (m *Main) RunGateway(ctx context.Context) error {
+	if !m.Config.SMTP.Enabled() {
+		return errors.New("apppass gateway needs APPPASS_SMTP_ADDR or APPPASS_SMTPS_ADDR")
+	}
+	return m.serve(ctx, serveParts{gateway: true})
+}
+
+// serveParts says which of apppass's long-running parts a process runs;
+// the database, Entra's client and the health endpoint it always has.
+type serveParts struct {
+	bot     bool // the Slack bot and the jobs
+	gateway bool // the mail gateway
+}
+
+// serve is the one start-up path of `apppass serve` and `apppass
+// gateway`. It opens the database and the parts asked for, opens every
+// listener before anything runs (a port in use stops start-up, and what
+// was opened is closed again), calls Ready, and serves until ctx ends or
+// a part fails; then it stops every part, waits for each, and closes the
+// database. A gateway or health endpoint that fails stops the process
+// with its error.
+func (m *Main) serve(ctx context.Context, want serveParts) (err error) {
 	cfg := m.Config
-	p, err := m.open(ctx)
+	p, err := m.open(ctx, want.bot)
 	if err != nil {
 		return err
 	}
+	var closers []func()
 	defer func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
 		if cerr := p.db.Close(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("close database: %w", cerr))
 		}
 	}()
 	log := p.log
-	log.Info("apppass starting", "version", version, "slack_api", cfg.SlackAPIURL, "graph", cfg.GraphBaseURL,
-		"authority", cfg.AuthorityHost, "tenant", cfg.TenantID, "db", cfg.DBPath, "max_per_user", cfg.MaxPerUser)
+	log.Info("apppass starting", "version", Version, "bot", want.bot, "gateway", want.gateway, "slack_api", cfg.SlackAPIURL,
+		"graph", cfg.GraphBaseURL, "authority", cfg.AuthorityHost, "tenant", cfg.TenantID, "db", cfg.DBPath, "max_per_user", cfg.MaxPerUser)
 
-	b := bot.New(m.botConfig(), p.slack, p.handlers, log)
-	health, httpLn, err := m.observe(p, b)
-	if err != nil {
-		return err
+	app := &App{DB: p.db, Graph: p.graph, Handlers: p.handlers, Slack: p.slack, Jobs: p.jobs}
+	health := m.healthServer(p.db, p.graph)
+	var b *bot.Bot
+	if want.bot {
+		b = bot.New(m.botConfig(), p.slack, p.handlers, log)
+		app.Bot = b
+		m.observeBot(health, p, b)
 	}
-	gw, listeners, err := m.startGateway(p.graph, p.db, guessingAlerts{p.slack})
-	if err != nil {
-		if httpLn != nil {
-			httpLn.Close()
+	var gw *gateway.Gateway
+	var listeners gatewayListeners
+	if want.gateway {
+		gw, listeners, err = m.startGateway(p.graph, p.db, m.guessingAlerter(p))
+		if err != nil {
+			return err
 		}
+		closers = append(closers, listeners.close)
+		app.Gateway, app.SMTPAddr, app.SMTPSAddr = gw, addr(listeners.starttls), addr(listeners.implicit)
+	}
+	httpLn, err := m.listenHTTP()
+	if err != nil {
 		return err
 	}
-	app := &App{DB: p.db, Graph: p.graph, Handlers: p.handlers, Slack: p.slack, Bot: b, Jobs: p.jobs,
-		Gateway: gw, SMTPAddr: addr(listeners.starttls), SMTPSAddr: addr(listeners.implicit)}
 	if httpLn != nil {
+		closers = append(closers, func() { httpLn.Close() })
 		app.HTTPAddr = httpLn.Addr().String()
 	}
 	if m.Ready != nil {
 		m.Ready(app)
 	}
 
-	ctx, stopAll := context.WithCancel(ctx)
-	defer stopAll()
-	gwDone := make(chan error, 1)
-	if gw == nil {
-		gwDone <- nil
-	} else {
+	// Every part runs until ctx ends or one of them fails; the first
+	// failure stops the others, and serve returns once all have stopped.
+	ctx, stopAll := context.WithCancelCause(ctx)
+	defer stopAll(nil)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	run := func(name string, fatal bool, f func(context.Context) error) {
+		wg.Add(1)
 		go func() {
-			gerr := serveGateway(ctx, gw, listeners)
-			if gerr != nil {
-				log.Error("mail gateway stopped; stopping apppass", "err", gerr)
-				stopAll()
+			defer wg.Done()
+			rerr := f(ctx)
+			if rerr == nil || ctx.Err() != nil && errors.Is(rerr, context.Canceled) {
+				return
 			}
-			gwDone <- gerr
+			rerr = fmt.Errorf("%s: %w", name, rerr)
+			mu.Lock()
+			errs = append(errs, rerr)
+			mu.Unlock()
+			if fatal {
+				log.Error(name+" stopped; stopping apppass", "err", rerr)
+				stopAll(rerr)
+			} else {
+				log.Error(name+" stopped", "err", rerr)
+			}
 		}()
 	}
-
-	bg, stopBG := context.WithCancel(ctx)
-	httpDone := make(chan struct{})
-	go func() {
-		defer close(httpDone)
-		if httpLn == nil {
-			return
-		}
-		if err := health.ServeListener(bg, httpLn); err != nil {
-			log.Error("health and metrics endpoint stopped", "err", err)
-		}
-	}()
-	jobsDone := make(chan struct{})
-	go func() {
-		defer close(jobsDone)
-		if err := p.jobs.Start(bg); err != nil && bg.Err() == nil {
-			log.Error("job runner stopped", "err", err)
-		}
-	}()
-	err = b.Run(ctx)
-	stopBG()
-	stopAll()
-	<-jobsDone
-	<-httpDone
-	err = errors.Join(err, <-gwDone)
+	if httpLn != nil {
+		run("health and metrics endpoint", true, func(ctx context.Context) error { return health.ServeListener(ctx, httpLn) })
+	}
+	if gw != nil {
+		run("mail gateway", true, func(ctx context.Context) error { return gw.Serve(ctx, listeners.starttls, listeners.implicit) })
+	}
+	if want.bot {
+		// The job runner shares the bot's fate: a bot that stops (Slack
+		// refused its token) stops the process, the jobs with it.
+		run("job runner", false, p.jobs.Start)
+		run("bot", true, func(ctx context.Context) error {
+			berr := b.Run(ctx)
+			if berr == nil {
+				stopAll(nil)
+			}
+			return berr
+		})
+	}
+	<-ctx.Done()
+	wg.Wait()
 	log.Info("apppass stopped")
-	return err
+	return errors.Join(errs...)
+}
+
+// guessingAlerter is where the gateway tells the helpdesk about guessing:
+// the bot's Slack client, or one made for `apppass gateway` when a bot
+// token and helpdesk channel are set; nil (only logged) otherwise.
+func (m *Main) guessingAlerter(p *parts) gateway.Alerter {
+	switch {
+	case p.slack != nil:
+		return guessingAlerts{p.slack}
+	case !m.Config.SlackBotToken.IsZero() && m.Config.HelpdeskChannel != "":
+		return guessingAlerts{bot.NewSlack(m.botConfig(), m.Log)}
+	}
+	return nil
 }
 
 // RunJob runs one job once, now, and reports it on out. It returns an
@@ -298,7 +353,7 @@ func (m *Main) ListJobs(ctx context.Context, out io.Writer) error {
 // withJobs opens apppass's parts, builds the job runner, calls f with it
 // and closes the database.
 func (m *Main) withJobs(ctx context.Context, f func(*jobs.Runner) error) (err error) {
-	p, err := m.open(ctx)
+	p, err := m.open(ctx, true)
 	if err != nil {
 		return err
 	}

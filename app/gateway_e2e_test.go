@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -223,7 +223,7 @@ func TestGatewayAloneWithoutSlack(t *testing.T) {
 func TestGatewayVerbNeedsNoSlack(t *testing.T) {
 	env := map[string]string{"AZURE_TENANT_ID": fakeentra.TenantID, "AZURE_CLIENT_ID": fakeentra.ClientID}
 	var out, errb bytes.Buffer
-	err := run(context.Background(), []string{"gateway"}, func(k string) string { return env[k] }, &out, &errb)
+	err := Run(context.Background(), []string{"gateway"}, func(k string) string { return env[k] }, &out, &errb)
 	if err == nil || strings.Contains(err.Error(), "SLACK_") || !strings.Contains(err.Error(), "APPPASS_SMTP_ADDR") {
 		t.Errorf("apppass gateway without a listener: %v, want an error naming APPPASS_SMTP_ADDR, not Slack", err)
 	}

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -80,10 +80,10 @@ func TestHealthCommand(t *testing.T) {
 		return "", status == http.StatusOK
 	})
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"health", url}, func(string) string { return "" }, &out, io.Discard); err != nil {
+	if err := Run(context.Background(), []string{"health", url}, func(string) string { return "" }, &out, io.Discard); err != nil {
 		t.Errorf("apppass health against a ready apppass: %v (%s)", err, out.String())
 	}
-	if err := run(context.Background(), []string{"health", "http://127.0.0.1:1/readyz"}, func(string) string { return "" }, &out, io.Discard); err == nil {
+	if err := Run(context.Background(), []string{"health", "http://127.0.0.1:1/readyz"}, func(string) string { return "" }, &out, io.Discard); err == nil {
 		t.Errorf("apppass health against nothing succeeded")
 	}
 }

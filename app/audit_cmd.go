@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bufio"
@@ -60,5 +60,5 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	if d, err := time.ParseDuration(s); err == nil && d > 0 {
 		return now.Add(-d), nil
 	}
-	return time.Time{}, usageError{fmt.Sprintf("--since %q: want an RFC 3339 time (2026-01-31T00:00:00Z) or a duration back from now (720h)", s)}
+	return time.Time{}, UsageError{fmt.Sprintf("--since %q: want an RFC 3339 time (2026-01-31T00:00:00Z) or a duration back from now (720h)", s)}
 }

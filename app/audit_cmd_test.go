@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bufio"
@@ -21,7 +21,7 @@ func TestAuditExportWritesJSONLines(t *testing.T) {
 	defer cancel()
 	var out, errs bytes.Buffer
 	getenv := func(k string) string { return h.env[k] }
-	if err := run(ctx, []string{"audit", "export"}, getenv, &out, &errs); err != nil {
+	if err := Run(ctx, []string{"audit", "export"}, getenv, &out, &errs); err != nil {
 		t.Fatalf("audit export: %v\n%s", err, errs.String())
 	}
 	type line struct {
@@ -57,13 +57,13 @@ func TestAuditExportWritesJSONLines(t *testing.T) {
 
 	out.Reset()
 	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	if err := run(ctx, []string{"audit", "export", "--since", future}, getenv, &out, &errs); err != nil {
+	if err := Run(ctx, []string{"audit", "export", "--since", future}, getenv, &out, &errs); err != nil {
 		t.Fatal(err)
 	}
 	if out.Len() != 0 {
 		t.Errorf("--since the future exported %q", out.String())
 	}
-	if err := run(ctx, []string{"audit", "export", "--since", "yesterday"}, getenv, &out, &errs); err == nil {
+	if err := Run(ctx, []string{"audit", "export", "--since", "yesterday"}, getenv, &out, &errs); err == nil {
 		t.Error("a bad --since was accepted")
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -46,7 +46,7 @@ func runHealth(ctx context.Context, args []string, getenv func(string) string, o
 	url := ""
 	switch {
 	case len(args) > 1:
-		return usageError{"usage: apppass health [URL]"}
+		return UsageError{"usage: apppass health [URL]"}
 	case len(args) == 1:
 		url = args[0]
 	default:

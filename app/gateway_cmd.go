@@ -1,8 +1,7 @@
-package main
+package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -115,73 +114,10 @@ func (m *Main) startGateway(graph *graphclient.Client, db *store.DB, alert gatew
 	return g, l, nil
 }
 
-// serveGateway runs g on l until ctx ends; it returns nil on a clean stop.
-func serveGateway(ctx context.Context, g *gateway.Gateway, l gatewayListeners) error {
-	return g.Serve(ctx, l.starttls, l.implicit)
-}
-
 // guessingAlerts is the gateway's Alerter: the helpdesk channel, through
 // apppass's one Slack client.
 type guessingAlerts struct{ slack *bot.Slack }
 
 func (a guessingAlerts) AlertGuessing(ctx context.Context, g gateway.GuessingAlert) error {
 	return a.slack.AlertGatewayGuessing(ctx, g.UserName, g.ClientAddr, g.Failures, g.Window)
-}
-
-// RunGateway is `apppass gateway`: the mail gateway alone, without the
-// bot or the jobs, until ctx ends. Guessing alerts reach the helpdesk
-// channel when SLACK_BOT_TOKEN and APPPASS_HELPDESK_CHANNEL are set, and
-// are only logged otherwise. It returns an error when the store, Entra's
-// client, the certificate or a listener cannot be set up, or the gateway
-// stops with one.
-func (m *Main) RunGateway(ctx context.Context) (err error) {
-	m.defaults()
-	cfg := m.Config
-	if !cfg.SMTP.Enabled() {
-		return errors.New("apppass gateway needs APPPASS_SMTP_ADDR or APPPASS_SMTPS_ADDR")
-	}
-	db, err := store.Open(ctx, cfg.DBPath)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := db.Close(); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("close database: %w", cerr))
-		}
-	}()
-	db.Now = m.Now
-	graph, err := graphclient.New(m.graphOptions())
-	if err != nil {
-		return err
-	}
-	var alert gateway.Alerter
-	if !cfg.SlackBotToken.IsZero() && cfg.HelpdeskChannel != "" {
-		alert = guessingAlerts{bot.NewSlack(m.botConfig(), m.Log)}
-	}
-	g, l, err := m.startGateway(graph, db, alert)
-	if err != nil {
-		return err
-	}
-	m.Log.Info("apppass gateway starting", "version", version, "graph", cfg.GraphBaseURL, "db", cfg.DBPath)
-	health := m.healthServer(db, graph)
-	app := &App{DB: db, Graph: graph, Gateway: g, SMTPAddr: addr(l.starttls), SMTPSAddr: addr(l.implicit)}
-	httpLn, err := m.listenHTTP()
-	if err != nil {
-		g.Close()
-		return err
-	}
-	if httpLn != nil {
-		app.HTTPAddr = httpLn.Addr().String()
-		go func() {
-			if err := health.ServeListener(ctx, httpLn); err != nil {
-				m.Log.Error("health and metrics endpoint stopped", "err", err)
-			}
-		}()
-	}
-	if m.Ready != nil {
-		m.Ready(app)
-	}
-	err = serveGateway(ctx, g, l)
-	m.Log.Info("apppass gateway stopped")
-	return err
 }

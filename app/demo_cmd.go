@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -24,7 +24,7 @@ const demoStartTimeout = 30 * time.Second
 // Slack, runs the real apppass against them until ctx ends, and prints
 // the page's URL on stdout. Its data live in a temporary directory that
 // is removed on exit, unless APPPASS_DB names a database to keep; nothing
-// else is read from the environment. It returns a usageError for bad
+// else is read from the environment. It returns a UsageError for bad
 // flags and an error when something cannot start.
 func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (err error) {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
@@ -32,7 +32,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	addr := fs.String("addr", demo.DefaultAddr, "where the demo page listens")
 	smtpAddr := fs.String("smtp-addr", "127.0.0.1:2587", "where the demo's mail gateway listens (STARTTLS); \"off\" for none")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return usageError{"usage: apppass demo [--addr HOST:PORT] [--smtp-addr HOST:PORT|off]"}
+		return UsageError{"usage: apppass demo [--addr HOST:PORT] [--smtp-addr HOST:PORT|off]"}
 	}
 	dir, err := os.MkdirTemp("", "apppass-demo-")
 	if err != nil {
