@@ -14,7 +14,6 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/apppass/apppass/domain"
-	"github.com/apppass/apppass/handlers"
 )
 
 // ErrBusy means another run of the job holds its lease, in this process
@@ -61,16 +60,13 @@ type job struct {
 	running    atomic.Bool
 }
 
-// New builds a Runner. It returns an error naming the setting at fault: a
-// job whose cron expression does not parse or is missing, an unknown job
-// name in cfg.Schedules, limits or durations out of range, or a missing
-// dependency.
+// New builds a Runner. cfg's limits and durations are trusted: config.Load
+// validated them, once, for every package. New still returns an error for
+// a job whose cron expression does not parse or is missing, an unknown job
+// name in cfg.Schedules, or a missing dependency, which it meets anyway.
 func New(deps Deps, cfg Config) (*Runner, error) {
 	if deps.Entra == nil || deps.Trust == nil || deps.Slack == nil || deps.Store == nil || deps.Reconciler == nil || deps.Revocations == nil {
 		return nil, errors.New("jobs: Entra, Trust, Slack, Store, Reconciler and Revocations are required")
-	}
-	if err := cfg.validate(); err != nil {
-		return nil, err
 	}
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
@@ -113,24 +109,6 @@ func New(deps Deps, cfg Config) (*Runner, error) {
 		r.jobs = append(r.jobs, j)
 	}
 	return r, nil
-}
-
-func (c Config) validate() error {
-	switch {
-	case c.Limits.MaxPerUser < 1:
-		return errors.New("jobs: max_per_user must be at least 1")
-	case c.Limits.WarnAt < 1 || c.Limits.WarnAt > c.Limits.MaxPerUser:
-		return fmt.Errorf("jobs: warn_at (%d) must be between 1 and max_per_user (%d)", c.Limits.WarnAt, c.Limits.MaxPerUser)
-	case c.NotifyCooldown <= 0 || c.StaleAfter <= 0 || c.UnusedAfter <= 0 || c.ExpiryWarning <= 0 || c.AuditRetention <= 0:
-		return errors.New("jobs: notify_cooldown, stale_after, unused_after, expiry_warning and audit_retention must be positive")
-	case c.BackgroundInterval <= 0:
-		return errors.New("jobs: the background interval must be positive")
-	case c.Instance == "":
-		return errors.New("jobs: the instance name is required")
-	case c.OffboardingAction != handlers.OffboardRemove && c.OffboardingAction != handlers.OffboardRequest:
-		return fmt.Errorf("jobs: the offboarding action must be %q or %q, got %q", handlers.OffboardRemove, handlers.OffboardRequest, c.OffboardingAction)
-	}
-	return nil
 }
 
 // scheduledNames are the jobs that run on a cron schedule.
