@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"bufio"
@@ -8,20 +8,22 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apppass/apppass/app"
 )
 
 func TestAuditExportWritesJSONLines(t *testing.T) {
 	h := newHarness(t).start()
-	h.ask(alice, "create Phone")
-	h.ask(bob, "create Tablet")
-	if err := h.stop(); err != nil {
+	h.Ask(alice, "create Phone")
+	h.Ask(bob, "create Tablet")
+	if err := h.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var out, errs bytes.Buffer
-	getenv := func(k string) string { return h.env[k] }
-	if err := Run(ctx, []string{"audit", "export"}, getenv, &out, &errs); err != nil {
+	getenv := func(k string) string { return h.Env[k] }
+	if err := app.Run(ctx, []string{"audit", "export"}, getenv, &out, &errs); err != nil {
 		t.Fatalf("audit export: %v\n%s", err, errs.String())
 	}
 	type line struct {
@@ -49,7 +51,7 @@ func TestAuditExportWritesJSONLines(t *testing.T) {
 	if !creates["Phone"] || !creates["Tablet"] {
 		t.Errorf("export lacks the creates: %+v", lines)
 	}
-	for _, s := range h.entra.IssuedSecrets() {
+	for _, s := range h.Entra.IssuedSecrets() {
 		if strings.Contains(out.String(), s) {
 			t.Error("a secret is in the export")
 		}
@@ -57,13 +59,13 @@ func TestAuditExportWritesJSONLines(t *testing.T) {
 
 	out.Reset()
 	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	if err := Run(ctx, []string{"audit", "export", "--since", future}, getenv, &out, &errs); err != nil {
+	if err := app.Run(ctx, []string{"audit", "export", "--since", future}, getenv, &out, &errs); err != nil {
 		t.Fatal(err)
 	}
 	if out.Len() != 0 {
 		t.Errorf("--since the future exported %q", out.String())
 	}
-	if err := Run(ctx, []string{"audit", "export", "--since", "yesterday"}, getenv, &out, &errs); err == nil {
+	if err := app.Run(ctx, []string{"audit", "export", "--since", "yesterday"}, getenv, &out, &errs); err == nil {
 		t.Error("a bad --since was accepted")
 	}
 }

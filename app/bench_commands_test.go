@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"fmt"
@@ -43,17 +43,17 @@ func benchCommands(b *testing.B, postgres bool, replicas int) {
 	for i := range people {
 		slackID, entraID := fmt.Sprintf("UBENCH%02d", i), fmt.Sprintf("22222222-0000-0000-0000-0000000000%02d", i)
 		email := fmt.Sprintf("bench%02d@example.test", i)
-		h.slack.AddUser(fakeslack.User{ID: slackID, Name: fmt.Sprintf("bench%02d", i), Email: email})
-		h.entra.AddUser(fakeentra.User{ID: entraID, DisplayName: email, UserPrincipalName: email, Mail: email, AccountEnabled: true})
+		h.Slack.AddUser(fakeslack.User{ID: slackID, Name: fmt.Sprintf("bench%02d", i), Email: email})
+		h.Entra.AddUser(fakeentra.User{ID: entraID, DisplayName: email, UserPrincipalName: email, Mail: email, AccountEnabled: true})
 		users = append(users, slackID)
 	}
 	for range replicas {
 		h.startReplica(nil)
 	}
 	for _, u := range users { // warm: pins, caches
-		h.ask(u, "list")
+		h.Ask(u, "list")
 	}
-	h.entra.SetLatency("", 100*time.Millisecond)
+	h.Entra.SetLatency("", 100*time.Millisecond)
 
 	acks := make([]time.Duration, b.N)
 	replies := make([]time.Duration, b.N)
@@ -66,8 +66,8 @@ func benchCommands(b *testing.B, postgres bool, replicas int) {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			sent := time.Now()
-			ix := h.command(users[i%people], "list")
-			h.reply(ix)
+			ix := h.Command(users[i%people], "list")
+			h.Reply(ix)
 			acks[i], replies[i] = ix.AckLatency(), time.Since(sent)
 		})
 	}

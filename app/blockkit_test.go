@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"fmt"
@@ -14,35 +14,35 @@ func TestWorstCaseMessagesFitBlockKit(t *testing.T) {
 	h := newHarness(t).start()
 	for i := range 40 {
 		if i > 0 && i%10 == 0 {
-			h.clock.Add(61 * time.Second) // past the write rate
+			h.Clock.Add(61 * time.Second) // past the write rate
 		}
 		name := fmt.Sprintf("%02d %s", i, strings.Repeat("<&>", 20))
-		if out := h.ask(alice, "create "+strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(name)); h.secretIn(out) == "" {
+		if out := h.Ask(alice, "create "+strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(name)); h.SecretIn(out) == "" {
 			t.Fatalf("create %d: %s", i, out)
 		}
 	}
-	if out := h.ask(alice, "list"); !strings.Contains(out, "40 of 40") {
+	if out := h.Ask(alice, "list"); !strings.Contains(out, "40 of 40") {
 		t.Errorf("list: %s", out)
 	}
-	if out := h.ask(hana, "show <@UALICE|alice>"); !strings.Contains(out, "40 of 40") || !strings.Contains(out, "more") {
+	if out := h.Ask(hana, "show <@UALICE|alice>"); !strings.Contains(out, "40 of 40") || !strings.Contains(out, "more") {
 		t.Errorf("show: %s", out)
 	}
 	reason := strings.Repeat("&amp;", 500) // 500 ampersands, 2,500 characters escaped
-	if out := h.ask(adam, "revoke <@UALICE|alice> --all "+reason); !strings.Contains(out, "is filed") {
+	if out := h.Ask(adam, "revoke <@UALICE|alice> --all "+reason); !strings.Contains(out, "is filed") {
 		t.Fatalf("revoke: %s", out)
 	}
-	if out := h.ask(hana, "requests"); !strings.Contains(out, "#1") {
+	if out := h.Ask(hana, "requests"); !strings.Contains(out, "#1") {
 		t.Errorf("requests: %s", out)
 	}
-	req := h.helpdeskRequest()
+	req := h.HelpdeskRequest()
 	if text := messageText(req); !strings.Contains(text, "more") {
 		t.Errorf("the request message does not say how many rows it left out:\n%s", text)
 	}
-	h.decide(hugo, "revoke_approve", req)
-	h.waitFor("the revocation", func() bool { return h.countOf(alice) == 0 })
-	h.waitFor("the DM to alice", func() bool { return len(h.slack.DMsTo(alice)) > 0 })
-	h.waitFor("the updated request", func() bool { return strings.Contains(messageText(h.currentRequest(req.TS)), "Approved by") })
-	for _, c := range h.slack.Calls() {
+	h.Decide(hugo, "revoke_approve", req)
+	h.WaitFor("the revocation", func() bool { return h.CountOf(alice) == 0 })
+	h.WaitFor("the DM to alice", func() bool { return len(h.Slack.DMsTo(alice)) > 0 })
+	h.WaitFor("the updated request", func() bool { return strings.Contains(messageText(h.CurrentRequest(req.TS)), "Approved by") })
+	for _, c := range h.Slack.Calls() {
 		if strings.Contains(string(c.Body), "invalid_blocks") {
 			t.Errorf("Slack refused %s %s", c.Kind, c.Method)
 		}

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/apppass/apppass/app"
 
 	"github.com/apppass/apppass/fakeslack"
 )
@@ -38,21 +40,21 @@ func (c *concurrentGraph) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestCommandsAreWorkedOnByABoundedPool(t *testing.T) {
 	const workers, commands = 8, 300
 	h := newHarness(t)
-	h.env["APPPASS_WORKERS"] = fmt.Sprint(workers)
+	h.Env["APPPASS_WORKERS"] = fmt.Sprint(workers)
 	graph := &concurrentGraph{}
-	h.adjust = func(m *Main) {
+	h.Adjust = func(m *app.Main) {
 		graph.base = m.GraphTransport
 		m.GraphTransport = graph
 	}
-	h.start()
-	h.entra.SetLatency("", 10*time.Millisecond)
+	h.Start()
+	h.Entra.SetLatency("", 10*time.Millisecond)
 	var wg sync.WaitGroup
 	ixs := make([]*fakeslack.Interaction, commands)
 	for i := range commands {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ix, err := h.slack.SlashCommand(h.ctx(), alice, channel, "/apppass", "list")
+			ix, err := h.Slack.SlashCommand(h.Ctx(), alice, channel, "/apppass", "list")
 			if err != nil {
 				t.Error(err)
 				return
@@ -68,7 +70,7 @@ func TestCommandsAreWorkedOnByABoundedPool(t *testing.T) {
 	}
 	for _, ix := range ixs {
 		if ix != nil {
-			h.reply(ix)
+			h.Reply(ix)
 		}
 	}
 	// Each command makes its Graph calls one after another; the background
@@ -82,23 +84,23 @@ func TestCommandsAreWorkedOnByABoundedPool(t *testing.T) {
 func TestCreateAndDeleteAreRateLimitedPerPerson(t *testing.T) {
 	h := newHarness(t).start()
 	for i := range 10 {
-		if out := h.ask(alice, fmt.Sprintf("create Phone %d", i)); h.secretIn(out) == "" {
+		if out := h.Ask(alice, fmt.Sprintf("create Phone %d", i)); h.SecretIn(out) == "" {
 			t.Fatalf("create %d: %s", i, out)
 		}
 	}
-	out := h.ask(alice, "create One Too Many")
-	if h.secretIn(out) != "" || !strings.Contains(out, "minute") {
+	out := h.Ask(alice, "create One Too Many")
+	if h.SecretIn(out) != "" || !strings.Contains(out, "minute") {
 		t.Fatalf("the 11th create in a minute: %s", out)
 	}
-	key := h.entra.CredentialsOf(entraID(alice))[0].KeyID
-	if out := messageText(h.reply(h.click(alice, "delete_confirm", key))); strings.Contains(out, "Deleted") {
+	key := h.Entra.CredentialsOf(entraID(alice))[0].KeyID
+	if out := messageText(h.Reply(h.Click(alice, "delete_confirm", key))); strings.Contains(out, "Deleted") {
 		t.Errorf("a delete beyond the rate was done: %s", out)
 	}
-	if out := h.ask(bob, "create Laptop"); h.secretIn(out) == "" {
+	if out := h.Ask(bob, "create Laptop"); h.SecretIn(out) == "" {
 		t.Errorf("another person was limited too: %s", out)
 	}
-	h.clock.Add(61 * time.Second)
-	if out := h.ask(alice, "create Phone 11"); h.secretIn(out) == "" {
+	h.Clock.Add(61 * time.Second)
+	if out := h.Ask(alice, "create Phone 11"); h.SecretIn(out) == "" {
 		t.Errorf("create a minute later: %s", out)
 	}
 }

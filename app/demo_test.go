@@ -1,10 +1,12 @@
-package app
+package app_test
 
 import (
 	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,7 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apppass/apppass/app"
+	"github.com/apppass/apppass/app/apptest"
 	"github.com/apppass/apppass/demo"
+	"github.com/apppass/apppass/internal/testkit"
 )
 
 // demoPage drives `apppass demo`'s page through its HTTP API, as the
@@ -29,11 +34,11 @@ type demoPage struct {
 // returns its page, found from the URL it prints.
 func startDemo(t *testing.T) demoPage {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &apptest.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- runDemo(ctx, []string{"--addr", "127.0.0.1:0", "--smtp-addr", "127.0.0.1:0"}, func(string) string { return "" }, out)
+		done <- app.Run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--smtp-addr", "127.0.0.1:0"}, func(string) string { return "" }, out, io.Discard)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -113,23 +118,22 @@ func (p demoPage) command(user, text string) {
 // contains want, and returns it.
 func (p demoPage) waitMessage(user, channel, want string) demo.Message {
 	p.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	var found demo.Message
+	testkit.Eventually(p.t, 20*time.Second, fmt.Sprintf("%s to see a message with %q in %s", user, want, channel), func() bool {
 		for _, c := range p.state(user).Conversations {
 			if c.ID != channel {
 				continue
 			}
 			for i := len(c.Messages) - 1; i >= 0; i-- {
 				if m := c.Messages[i]; !m.Command && strings.Contains(pageText(m), want) {
-					return m
+					found = m
+					return true
 				}
 			}
 		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("%s sees no message with %q in %s", user, want, channel)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return false
+	})
+	return found
 }
 
 // click presses the button labelled label in m, in channel, as user.
@@ -247,17 +251,10 @@ func TestDemo(t *testing.T) {
 	if err := sendMail(p.smtp, p.ca, "alice@contoso.test", secret, "alice@contoso.test", []string{"bob@contoso.test"}, scan); err != nil {
 		t.Fatalf("sending through the demo's gateway: %v", err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testkit.Eventually(t, 10*time.Second, "the Mailbox pane to show the message sent through the gateway", func() bool {
 		mb := p.state(alice).Mailbox
-		if mb.Running && len(mb.Mail) == 1 && mb.Mail[0].Subject == "Scan from the demo" && mb.Mail[0].From == "alice@contoso.test" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the Mailbox pane does not show the message sent through the gateway: %+v", mb)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return mb.Running && len(mb.Mail) == 1 && mb.Mail[0].Subject == "Scan from the demo" && mb.Mail[0].From == "alice@contoso.test"
+	})
 
 	// List, Delete, Confirm.
 	p.command(alice, "list")
@@ -294,13 +291,7 @@ func TestDemo(t *testing.T) {
 
 	// App Home.
 	p.post("api/home", map[string]string{"user": alice})
-	deadline = time.Now().Add(10 * time.Second)
-	for !p.state(alice).Home.Published {
-		if time.Now().After(deadline) {
-			t.Fatal("apppass published no App Home for alice")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, "alice's App Home", func() bool { return p.state(alice).Home.Published })
 	home := p.state(alice).Home
 	text := pageText(demo.Message{Blocks: home.Blocks})
 	for _, want := range []string{"of 40", "Laptop Mail", "iPhone Mail", "Delete", "Create"} {

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"strings"
@@ -13,25 +13,25 @@ import (
 // application, one on a duplicate application of apppass's and one on a
 // look-alike, and returns the three applications.
 func (h *harness) withDuplicate() (own, dup, fake fakeentra.Application) {
-	h.t.Helper()
-	if h.secretIn(h.ask(alice, "create Phone")) == "" {
-		h.t.Fatal("create failed")
+	h.T.Helper()
+	if h.SecretIn(h.Ask(alice, "create Phone")) == "" {
+		h.T.Fatal("create failed")
 	}
-	apps := h.entra.Applications()
+	apps := h.Entra.Applications()
 	if len(apps) != 1 {
-		h.t.Fatalf("applications = %+v; want alice's one", apps)
+		h.T.Fatalf("applications = %+v; want alice's one", apps)
 	}
 	own = apps[0]
-	dup = h.entra.AddEmployeeApp(entraID(alice), true)
-	h.entra.AddSecret(dup.ID, "Stray", time.Time{})
-	fake = h.entra.AddLookalikeApplication(entraID(alice), entraID(bob))
-	h.entra.AddSecret(fake.ID, "Planted", time.Time{})
+	dup = h.Entra.AddEmployeeApp(entraID(alice), true)
+	h.Entra.AddSecret(dup.ID, "Stray", time.Time{})
+	fake = h.Entra.AddLookalikeApplication(entraID(alice), entraID(bob))
+	h.Entra.AddSecret(fake.ID, "Planted", time.Time{})
 	return own, dup, fake
 }
 
 // passwordsOn returns how many passwords application id holds.
 func (h *harness) passwordsOn(id string) int {
-	a, _ := h.entra.Application(id)
+	a, _ := h.Entra.Application(id)
 	return len(a.Passwords)
 }
 
@@ -41,10 +41,10 @@ func TestRevokeAllClearsDuplicateApplications(t *testing.T) {
 	h := newHarness(t).start()
 	own, dup, fake := h.withDuplicate()
 
-	h.ask(adam, "revoke <@UALICE|alice> --all left the company")
-	req := h.helpdeskRequest()
-	h.decide(hana, "revoke_approve", req)
-	h.waitFor("the revocation", func() bool { return strings.Contains(messageText(h.currentRequest(req.TS)), "Approved by") })
+	h.Ask(adam, "revoke <@UALICE|alice> --all left the company")
+	req := h.HelpdeskRequest()
+	h.Decide(hana, "revoke_approve", req)
+	h.WaitFor("the revocation", func() bool { return strings.Contains(messageText(h.CurrentRequest(req.TS)), "Approved by") })
 
 	for _, tt := range []struct {
 		name string
@@ -59,11 +59,11 @@ func TestRevokeAllClearsDuplicateApplications(t *testing.T) {
 			t.Errorf("%s holds %d passwords, want %d", tt.name, got, tt.want)
 		}
 	}
-	text := messageText(h.currentRequest(req.TS))
+	text := messageText(h.CurrentRequest(req.TS))
 	if !strings.Contains(text, "Stray") || strings.Contains(text, "Planted") {
 		t.Errorf("request message should list the duplicate's password and not the look-alike's:\n%s", text)
 	}
-	events, err := h.app.DB.AuditFor(h.ctx(), entraID(alice), 50)
+	events, err := h.App.DB.AuditFor(h.Ctx(), entraID(alice), 50)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,19 +85,19 @@ func TestOffboardingClearsDuplicateApplications(t *testing.T) {
 	for _, action := range []string{"remove", "request"} {
 		t.Run(action, func(t *testing.T) {
 			h := newHarness(t)
-			h.env["APPPASS_OFFBOARDING_ACTION"] = action
-			h.start()
+			h.Env["APPPASS_OFFBOARDING_ACTION"] = action
+			h.Start()
 			own, dup, fake := h.withDuplicate()
-			h.runJob(jobs.Offboarding)
-			h.entra.DisableUser(entraID(alice))
-			res := h.runJob(jobs.Offboarding)
+			h.RunJob(jobs.Offboarding)
+			h.Entra.DisableUser(entraID(alice))
+			res := h.RunJob(jobs.Offboarding)
 			if action == "request" {
-				req := h.helpdeskRequest()
+				req := h.HelpdeskRequest()
 				if text := messageText(req); !strings.Contains(text, "Stray") || !strings.Contains(text, "Phone") || strings.Contains(text, "Planted") {
 					t.Errorf("request message should list Phone and Stray, not Planted:\n%s", text)
 				}
-				h.decide(hana, "revoke_approve", req)
-				h.waitFor("the approval", func() bool { return strings.Contains(messageText(h.currentRequest(req.TS)), "Approved by") })
+				h.Decide(hana, "revoke_approve", req)
+				h.WaitFor("the approval", func() bool { return strings.Contains(messageText(h.CurrentRequest(req.TS)), "Approved by") })
 			} else if res.Counts["removed"] != 2 {
 				t.Errorf("counts = %v; want 2 removed", res.Counts)
 			}

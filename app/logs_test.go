@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"encoding/json"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/apppass/apppass/app"
 
 	"github.com/apppass/apppass/fakeentra"
 )
@@ -26,14 +28,14 @@ func (u unreachableResponseURLs) RoundTrip(r *http.Request) (*http.Response, err
 
 func TestResponseURLsNeverReachTheLogs(t *testing.T) {
 	h := newHarness(t)
-	h.adjust = func(m *Main) {
+	h.Adjust = func(m *app.Main) {
 		m.SlackHTTPClient = &http.Client{Transport: unreachableResponseURLs{base: http.DefaultTransport}}
 	}
-	h.start()
-	h.slack.FailMethod("chat.postEphemeral", "channel_not_found", 10)
-	ix := h.command(alice, "list")
-	h.waitFor("the fallback DM", func() bool { return len(h.slack.DMsTo(alice)) > 0 })
-	logs := h.logs.String()
+	h.Start()
+	h.Slack.FailMethod("chat.postEphemeral", "channel_not_found", 10)
+	ix := h.Command(alice, "list")
+	h.WaitFor("the fallback DM", func() bool { return len(h.Slack.DMsTo(alice)) > 0 })
+	logs := h.Logs.String()
 	if !strings.Contains(logs, "connection reset by peer") {
 		t.Fatalf("the failed response URL post was not logged; the test proves nothing:\n%s", logs)
 	}
@@ -46,8 +48,8 @@ func TestResponseURLsNeverReachTheLogs(t *testing.T) {
 // person's error message, so the helpdesk can find what happened.
 func TestCorrelationIDInLogsAndErrorMessages(t *testing.T) {
 	h := newHarness(t).start()
-	h.entra.Inject(fakeentra.OpAddPassword, fakeentra.Fault{Status: 400, Times: 5})
-	out := h.ask(alice, "create Phone")
+	h.Entra.Inject(fakeentra.OpAddPassword, fakeentra.Fault{Status: 400, Times: 5})
+	out := h.Ask(alice, "create Phone")
 	m := regexp.MustCompile(`\(ref: ([0-9a-f]{6})\)`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("no (ref: …) in the error message: %s", out)
@@ -55,7 +57,7 @@ func TestCorrelationIDInLogsAndErrorMessages(t *testing.T) {
 	var withRef []string
 	linesWithRef := func() []string {
 		withRef = nil
-		for _, line := range strings.Split(strings.TrimSpace(h.logs.String()), "\n") {
+		for _, line := range strings.Split(strings.TrimSpace(h.Logs.String()), "\n") {
 			var rec map[string]any
 			if err := json.Unmarshal([]byte(line), &rec); err != nil {
 				t.Fatalf("log line is not JSON: %s", line)
@@ -67,7 +69,7 @@ func TestCorrelationIDInLogsAndErrorMessages(t *testing.T) {
 		return withRef
 	}
 	// "command done" is written once the reply is out.
-	h.waitFor("the command's last log line", func() bool { return contains(linesWithRef(), "command done") })
+	h.WaitFor("the command's last log line", func() bool { return contains(linesWithRef(), "command done") })
 	if len(withRef) < 2 || !contains(withRef, "command failed") {
 		t.Errorf("log lines with ref %s: %q; want the failure and the command's other lines", m[1], withRef)
 	}
@@ -105,16 +107,16 @@ func (o *observed) has(s string) bool {
 func TestCommandsAreObserved(t *testing.T) {
 	h := newHarness(t)
 	obs := &observed{}
-	h.adjust = func(m *Main) { m.Observer = obs }
-	h.start()
-	h.ask(alice, "list")
-	h.ask(alice, "create Phone")
-	h.ask(alice, "create Phone")
-	h.ask(erin, "list")
-	h.ask(alice, "delete")
-	h.ask(alice, "frobnicate <!channel>")
+	h.Adjust = func(m *app.Main) { m.Observer = obs }
+	h.Start()
+	h.Ask(alice, "list")
+	h.Ask(alice, "create Phone")
+	h.Ask(alice, "create Phone")
+	h.Ask(erin, "list")
+	h.Ask(alice, "delete")
+	h.Ask(alice, "frobnicate <!channel>")
 	for _, want := range []string{"list ok", "create ok", "create conflict", "list forbidden", "delete invalid", "help ok"} {
-		h.waitFor(want, func() bool { return obs.has(want) })
+		h.WaitFor(want, func() bool { return obs.has(want) })
 	}
 	obs.mu.Lock()
 	defer obs.mu.Unlock()

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"bytes"
@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apppass/apppass/app"
+	"github.com/apppass/apppass/internal/testkit"
+
 	"github.com/apppass/apppass/fakeslack"
 )
 
@@ -18,7 +21,7 @@ import (
 // or carries a URL or a token.
 func TestHealthAndMetrics(t *testing.T) {
 	h := newHarness(t).start()
-	base := "http://" + h.app.HTTPAddr
+	base := "http://" + h.App.HTTPAddr
 	if got := httpGet(t, base+"/healthz", http.StatusOK); strings.TrimSpace(got) != "ok" {
 		t.Errorf("/healthz = %q", got)
 	}
@@ -32,7 +35,7 @@ func TestHealthAndMetrics(t *testing.T) {
 		}
 	}
 
-	h.reply(h.command(alice, "create Laptop Mail"))
+	h.Reply(h.Command(alice, "create Laptop Mail"))
 	// The command is counted once its work ends, a moment after its reply.
 	scrape := waitFor(t, func() (string, bool) {
 		body := httpGet(t, base+"/metrics", http.StatusOK)
@@ -59,8 +62,8 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 
 	// Slack goes away: the socket drops and cannot be reopened.
-	h.slack.FailMethod("apps.connections.open", "internal_error", 1000)
-	h.slack.DropSockets()
+	h.Slack.FailMethod("apps.connections.open", "internal_error", 1000)
+	h.Slack.DropSockets()
 	notReady := waitFor(t, func() (string, bool) {
 		body, status := httpGetStatus(t, base+"/readyz")
 		return body, status == http.StatusServiceUnavailable
@@ -74,16 +77,16 @@ func TestHealthAndMetrics(t *testing.T) {
 // it: exit status 0 against a ready apppass, an error otherwise.
 func TestHealthCommand(t *testing.T) {
 	h := newHarness(t).start()
-	url := "http://" + h.app.HTTPAddr + "/readyz"
+	url := "http://" + h.App.HTTPAddr + "/readyz"
 	waitFor(t, func() (string, bool) {
 		_, status := httpGetStatus(t, url)
 		return "", status == http.StatusOK
 	})
 	var out bytes.Buffer
-	if err := Run(context.Background(), []string{"health", url}, func(string) string { return "" }, &out, io.Discard); err != nil {
+	if err := app.Run(context.Background(), []string{"health", url}, func(string) string { return "" }, &out, io.Discard); err != nil {
 		t.Errorf("apppass health against a ready apppass: %v (%s)", err, out.String())
 	}
-	if err := Run(context.Background(), []string{"health", "http://127.0.0.1:1/readyz"}, func(string) string { return "" }, &out, io.Discard); err == nil {
+	if err := app.Run(context.Background(), []string{"health", "http://127.0.0.1:1/readyz"}, func(string) string { return "" }, &out, io.Discard); err == nil {
 		t.Errorf("apppass health against nothing succeeded")
 	}
 }
@@ -92,8 +95,8 @@ func TestHealthCommand(t *testing.T) {
 // the bot is not in the helpdesk channel and the command fails naming it.
 func TestCheckCommand(t *testing.T) {
 	h := newHarness(t)
-	h.env["APPPASS_SLACK_TEAM"] = fakeslack.TeamID
-	m := h.newMain()
+	h.Env["APPPASS_SLACK_TEAM"] = fakeslack.TeamID
+	m := h.NewMain()
 	var out bytes.Buffer
 	if err := m.Check(context.Background(), &out); err != nil {
 		t.Fatalf("check with everything in place: %v\n%s", err, out.String())
@@ -101,10 +104,10 @@ func TestCheckCommand(t *testing.T) {
 	if !strings.Contains(out.String(), "✓ bot in APPPASS_HELPDESK_CHANNEL") {
 		t.Errorf("check output lacks the helpdesk channel:\n%s", out.String())
 	}
-	h.slack.AddChannelWithoutBot("CNOBOT")
-	h.env["APPPASS_HELPDESK_CHANNEL"] = "CNOBOT"
+	h.Slack.AddChannelWithoutBot("CNOBOT")
+	h.Env["APPPASS_HELPDESK_CHANNEL"] = "CNOBOT"
 	out.Reset()
-	if err := h.newMain().Check(context.Background(), &out); err == nil {
+	if err := h.NewMain().Check(context.Background(), &out); err == nil {
 		t.Fatalf("check passed with the bot outside the helpdesk channel:\n%s", out.String())
 	}
 	if !strings.Contains(out.String(), "✗ bot in APPPASS_HELPDESK_CHANNEL CNOBOT: the bot is not a member") {
@@ -133,19 +136,15 @@ func httpGet(t *testing.T, url string, want int) string {
 	return body
 }
 
-// waitFor polls f for up to 10 s and returns its last value; the test
-// fails if f never reports done.
+// waitFor polls f until it reports done and returns its last value; the
+// test fails, with that value, if it never does.
 func waitFor(t *testing.T, f func() (string, bool)) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		v, done := f()
-		if done {
-			return v
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within 10s; last: %s", v)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var v string
+	testkit.Eventually(t, 10*time.Second, "the condition", func() bool {
+		var done bool
+		v, done = f()
+		return done
+	}, func() string { return "last: " + v })
+	return v
 }

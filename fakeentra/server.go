@@ -126,8 +126,9 @@ type Server struct {
 
 	mail mailState
 
-	calls  []Call
-	counts map[string]int
+	calls    []Call
+	counts   map[string]int
+	inFlight map[string]int
 }
 
 // New starts a fake on a loopback TLS listener and registers its shutdown
@@ -165,6 +166,7 @@ func newServer(tb TB) *Server {
 		latency:     map[string]time.Duration{},
 		objectQuota: -1,
 		counts:      map[string]int{},
+		inFlight:    map[string]int{},
 	}
 }
 
