@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
@@ -39,8 +38,8 @@ const (
 // through an upload session in chunks, then send: the attachments' bytes
 // arrive unchanged, but their MIME framing is Exchange's (see mimesplit).
 //
-// Graph's 429, 503 and 504 are retried after Retry-After while ctx's
-// deadline allows. It returns nil once Graph accepted the message; a
+// Each step is retried on 429, 502, 503, 504 and a lost answer, after Retry-After
+// when Graph gives one, while ctx's deadline allows (retry.go). It returns nil once Graph accepted the message; a
 // KindUpstream error when Graph stayed busy or unreachable (the device
 // should retry); any other kind for a refusal that will not change on
 // retry (KindForbidden: not allowed to send as this mailbox; KindInvalid:
