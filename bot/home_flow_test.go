@@ -1,4 +1,4 @@
-package app_test
+package bot_test
 
 import (
 	"fmt"
