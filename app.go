@@ -121,12 +121,21 @@ func (m *Main) open(ctx context.Context) (*parts, error) {
 		db.Close()
 		return nil, err
 	}
-	p.handlers = handlers.New(handlers.Deps{Directory: p.graph, Entra: p.graph, Store: db, Log: m.Log}, handlers.Config{
+	// Each handler gets only the interfaces it calls (issue 14 item 4);
+	// the graph client and the store satisfy them all.
+	hcfg := handlers.Config{
 		Limits:     handlers.Limits{MaxPerUser: cfg.MaxPerUser, WarnAt: cfg.WarnAt},
 		AdminGroup: cfg.AdminGroup, HelpdeskGroup: cfg.HelpdeskGroup, RequestTTL: cfg.RequestTTL,
 		PasswordLifetime: cfg.PasswordLifetime, LagWindow: cfg.LagWindow, ReconcileAfter: cfg.ReconcileAfter,
 		GiveUpAfter: cfg.GiveUpAfter, ResumeAfter: cfg.ResumeAfter(), Instance: instance, Now: m.Now,
-	})
+	}
+	h := &handlers.Handlers{Trust: handlers.NewTrust(p.graph, db)}
+	h.Identity = handlers.NewIdentity(p.graph, db, hcfg, m.Log)
+	h.Reconciler = handlers.NewReconciler(p.graph, db, hcfg, m.Log)
+	h.Passwords = handlers.NewPasswords(h.Identity, h.Trust, h.Reconciler, p.graph, db, hcfg, m.Log)
+	h.Revocations = handlers.NewRevocations(h.Identity, h.Trust, p.graph, db, hcfg, m.Log)
+	h.Home = handlers.NewHome(h.Passwords, h.Identity, db, hcfg, m.Log)
+	p.handlers = h
 	p.slack = bot.NewSlack(m.botConfig(), m.Log)
 	p.jobs, err = jobs.New(jobs.Deps{
 		Entra: p.graph, Trust: p.handlers.Trust, Slack: p.slack, Store: db, Reconciler: p.handlers.Reconciler, Revocations: p.handlers.Revocations,
