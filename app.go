@@ -138,7 +138,9 @@ func (m *Main) open(ctx context.Context) (*parts, error) {
 	p.handlers = h
 	p.slack = bot.NewSlack(m.botConfig(), m.Log)
 	p.jobs, err = jobs.New(jobs.Deps{
-		Entra: p.graph, Trust: p.handlers.Trust, Slack: p.slack, Store: db, Reconciler: p.handlers.Reconciler, Revocations: p.handlers.Revocations,
+		Entra: p.graph, Trust: p.handlers.Trust, Slack: p.slack, Reconciler: p.handlers.Reconciler, Revocations: p.handlers.Revocations,
+		// One store per concern (issue 14 item 4); the database is each.
+		Runs: db, Notices: db, LastUse: db, Reports: db, Findings: db, Prune: db, DeltaLinks: db,
 		Directory: p.graph, Offboarding: p.handlers.Revocations, Observer: m.Metrics, Now: m.Now, Log: m.Log,
 	}, jobs.Config{
 		Limits:         handlers.Limits{MaxPerUser: cfg.MaxPerUser, WarnAt: cfg.WarnAt},
