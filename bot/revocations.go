@@ -118,7 +118,8 @@ func (b *Bot) approve(ctx context.Context, w where, a domain.Actor, value string
 		b.fail(ctx, w, "approve", err, false)
 		return
 	}
-	b.slack.PublishRevocation(ctx, req)
+	b.slack.publishRevocation(ctx, req)
+	b.carryOut(ctx, handlers.RevocationChange(req))
 }
 
 // openDenyModal asks for the reason of a denial. It makes no other call
@@ -152,7 +153,8 @@ func (b *Bot) deny(ctx context.Context, w where, a domain.Actor, idText, reason 
 		b.fail(ctx, w, "deny", err, false)
 		return
 	}
-	b.slack.PublishRevocation(ctx, req)
+	b.slack.publishRevocation(ctx, req)
+	b.carryOut(ctx, handlers.RevocationChange(req))
 }
 
 // requestID reads a revocation request id from a button's value, or
