@@ -72,10 +72,11 @@ var unescapeSlack = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">").
 
 // plainText turns a slash command's text as Slack sends it (with
 // should_escape) back into what the person typed (SPEC §4): each link
-// Slack made of a URL, an email address, a #channel or a mention becomes
-// its text again, then &, < and > are unescaped once. A person is named
-// only by a mention or address matched on the raw text before it
-// (parseTarget): after it, "<@U1>" is just text.
+// Slack made of a URL, an email address or a #channel becomes its text
+// again, then &, < and > are unescaped once. Mentions (<@U1|bob>,
+// <!channel>) stay as Slack sent them, as the names they make have
+// always been kept; a person is named only by a mention or address
+// matched on the raw text before it (parseTarget).
 func plainText(s string) string {
 	return unescapeSlack(slackMarkup.ReplaceAllStringFunc(s, func(m string) string { return typed(m[1 : len(m)-1]) }))
 }
@@ -83,27 +84,18 @@ func plainText(s string) string {
 // typed is the text a person typed that Slack made into the entity
 // <link>: <http://a.example|a.example> was "a.example",
 // <mailto:b@c.example|b@c.example> "b@c.example", <#C1|general>
-// "#general", <@U1|bob> "@bob", <!here> "@here".
+// "#general". A mention is returned as it came, escaped so that the
+// unescaping after it gives it back unchanged.
 func typed(link string) string {
 	target, label, _ := strings.Cut(link, "|")
 	switch {
-	case strings.HasPrefix(target, "@"):
-		if label != "" {
-			return "@" + strings.TrimPrefix(label, "@")
-		}
-		return target
+	case strings.HasPrefix(target, "@") || strings.HasPrefix(target, "!"):
+		return "&lt;" + link + "&gt;"
 	case strings.HasPrefix(target, "#"):
 		if label != "" {
 			return "#" + strings.TrimPrefix(label, "#")
 		}
 		return target
-	case strings.HasPrefix(target, "!"):
-		// <!here>, <!channel>, <!everyone>, <!subteam^S1|@team>.
-		if strings.HasPrefix(label, "@") {
-			return label
-		}
-		name, _, _ := strings.Cut(target[1:], "^")
-		return "@" + name
 	case label != "":
 		return label
 	default:
