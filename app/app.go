@@ -127,10 +127,21 @@ func (m *Main) open(ctx context.Context, withBot bool) (*parts, error) {
 	if !withBot {
 		return p, nil
 	}
-	p.handlers = handlers.New(handlers.Deps{Directory: p.graph, Entra: p.graph, Store: db, Log: m.Log}, wiring.Handlers(cfg, instance, m.Now))
+	// Each service gets only the interfaces it calls; the graph client
+	// and the store satisfy them all.
+	hcfg := wiring.Handlers(cfg, instance, m.Now)
+	h := &handlers.Handlers{Trust: handlers.NewTrust(p.graph, db)}
+	h.Identity = handlers.NewIdentity(p.graph, db, hcfg, m.Log)
+	h.Reconciler = handlers.NewReconciler(p.graph, db, hcfg, m.Log)
+	h.Passwords = handlers.NewPasswords(h.Identity, h.Trust, h.Reconciler, p.graph, db, hcfg, m.Log)
+	h.Revocations = handlers.NewRevocations(h.Identity, h.Trust, p.graph, db, hcfg, m.Log)
+	h.Home = handlers.NewHome(h.Passwords, h.Identity, db, hcfg, m.Log)
+	p.handlers = h
 	p.slack = bot.NewSlack(m.botConfig(), m.Log)
 	p.jobs, err = jobs.New(jobs.Deps{
-		Entra: p.graph, Trust: p.handlers.Trust, Slack: p.slack, Store: db, Reconciler: p.handlers.Reconciler, Revocations: p.handlers.Revocations,
+		Entra: p.graph, Trust: p.handlers.Trust, Slack: p.slack, Reconciler: p.handlers.Reconciler, Revocations: p.handlers.Revocations,
+		// One store per concern (issue 14 item 4); the database is each.
+		Runs: db, Notices: db, LastUse: db, Reports: db, Findings: db, Prune: db, DeltaLinks: db,
 		Directory: p.graph, Offboarding: p.handlers.Revocations, Observer: m.Metrics, Now: m.Now, Log: m.Log,
 	}, wiring.Jobs(cfg, instance))
 	if err != nil {

@@ -8,7 +8,7 @@
 // Every idempotent call is retried under one policy (retry.go); the SDK's
 // own retry handler is off, and addPassword and POST /applications are
 // never retried blindly.
-// *Client satisfies handlers.Directory (users.go), handlers.Entra
+// *Client satisfies handlers.Directory (users.go), every other Entra interface of handlers
 // (applications.go, passwords.go, signins.go) and jobs.Scanner
 // (holders.go, signins.go). It imports no apppass package but domain.
 package graphclient
