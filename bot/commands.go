@@ -202,6 +202,9 @@ func networksInput() slack.Block {
 // modalScope reads the create form's scope fields.
 func modalScope(values map[string]map[string]slack.BlockAction) (domain.Scope, error) {
 	var sc domain.Scope
+	if _, ok := values["scope"]; !ok {
+		sc.Send = true // a form without the choice (opened before it existed): send-only
+	}
 	for _, o := range values["scope"]["scope"].SelectedOptions {
 		switch o.Value {
 		case "send":
