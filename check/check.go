@@ -40,7 +40,10 @@ type Settings struct {
 	TLSCertFile  string
 	TLSKeyFile   string
 	SMTPHostname string
-	Now          func() time.Time
+	// ReadIMAP and ReadPOP are true when IMAP or POP3 listeners are
+	// configured (reading.go).
+	ReadIMAP, ReadPOP bool
+	Now               func() time.Time
 }
 
 // Result is one check's outcome. Fix says what to do when it failed.
@@ -63,6 +66,7 @@ func Run(ctx context.Context, s Settings, slack Slack, graph Graph) []Result {
 	var out []Result
 	out = append(out, slackChecks(ctx, s, slack)...)
 	out = append(out, graphChecks(ctx, s, graph)...)
+	out = append(out, readingChecks(ctx, s, graph)...)
 	if s.Gateway {
 		out = append(out, certificateCheck(s))
 	}
