@@ -289,3 +289,19 @@ func TestIMAPBeforeLogin(t *testing.T) {
 		t.Errorf("LOGOUT: %q", got)
 	}
 }
+
+func TestSMTPScope(t *testing.T) {
+	r := newRig(t)
+	msg := plainMessage("alice@contoso.test", "bob@contoso.test", "scoped")
+	if err := r.send("alice@contoso.test", r.password.SecretText, "alice@contoso.test", []string{"bob@contoso.test"}, msg); err != nil {
+		t.Fatalf("a password made before scopes must still send: %v", err)
+	}
+	// Narrowed to reading: applies once the cached login (60 s at most)
+	// is gone.
+	r.allowReading(domain.Scope{Read: true})
+	r.clock.advance(61 * time.Second)
+	_, err := r.login("alice@contoso.test", r.password.SecretText)
+	if got := reply(err); got != "535 5.7.8" || !strings.Contains(err.Error(), "this app password is for reading mail only") {
+		t.Errorf("a read-only password sending: %v", err)
+	}
+}
