@@ -304,7 +304,12 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // Stats returns the gateway's counters.
-func (g *Gateway) Stats() Stats { return g.metrics.snapshot() }
+func (g *Gateway) Stats() Stats {
+	s := g.metrics.snapshot()
+	s.Connections = g.limiter.Stats()
+	s.MemoryInUse, s.MemoryPeak = g.memory.usage()
+	return s
+}
 
 // slogLogger adapts go-smtp's error log to slog.
 type slogLogger struct{ l *slog.Logger }
