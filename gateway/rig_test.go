@@ -160,7 +160,7 @@ func (r *rig) serve() {
 		MaxBytes: config.DefaultSMTPMaxBytes,
 		// Refusals answer at once unless a test is about their timing.
 		FailureFloor: time.Nanosecond,
-		Logger:   slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Debug: r.trace,
+		Logger:       slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Debug: r.trace,
 	}
 	for _, f := range r.opts {
 		f(&o)
