@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -230,5 +231,43 @@ func TestGatewayVerbNeedsNoSlack(t *testing.T) {
 	err := run(context.Background(), []string{"gateway"}, func(k string) string { return env[k] }, &out, &errb)
 	if err == nil || strings.Contains(err.Error(), "SLACK_") || !strings.Contains(err.Error(), "APPPASS_SMTP_ADDR") {
 		t.Errorf("apppass gateway without a listener: %v, want an error naming APPPASS_SMTP_ADDR, not Slack", err)
+	}
+}
+
+// A flood of 1,000 idle connections from one address leaves apppass
+// serving: /readyz answers, Slack commands work, and a device elsewhere
+// sends (issue 15).
+func TestGatewayFloodLeavesTheRestServed(t *testing.T) {
+	h := newHarness(t)
+	pool := h.withGateway()
+	h.start()
+	secret := h.secretIn(h.ask(alice, "create Scanner"))
+	kept := 0
+	for range 1000 {
+		d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.3")}}
+		c, err := d.Dial("tcp", h.app.SMTPAddr)
+		if err != nil {
+			t.Fatalf("flood connection: %v", err)
+		}
+		t.Cleanup(func() { c.Close() })
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		greeting, _ := bufio.NewReader(c).ReadString('\n')
+		if strings.HasPrefix(greeting, "220 ") {
+			kept++
+		} else if !strings.HasPrefix(greeting, "421 4.7.0") {
+			t.Fatalf("flood connection answered %q", greeting)
+		}
+	}
+	if kept != config.DefaultGatewayMaxPerAddress {
+		t.Errorf("%d of 1,000 idle connections from one address kept, want %d", kept, config.DefaultGatewayMaxPerAddress)
+	}
+	if body, status := httpGetStatus(t, "http://"+h.app.HTTPAddr+"/readyz"); status != http.StatusOK {
+		t.Errorf("/readyz during the flood: %d %s", status, body)
+	}
+	if got := h.ask(alice, "list"); !strings.Contains(got, "Scanner") {
+		t.Errorf("/apppass list during the flood: %q", got)
+	}
+	if err := sendMail(h.app.SMTPAddr, pool, "alice@example.test", secret, "alice@example.test", []string{"bob@example.test"}, scan("flood")); err != nil {
+		t.Errorf("a device on another address during the flood: %v", err)
 	}
 }
