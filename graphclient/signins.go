@@ -121,15 +121,18 @@ func (c *Client) credentialSignIns(ctx context.Context, filter string, fn func(k
 
 // getRaw GETs u through the authenticated Graph adapter and returns the
 // body, for what msgraph-sdk-go has no request builder or model for.
-// Graph's failures are *odataerrors.ODataError, as from the builders.
+// Graph's failures are *odataerrors.ODataError, as from the builders;
+// transient ones are retried (graphRetry).
 func (c *Client) getRaw(ctx context.Context, u *url.URL) ([]byte, error) {
 	req := abs.NewRequestInformation()
 	req.Method = abs.GET
 	req.SetUri(*u)
 	req.Headers.TryAdd("Accept", "application/json")
-	res, err := c.graph.GetAdapter().SendPrimitive(ctx, req, "[]byte", abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue})
-	body, _ := res.([]byte)
-	return body, err
+	return call(ctx, c.wait, graphRetry, "get", func() ([]byte, error) {
+		res, err := c.graph.GetAdapter().SendPrimitive(ctx, req, "[]byte", abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue})
+		body, _ := res.([]byte)
+		return body, err
+	})
 }
 
 // betaURL turns the v1.0 base URL (…/v1.0) into the beta URL of path, on
