@@ -372,6 +372,10 @@ func (g *Gateway) Close() {
 // listeners (IMAP, POP3) so that the caps hold over all of them.
 func (g *Gateway) Limiter() *Limiter { return g.limiter }
 
+// TLS is the gateway's TLS configuration (its reloading certificate and
+// suites), for its other listeners.
+func (g *Gateway) TLS() *tls.Config { return g.server.TLSConfig }
+
 // TLSConfig is the gateway's TLS configuration with certificate source
 // get: TLS 1.2 with AEAD (GCM, ChaCha20-Poly1305) ECDHE suites only, and
 // TLS 1.3 (whose suites are all AEAD).
@@ -400,7 +404,12 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // Stats returns the gateway's counters.
-func (g *Gateway) Stats() Stats { return g.metrics.snapshot() }
+func (g *Gateway) Stats() Stats {
+	s := g.metrics.snapshot()
+	s.Connections = g.limiter.Stats()
+	s.MemoryInUse, s.MemoryPeak = g.memory.usage()
+	return s
+}
 
 // slogLogger adapts go-smtp's error log to slog.
 type slogLogger struct{ l *slog.Logger }

@@ -95,7 +95,7 @@ func checkHeader(raw []byte, owns func(string) bool, rcpts []string, maxRcpts in
 	for _, r := range rcpts {
 		envelope[strings.ToLower(r)] = true
 	}
-	n := 0
+	var named []string
 	for _, k := range []string{"To", "Cc", "Bcc"} {
 		for _, v := range h[textproto.CanonicalMIMEHeaderKey(k)] {
 			list, err := mail.ParseAddressList(v)
@@ -108,13 +108,16 @@ func checkHeader(raw []byte, owns func(string) bool, rcpts []string, maxRcpts in
 				continue
 			}
 			for _, a := range list {
-				if n++; n > maxRcpts {
-					return &headerRule{errTooManyHdrRcpt, "refused: too many header recipients"}
-				}
-				if envelopeOnly && !envelope[strings.ToLower(a.Address)] {
-					return &headerRule{errHeaderRcpts, "refused: header recipient not in the envelope"}
-				}
+				named = append(named, a.Address)
 			}
+		}
+	}
+	if len(named) > maxRcpts {
+		return &headerRule{errTooManyHdrRcpt, "refused: too many header recipients"}
+	}
+	for _, a := range named {
+		if envelopeOnly && !envelope[strings.ToLower(a)] {
+			return &headerRule{errHeaderRcpts, "refused: header recipient not in the envelope"}
 		}
 	}
 	return nil

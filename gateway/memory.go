@@ -57,6 +57,13 @@ func (b *memoryBudget) grow(n int64) bool {
 	return true
 }
 
+// usage returns the bytes held now and at most.
+func (b *memoryBudget) usage() (int64, int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used, b.peak
+}
+
 func (b *memoryBudget) shrink(n int64) {
 	b.mu.Lock()
 	b.used -= n
@@ -71,11 +78,8 @@ type heldMessage struct {
 	once  sync.Once
 }
 
-// chunk is how much a reader reserves at a time.
-const chunk = 1 << 20
-
-// reader returns r reading within the budget: it reserves a chunk ahead
-// of what it returns and fails with errNoMemory when none is left.
+// reader returns r reading within the budget: each byte read is counted
+// as held until done, and a read past the budget fails with errNoMemory.
 func (m *heldMessage) reader(r io.Reader) io.Reader { return &budgetReader{m: m, r: r} }
 
 // done gives the message's place and bytes back.
@@ -93,21 +97,17 @@ func (m *heldMessage) done() {
 }
 
 type budgetReader struct {
-	m    *heldMessage
-	r    io.Reader
-	read int64
+	m *heldMessage
+	r io.Reader
 }
 
 func (br *budgetReader) Read(p []byte) (int, error) {
-	if br.read+int64(len(p)) > br.m.held {
-		need := br.read + int64(len(p)) - br.m.held
-		need = (need + chunk - 1) / chunk * chunk
-		if !br.m.b.grow(need) {
+	n, err := br.r.Read(p)
+	if n > 0 {
+		if !br.m.b.grow(int64(n)) {
 			return 0, errNoMemory
 		}
-		br.m.held += need
+		br.m.held += int64(n)
 	}
-	n, err := br.r.Read(p)
-	br.read += int64(n)
 	return n, err
 }

@@ -23,7 +23,8 @@ const failureRetention = 24 * time.Hour
 // LoginFailed counts a failed gateway login of subject from addr at at:
 // in the pair's current window (which began at its first failure), or
 // in a new one when that is window old. It returns the count in the
-// window, and deletes counts whose window began more than a day ago. It
+// window and, when a window begins, deletes counts whose window began
+// more than a day ago. It
 // returns the database's error, wrapped, when a write fails.
 func (d *DB) LoginFailed(ctx context.Context, subject, addr string, at time.Time, window time.Duration) (int, error) {
 	now, expired := toMillis(at), toMillis(at.Add(-window))
@@ -37,6 +38,9 @@ func (d *DB) LoginFailed(ctx context.Context, subject, addr string, at time.Time
 		RETURNING failures`, subject, addr, now, expired, expired, expired).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("record login failure: %w", err)
+	}
+	if n > 1 {
+		return n, nil // pruned when this window began: one write per failure
 	}
 	if _, err := d.db.ExecContext(ctx, `DELETE FROM login_failure_counts WHERE window_start < ?`,
 		toMillis(at.Add(-failureRetention))); err != nil {
