@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/apppass/apppass/domain"
@@ -168,19 +167,7 @@ func (a *readAlerts) all() []gateway.ReadingAlert {
 	return append([]gateway.ReadingAlert(nil), a.list...)
 }
 
-// eventually polls cond until it holds or d passes.
-func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// containsAll reports the wants missing from got.
+// missing reports the wants missing from got.
 func missing(got string, wants ...string) []string {
 	var out []string
 	for _, w := range wants {
