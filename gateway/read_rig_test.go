@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/apppass/apppass/domain"
 	"github.com/apppass/apppass/fakeentra"
