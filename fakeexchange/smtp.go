@@ -91,18 +91,18 @@ type SMTPCounts struct {
 
 // smtpState is the SMTP side of the fake; Server.mu guards it.
 type smtpState struct {
-	srv               *smtp.Server
-	ln                net.Listener
-	maxBytes          int64
-	maxConns          int
-	ratePerMinute     int
-	rateWindow        time.Duration
-	discard           bool
-	conns             map[string]int         // mailbox id → authenticated connections
-	sent              map[string][]time.Time // mailbox id → acceptance times within the window
-	faults            map[Stage][]Fault
-	messages          []Message
-	counts            SMTPCounts
+	srv           *smtp.Server
+	ln            net.Listener
+	maxBytes      int64
+	maxConns      int
+	ratePerMinute int
+	rateWindow    time.Duration
+	discard       bool
+	conns         map[string]int         // mailbox id → authenticated connections
+	sent          map[string][]time.Time // mailbox id → acceptance times within the window
+	faults        map[Stage][]Fault
+	messages      []Message
+	counts        SMTPCounts
 }
 
 func newSMTPState() smtpState {
