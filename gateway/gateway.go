@@ -58,10 +58,13 @@ type Deps struct {
 	Mailboxes    Mailboxes
 	Applications Applications
 	Verifier     Verifier
-	Sender       Sender
-	Records      Records
-	Failures     Failures
-	Alerter      Alerter // may be nil: guessing is only logged
+	// Upstream delivers messages; nil: a GraphUpstream over Sender.
+	Upstream Upstream
+	// Sender is Graph, for the default upstream; unused with Upstream.
+	Sender   Sender
+	Records  Records
+	Failures Failures
+	Alerter  Alerter // may be nil: guessing is only logged
 }
 
 // Gateway is the SMTP submission server. Create it with New, run it with
@@ -73,7 +76,7 @@ type Gateway struct {
 	mailboxes Mailboxes
 	apps      Applications
 	verifier  Verifier
-	sender    Sender
+	upstream  Upstream
 	records   Records
 	failures  Failures
 	alerter   Alerter
@@ -92,8 +95,8 @@ func New(opts Options, deps Deps) (*Gateway, error) {
 	if opts.Hostname == "" {
 		return nil, errors.New("gateway: a hostname is required")
 	}
-	if deps.Mailboxes == nil || deps.Applications == nil || deps.Verifier == nil || deps.Sender == nil || deps.Records == nil || deps.Failures == nil {
-		return nil, errors.New("gateway: mailboxes, applications, verifier, sender, records and failures are required")
+	if deps.Mailboxes == nil || deps.Applications == nil || deps.Verifier == nil || (deps.Sender == nil && deps.Upstream == nil) || deps.Records == nil || deps.Failures == nil {
+		return nil, errors.New("gateway: mailboxes, applications, verifier, an upstream (or sender), records and failures are required")
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -129,11 +132,14 @@ func New(opts Options, deps Deps) (*Gateway, error) {
 	}
 	g := &Gateway{
 		opts: opts, now: opts.Now, log: opts.Logger,
-		mailboxes: deps.Mailboxes, apps: deps.Applications, verifier: deps.Verifier, sender: deps.Sender,
+		mailboxes: deps.Mailboxes, apps: deps.Applications, verifier: deps.Verifier, upstream: deps.Upstream,
 		records: deps.Records, failures: deps.Failures, alerter: deps.Alerter,
 		cache:   newSuccessCache(opts.CacheTTL, opts.RemovalPoll, opts.ReplicationWindow),
 		certs:   certs,
 		metrics: &Metrics{},
+	}
+	if g.upstream == nil {
+		g.upstream = &GraphUpstream{Sender: deps.Sender, MaxBytes: opts.MaxBytes}
 	}
 	s := smtp.NewServer(smtp.BackendFunc(g.newSession))
 	s.Domain = opts.Hostname

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net"
 	"strings"
@@ -98,19 +97,12 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	return nil
 }
 
-// Data reads the message and delivers it.
+// Data hands the message on as it arrives (deliver.go).
 func (s *session) Data(r io.Reader) error {
 	if s.login == nil {
 		return errAuthRequired
 	}
-	msg, err := io.ReadAll(r)
-	if err != nil {
-		if errors.Is(err, smtp.ErrDataTooLarge) {
-			return errTooBig
-		}
-		return err
-	}
-	return s.g.deliver(*s.login, s.addr, s.from, s.rcpts, msg)
+	return s.g.deliver(*s.login, s.addr, s.from, s.rcpts, r)
 }
 
 // Reset forgets the current message.

@@ -48,8 +48,11 @@ type Options struct {
 	Transport http.RoundTripper
 	// CacheTTL bounds how stale a cached user or application may be.
 	CacheTTL time.Duration
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// ExchangeResource is the resource of ExchangeToken's tokens; empty:
+	// DefaultExchangeResource.
+	ExchangeResource string
+	Now              func() time.Time
+	Logger           *slog.Logger
 }
 
 // Client talks to Entra and Graph. It is safe for concurrent use.
@@ -77,6 +80,8 @@ type Client struct {
 	verify verifier     // the gateway's password checks (verify.go)
 	http   *http.Client // plain transport, no token: upload URLs (sendmail.go)
 	retry  retryPolicy  // the gateway's Graph retries (sendmail.go)
+	// exchange caches the token for Exchange Online (exchange_token.go).
+	exchange *exchangeTokens
 }
 
 // cachedApps are the applications tagged for one owner.
@@ -141,6 +146,7 @@ func New(opts Options) (*Client, error) {
 	}
 	return &Client{
 		verify:   verify,
+		exchange: &exchangeTokens{scope: exchangeScope(opts.ExchangeResource)},
 		http:     &http.Client{Transport: transport, Timeout: 5 * time.Minute},
 		retry:    defaultRetry(),
 		graph:    msgraph.NewGraphServiceClient(adapter),
