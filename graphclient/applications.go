@@ -40,8 +40,10 @@ func (c *Client) FindApplications(ctx context.Context, ownerID string) ([]domain
 // another replica's writes may have changed, and for reconciling.
 func (c *Client) FreshApplications(ctx context.Context, ownerID string) ([]domain.Application, error) {
 	filter := "tags/any(t:t eq '" + ownerTagPrefix + strings.ReplaceAll(ownerID, "'", "''") + "')"
-	res, err := c.graph.Applications().Get(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{
-		QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Filter: &filter, Select: appSelect},
+	res, err := call(ctx, c.wait, graphRetry, "listApplications", func() (models.ApplicationCollectionResponseable, error) {
+		return c.graph.Applications().Get(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{
+			QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Filter: &filter, Select: appSelect},
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find applications: %w", classify("listApplications", err))
@@ -82,7 +84,7 @@ func (c *Client) CreateApplication(ctx context.Context, owner domain.User) (doma
 	created, err := c.graph.Applications().Post(ctx, a, &applications.ApplicationsRequestBuilderPostRequestConfiguration{
 		// No retry of 503/504 by the SDK: a retried create can make a
 		// second application for one person.
-		Options: []abs.RequestOption{noRetry},
+		Options: []abs.RequestOption{&noRetry},
 	})
 	if err != nil {
 		c.apps.Remove(owner.ID)
@@ -106,40 +108,27 @@ func (c *Client) CreateApplication(ctx context.Context, owner domain.User) (doma
 	return app, nil
 }
 
-// Service principal creation right after its application fails while the
-// application replicates; these bound the retries.
-const (
-	spFirstWait = 500 * time.Millisecond
-	spMaxWait   = 8 * time.Second
-	spGiveUp    = 2 * time.Minute
-)
-
 // EnsureServicePrincipal creates the service principal of application
-// appID; one that already exists (409) counts as success. The replication
-// errors Entra answers right after the application was created (400 "…does
-// not reference a valid application object", 403 "…backing application…")
-// are retried with backoff for up to two minutes, or until ctx ends.
+// appID; one that already exists (409) counts as success, which makes the
+// call safe to retry. The replication errors Entra answers right after the
+// application was created (400 "…does not reference a valid application
+// object", 403 "…backing application…") are retried with backoff for up
+// to two minutes (spRetry), or until ctx ends.
 func (c *Client) EnsureServicePrincipal(ctx context.Context, appID string) error {
 	sp := models.NewServicePrincipal()
 	sp.SetAppId(ptr(appID))
 	sp.SetTags([]string{tagApppass})
-	wait, start := spFirstWait, c.now()
-	for {
+	err := c.wait.retry(ctx, spRetry, "createServicePrincipal", func() error {
 		_, err := c.graph.ServicePrincipals().Post(ctx, sp, nil)
-		if err == nil || statusOf(err) == http.StatusConflict {
+		if statusOf(err) == http.StatusConflict {
 			return nil
 		}
-		ge := inspect("createServicePrincipal", err)
-		if !spReplicating(ge) || c.now().Sub(start)+wait > spGiveUp {
-			return fmt.Errorf("create service principal: %w", classify("createServicePrincipal", err))
-		}
-		c.log.InfoContext(ctx, "graph createServicePrincipal: application not replicated yet; waiting to retry",
-			"status", ge.Status, "request_id", ge.RequestID, "wait", wait)
-		if err := domain.Sleep(ctx, wait); err != nil {
-			return fmt.Errorf("create service principal: %w", err)
-		}
-		wait = min(wait*2, spMaxWait)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create service principal: %w", classify("createServicePrincipal", err))
 	}
+	return nil
 }
 
 // spReplicating reports whether a service principal creation failed
@@ -165,8 +154,10 @@ func (c *Client) OwnedByApppass(ctx context.Context, objectID string) (bool, err
 	if err != nil {
 		return false, err
 	}
-	res, err := c.graph.Applications().ByApplicationId(objectID).Owners().Get(ctx, &applications.ItemOwnersRequestBuilderGetRequestConfiguration{
-		QueryParameters: &applications.ItemOwnersRequestBuilderGetQueryParameters{Select: []string{"id"}},
+	res, err := call(ctx, c.wait, graphRetry, "listOwners", func() (models.DirectoryObjectCollectionResponseable, error) {
+		return c.graph.Applications().ByApplicationId(objectID).Owners().Get(ctx, &applications.ItemOwnersRequestBuilderGetRequestConfiguration{
+			QueryParameters: &applications.ItemOwnersRequestBuilderGetQueryParameters{Select: []string{"id"}},
+		})
 	})
 	if err != nil {
 		return false, fmt.Errorf("owners of application %s: %w", objectID, classify("listOwners", err))
@@ -193,8 +184,10 @@ func (c *Client) servicePrincipalID(ctx context.Context) (string, error) {
 	if c.selfSP != "" {
 		return c.selfSP, nil
 	}
-	sp, err := c.graph.ServicePrincipalsWithAppId(ptr(c.clientID)).Get(ctx, &serviceprincipalswithappid.ServicePrincipalsWithAppIdRequestBuilderGetRequestConfiguration{
-		QueryParameters: &serviceprincipalswithappid.ServicePrincipalsWithAppIdRequestBuilderGetQueryParameters{Select: []string{"id"}},
+	sp, err := call(ctx, c.wait, graphRetry, "getServicePrincipal", func() (models.ServicePrincipalable, error) {
+		return c.graph.ServicePrincipalsWithAppId(ptr(c.clientID)).Get(ctx, &serviceprincipalswithappid.ServicePrincipalsWithAppIdRequestBuilderGetRequestConfiguration{
+			QueryParameters: &serviceprincipalswithappid.ServicePrincipalsWithAppIdRequestBuilderGetQueryParameters{Select: []string{"id"}},
+		})
 	})
 	if err != nil {
 		return "", fmt.Errorf("apppass's own service principal: %w", classify("getServicePrincipal", err))

@@ -11,8 +11,10 @@
 package graphclient
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -52,7 +54,11 @@ type Options struct {
 	// DefaultExchangeResource.
 	ExchangeResource string
 	Now              func() time.Time
-	Logger           *slog.Logger
+	// Sleep waits d or until ctx ends, between retries of a Graph call;
+	// nil: a real wait (domain.Sleep). Tests pass one that returns at
+	// once, or that moves their clock, so they never sleep for real.
+	Sleep  func(ctx context.Context, d time.Duration) error
+	Logger *slog.Logger
 }
 
 // Client talks to Entra and Graph. It is safe for concurrent use.
@@ -79,7 +85,7 @@ type Client struct {
 
 	verify verifier     // the gateway's password checks (verify.go)
 	http   *http.Client // plain transport, no token: upload URLs (sendmail.go)
-	retry  retryPolicy  // the gateway's Graph retries (sendmail.go)
+	wait   waiter       // clock, sleep and jitter of every retry (retry.go)
 	// exchange caches the token for Exchange Online (exchange_token.go).
 	exchange *exchangeTokens
 }
@@ -102,6 +108,9 @@ func New(opts Options) (*Client, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = domain.Sleep
 	}
 	if opts.CacheTTL <= 0 {
 		opts.CacheTTL = 2 * time.Minute
@@ -127,7 +136,10 @@ func New(opts Options) (*Client, error) {
 		return nil, fmt.Errorf("graph auth provider: %w", err)
 	}
 	clientOptions := msgraph.GetDefaultClientOptions()
-	middleware := msgraphcore.GetDefaultMiddlewaresWithOptions(&clientOptions)
+	middleware, err := withoutSDKRetry(msgraphcore.GetDefaultMiddlewaresWithOptions(&clientOptions))
+	if err != nil {
+		return nil, err
+	}
 	httpClient := &http.Client{
 		Transport: khttp.NewCustomTransportWithParentTransport(transport, middleware...),
 		Timeout:   100 * time.Second,
@@ -148,7 +160,7 @@ func New(opts Options) (*Client, error) {
 		verify:   verify,
 		exchange: &exchangeTokens{scope: exchangeScope(opts.ExchangeResource)},
 		http:     &http.Client{Transport: transport, Timeout: 5 * time.Minute},
-		retry:    defaultRetry(),
+		wait:     waiter{now: time.Now, sleep: opts.Sleep, jitter: rand.Float64, log: opts.Logger},
 		graph:    msgraph.NewGraphServiceClient(adapter),
 		cred:     cred,
 		scope:    scope,
@@ -163,6 +175,31 @@ func New(opts Options) (*Client, error) {
 		newApps:  expirable.NewLRU[string, time.Time](1000, nil, 10*time.Minute),
 		lastUsed: expirable.NewLRU[string, map[string]time.Time](10000, nil, time.Hour),
 	}, nil
+}
+
+// noRetry turns the SDK's retry handler off. apppass retries each call
+// itself under one policy (retry.go), with waits it can bound and tests
+// can inject; the SDK's would also retry POSTs that are not idempotent on
+// 503/504, which can mint a second secret or application (SPEC §3).
+var noRetry = khttp.RetryHandlerOptions{
+	ShouldRetry: func(time.Duration, int, *http.Request, *http.Response) bool { return false },
+}
+
+// withoutSDKRetry replaces the SDK's retry handler in middleware with one
+// that never retries. It fails when there is none to replace, so that an
+// SDK upgrade that renames it cannot quietly turn retries back on.
+func withoutSDKRetry(middleware []khttp.Middleware) ([]khttp.Middleware, error) {
+	found := false
+	for i, m := range middleware {
+		if _, ok := m.(*khttp.RetryHandler); ok {
+			middleware[i] = khttp.NewRetryHandlerWithOptions(noRetry)
+			found = true
+		}
+	}
+	if !found {
+		return nil, fmt.Errorf("graph middleware: no retry handler to turn off")
+	}
+	return middleware, nil
 }
 
 // TenantID returns the Entra tenant apppass manages; devices sign in to it.

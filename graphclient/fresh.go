@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/apppass/apppass/domain"
@@ -16,8 +17,10 @@ import (
 // returns a KindNotFound error when the user is gone, KindUpstream when
 // Graph fails.
 func (c *Client) FreshUser(ctx context.Context, id string) (domain.User, error) {
-	u, err := c.graph.Users().ByUserId(id).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
-		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: userSelect},
+	u, err := call(ctx, c.wait, graphRetry, "getUser", func() (models.Userable, error) {
+		return c.graph.Users().ByUserId(id).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
+			QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: userSelect},
+		})
 	})
 	if statusOf(err) == http.StatusNotFound {
 		return domain.User{}, domain.Wrap(domain.KindNotFound, err, "That Microsoft 365 account no longer exists.")

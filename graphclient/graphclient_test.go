@@ -2,6 +2,7 @@ package graphclient_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,15 +13,53 @@ import (
 
 func MustClient(tb testing.TB, s *fakeentra.Server) *graphclient.Client {
 	tb.Helper()
+	return mustClientSleeping(tb, s, new(sleeper))
+}
+
+// mustClientSleeping is MustClient whose retries sleep with sl.
+func mustClientSleeping(tb testing.TB, s *fakeentra.Server, sl *sleeper) *graphclient.Client {
+	tb.Helper()
 	c, err := graphclient.New(graphclient.Options{
 		TenantID: fakeentra.TenantID, ClientID: fakeentra.ClientID, ClientSecret: domain.NewSecret(fakeentra.ClientSecret),
 		AuthorityHost: s.AuthorityHost(), GraphBaseURL: s.GraphBaseURL(), AppNamePrefix: "App passwords – ",
-		Transport: s.Client().Transport,
+		Transport: s.Client().Transport, Sleep: sl.sleep,
 	})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return c
+}
+
+// sleeper is the retries' sleep in tests: it returns at once, records the
+// wait, and moves a fake clock (the fake Entra's, when it is given one)
+// by it, so nothing sleeps for real.
+type sleeper struct {
+	mu    sync.Mutex
+	at    time.Time // the fake clock; zero: not used
+	slept []time.Duration
+}
+
+func (s *sleeper) sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.slept = append(s.slept, d)
+	s.at = s.at.Add(d)
+	return nil
+}
+
+func (s *sleeper) now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.at
+}
+
+func (s *sleeper) waits() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.slept...)
 }
 
 func ctx(tb testing.TB) context.Context {
@@ -125,14 +164,14 @@ func TestApplicationLifecycle(t *testing.T) {
 func TestThrottledReadsAreRetriedAfterRetryAfter(t *testing.T) {
 	s := fakeentra.New(t)
 	s.AddUser(fakeentra.User{ID: "u1", UserPrincipalName: "a@x.test", AccountEnabled: true})
-	c := MustClient(t, s)
+	sl := new(sleeper)
+	c := mustClientSleeping(t, s, sl)
 	s.Inject("listApplications", fakeentra.Fault{Status: 429, RetryAfter: 1})
-	start := time.Now()
 	if _, err := c.FreshApplications(ctx(t), "u1"); err != nil {
 		t.Fatalf("throttled read failed: %v", err)
 	}
-	if waited := time.Since(start); waited < 900*time.Millisecond {
-		t.Errorf("retried after %v, before Retry-After (1 s)", waited)
+	if w := sl.waits(); len(w) != 1 || w[0] < time.Second || w[0] > 1100*time.Millisecond {
+		t.Errorf("waits %v, want one of Retry-After (1 s) plus at most a tenth", w)
 	}
 	if n := s.Count("listApplications"); n != 2 {
 		t.Errorf("listApplications calls = %d, want 2", n)

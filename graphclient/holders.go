@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/applications"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
 
 	"github.com/apppass/apppass/domain"
 )
@@ -22,8 +23,10 @@ import (
 func (c *Client) ScanHolders(ctx context.Context, fn func(app domain.Application, upn string) error) error {
 	filter := "tags/any(t:t eq '" + tagApppass + "')"
 	top := int32(999)
-	res, err := c.graph.Applications().Get(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{
-		QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Filter: &filter, Select: appSelect, Top: &top},
+	res, err := call(ctx, c.wait, graphRetry, "listApplications", func() (models.ApplicationCollectionResponseable, error) {
+		return c.graph.Applications().Get(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{
+			QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Filter: &filter, Select: appSelect, Top: &top},
+		})
 	})
 	for {
 		if err != nil {
@@ -42,7 +45,9 @@ func (c *Client) ScanHolders(ctx context.Context, fn func(app domain.Application
 		if next == nil || *next == "" {
 			return nil
 		}
-		res, err = c.graph.Applications().WithUrl(*next).Get(ctx, nil)
+		res, err = call(ctx, c.wait, graphRetry, "listApplications", func() (models.ApplicationCollectionResponseable, error) {
+			return c.graph.Applications().WithUrl(*next).Get(ctx, nil)
+		})
 	}
 }
 

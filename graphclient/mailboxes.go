@@ -27,8 +27,10 @@ func (c *Client) FindMailbox(ctx context.Context, address string) (domain.Mailbo
 	if key == "" || !strings.Contains(key, "@") || strings.ContainsAny(key, "/?#'\\ ") {
 		return domain.Mailbox{}, domain.Errorf(domain.KindNotFound, "not an address")
 	}
-	u, err := c.graph.Users().ByUserId(key).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
-		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: mailboxSelect},
+	u, err := call(ctx, c.wait, graphRetry, "getUser", func() (models.Userable, error) {
+		return c.graph.Users().ByUserId(key).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
+			QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: mailboxSelect},
+		})
 	})
 	if err == nil {
 		return toMailbox(u), nil
@@ -40,8 +42,10 @@ func (c *Client) FindMailbox(ctx context.Context, address string) (domain.Mailbo
 		"mail eq '" + key + "'",
 		"proxyAddresses/any(p:p eq 'smtp:" + key + "')",
 	} {
-		res, err := c.graph.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
-			QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Filter: &filter, Select: mailboxSelect},
+		res, err := call(ctx, c.wait, graphRetry, "filterUsers", func() (models.UserCollectionResponseable, error) {
+			return c.graph.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
+				QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Filter: &filter, Select: mailboxSelect},
+			})
 		})
 		if err != nil {
 			return domain.Mailbox{}, fmt.Errorf("find mailbox: %w", classify("filterUsers", err))

@@ -19,16 +19,17 @@ import (
 	"github.com/apppass/apppass/domain"
 )
 
-// noRetry turns off the SDK's retry of 429/503/504 for one request:
-// addPassword is not idempotent, so a blind retry can mint a second secret
-// that nobody receives.
-var noRetry = &khttp.RetryHandlerOptions{
-	ShouldRetry: func(time.Duration, int, *http.Request, *http.Response) bool { return false },
-}
+// addPasswordRetry bounds AddPassword's own waits. Only answers after
+// which Graph certainly created nothing are waited out: 429 (the call was
+// refused before it ran) and the 404 of an application this process just
+// created and Entra has not replicated yet. Never 5xx or a lost answer:
+// those may have minted a secret, which the caller reconciles.
+var addPasswordRetry = retryPolicy{first: time.Second, maxBackoff: 8 * time.Second, maxWait: time.Minute}
 
 const (
-	maxThrottleWait = 60 * time.Second
-	newAppLagWindow = 5 * time.Minute
+	addPasswordThrottled = 4 // calls in all while Graph answers 429
+	addPasswordNewApp    = 8 // calls in all while a new application answers 404
+	newAppLagWindow      = 5 * time.Minute
 )
 
 // AddPassword creates a password credential called name on app, expiring
@@ -44,9 +45,9 @@ func (c *Client) AddPassword(ctx context.Context, app domain.Application, name s
 	}
 	body := applications.NewItemAddPasswordPostRequestBody()
 	body.SetPasswordCredential(pc)
-	cfg := &applications.ItemAddPasswordRequestBuilderPostRequestConfiguration{Options: []abs.RequestOption{noRetry}}
+	cfg := &applications.ItemAddPasswordRequestBuilderPostRequestConfiguration{Options: []abs.RequestOption{&noRetry}}
 
-	backoff := time.Second
+	backoff := addPasswordRetry.first
 	for attempt := 1; ; attempt++ {
 		res, err := c.graph.Applications().ByApplicationId(app.ObjectID).AddPassword().Post(ctx, body, cfg)
 		if err == nil {
@@ -59,20 +60,17 @@ func (c *Client) AddPassword(ctx context.Context, app domain.Application, name s
 			return p, secret, nil
 		}
 		ge := inspect("addPassword", err)
-		var wait time.Duration
-		switch {
-		case ge.Status == http.StatusTooManyRequests && attempt < 4:
-			wait = retryAfter(err, backoff)
-		case ge.Status == http.StatusNotFound && c.isNewApp(app.ObjectID) && attempt < 8:
-			wait = backoff
-		default:
+		retry := (ge.Status == http.StatusTooManyRequests && attempt < addPasswordThrottled) ||
+			(ge.Status == http.StatusNotFound && c.isNewApp(app.ObjectID) && attempt < addPasswordNewApp)
+		wait, ok := c.wait.delay(addPasswordRetry, ge.RetryAfter, backoff)
+		if !retry || !ok || c.wait.pastDeadline(ctx, wait) {
 			return domain.Password{}, domain.Secret{}, fmt.Errorf("add password: %w", classify("addPassword", err))
 		}
 		c.log.InfoContext(ctx, "graph addPassword: waiting to retry", "status", ge.Status, "request_id", ge.RequestID, "wait", wait, "attempt", attempt)
-		if err := domain.Sleep(ctx, wait); err != nil {
-			return domain.Password{}, domain.Secret{}, fmt.Errorf("add password: %w", err)
+		if c.wait.sleep(ctx, wait) != nil {
+			return domain.Password{}, domain.Secret{}, fmt.Errorf("add password: %w", classify("addPassword", err))
 		}
-		backoff = min(backoff*2, 8*time.Second)
+		backoff = min(backoff*2, addPasswordRetry.maxBackoff)
 	}
 }
 
@@ -85,7 +83,10 @@ func (c *Client) RemovePassword(ctx context.Context, app domain.Application, key
 	}
 	body := applications.NewItemRemovePasswordPostRequestBody()
 	body.SetKeyId(&id)
-	err = c.graph.Applications().ByApplicationId(app.ObjectID).RemovePassword().Post(ctx, body, nil)
+	// Removing twice removes nothing more: retried like a read.
+	err = c.wait.retry(ctx, graphRetry, "removePassword", func() error {
+		return c.graph.Applications().ByApplicationId(app.ObjectID).RemovePassword().Post(ctx, body, nil)
+	})
 	if err != nil {
 		ge := inspect("removePassword", err)
 		if ge.Status == http.StatusNotFound || (ge.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(ge.Message), "no password credential")) {
@@ -109,24 +110,4 @@ func (c *Client) RemovePassword(ctx context.Context, app domain.Application, key
 func (c *Client) isNewApp(objectID string) bool {
 	at, ok := c.newApps.Get(objectID)
 	return ok && c.now().Sub(at) < newAppLagWindow
-}
-
-// retryAfter reads Retry-After (seconds or an HTTP date) from a Graph
-// error, falling back to def, and caps the wait.
-func retryAfter(err error, def time.Duration) time.Duration {
-	type headered interface {
-		GetResponseHeaders() *abs.ResponseHeaders
-	}
-	var h headered
-	if errors.As(err, &h) && h.GetResponseHeaders() != nil {
-		for _, v := range h.GetResponseHeaders().Get("Retry-After") {
-			if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-				return min(time.Duration(s)*time.Second, maxThrottleWait)
-			}
-			if t, err := http.ParseTime(v); err == nil {
-				return min(max(time.Until(t), 0), maxThrottleWait)
-			}
-		}
-	}
-	return def
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/microsoftgraph/msgraph-sdk-go/applications"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/apppass/apppass/domain"
@@ -57,12 +58,18 @@ func (c *Client) ProbePermission(ctx context.Context, perm string) error {
 	var err error
 	switch perm {
 	case PermUserReadAll:
-		_, err = c.graph.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
-			QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Top: &one, Select: []string{"id"}},
+		err = c.wait.retry(ctx, graphRetry, "probe", func() error {
+			_, err := c.graph.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
+				QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Top: &one, Select: []string{"id"}},
+			})
+			return err
 		})
 	case PermApplicationOwnedBy:
-		_, err = c.graph.Applications().Get(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{
-			QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Top: &one, Select: []string{"id"}},
+		err = c.wait.retry(ctx, graphRetry, "probe", func() error {
+			_, err := c.graph.Applications().Get(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{
+				QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Top: &one, Select: []string{"id"}},
+			})
+			return err
 		})
 	case PermAuditLogReadAll:
 		err = c.probeSignIns(ctx)
@@ -89,8 +96,10 @@ func (c *Client) probeSignIns(ctx context.Context) error {
 // KindNotFound error when the group does not exist, and another error when
 // apppass may not read groups.
 func (c *Client) GroupName(ctx context.Context, id string) (string, error) {
-	g, err := c.graph.Groups().ByGroupId(id).Get(ctx, &groups.GroupItemRequestBuilderGetRequestConfiguration{
-		QueryParameters: &groups.GroupItemRequestBuilderGetQueryParameters{Select: []string{"id", "displayName"}},
+	g, err := call(ctx, c.wait, graphRetry, "getGroup", func() (models.Groupable, error) {
+		return c.graph.Groups().ByGroupId(id).Get(ctx, &groups.GroupItemRequestBuilderGetRequestConfiguration{
+			QueryParameters: &groups.GroupItemRequestBuilderGetQueryParameters{Select: []string{"id", "displayName"}},
+		})
 	})
 	if err != nil {
 		return "", fmt.Errorf("get group: %w", classify("getGroup", err))

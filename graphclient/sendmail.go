@@ -48,7 +48,7 @@ const (
 // request id as Ref.
 func (c *Client) SendMail(ctx context.Context, userID string, msg []byte) error {
 	if base64.StdEncoding.EncodedLen(len(msg)) <= maxMIMERequest {
-		return c.retry.do(ctx, func() error { return c.postMIME(ctx, userID, "sendMail", msg, nil) })
+		return c.mailStep(ctx, "sendMail", func() error { return c.postMIME(ctx, userID, "sendMail", msg, nil) })
 	}
 	rest, atts, err := mimesplit.Split(msg, func(n int) bool { return base64.StdEncoding.EncodedLen(n) <= maxMIMERequest })
 	if err != nil {
@@ -56,7 +56,7 @@ func (c *Client) SendMail(ctx context.Context, userID string, msg []byte) error 
 			Err: fmt.Errorf("send mail: split: %w", err)}
 	}
 	var draft models.Messageable
-	err = c.retry.do(ctx, func() error {
+	err = c.mailStep(ctx, "createDraft", func() error {
 		var m models.Messageable
 		err := c.postMIME(ctx, userID, "createDraft", rest, &m)
 		draft = m
@@ -72,10 +72,18 @@ func (c *Client) SendMail(ctx context.Context, userID string, msg []byte) error 
 			return err
 		}
 	}
-	return c.retry.do(ctx, func() error {
-		err := msgItem.Send().Post(ctx, &users.ItemMessagesItemSendRequestBuilderPostRequestConfiguration{Options: noSDKRetry()})
-		return sendError("sendDraft", err)
+	return c.mailStep(ctx, "sendDraft", func() error {
+		return msgItem.Send().Post(ctx, &users.ItemMessagesItemSendRequestBuilderPostRequestConfiguration{Options: noSDKRetry()})
 	})
+}
+
+// mailStep runs one step of SendMail under the one retry policy, within
+// ctx's deadline (the SMTP transaction's), and classifies its failure.
+func (c *Client) mailStep(ctx context.Context, op string, fn func() error) error {
+	if err := c.wait.retry(ctx, graphRetry, op, fn); err != nil {
+		return classify(op, err)
+	}
+	return nil
 }
 
 // postMIME posts base64 MIME as text/plain to /users/{id}/sendMail (op
@@ -100,11 +108,11 @@ func (c *Client) postMIME(ctx context.Context, userID, op string, msg []byte, ou
 	errs := abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue}
 	adapter := c.graph.GetAdapter()
 	if out == nil {
-		return sendError(op, adapter.SendNoContent(ctx, info, errs))
+		return adapter.SendNoContent(ctx, info, errs)
 	}
 	res, err := adapter.Send(ctx, info, models.CreateMessageFromDiscriminatorValue, errs)
 	if err != nil {
-		return sendError(op, err)
+		return err
 	}
 	m, ok := res.(models.Messageable)
 	if !ok || deref(m.GetId()) == "" {
@@ -129,11 +137,11 @@ func (c *Client) uploadAttachment(ctx context.Context, msgItem *users.ItemMessag
 	body := users.NewItemMessagesItemAttachmentsCreateUploadSessionPostRequestBody()
 	body.SetAttachmentItem(item)
 	var uploadURL string
-	err := c.retry.do(ctx, func() error {
+	err := c.mailStep(ctx, "createUploadSession", func() error {
 		s, err := msgItem.Attachments().CreateUploadSession().Post(ctx, body,
 			&users.ItemMessagesItemAttachmentsCreateUploadSessionRequestBuilderPostRequestConfiguration{Options: noSDKRetry()})
 		if err != nil {
-			return sendError("createUploadSession", err)
+			return err
 		}
 		uploadURL = deref(s.GetUploadUrl())
 		return nil
@@ -146,7 +154,7 @@ func (c *Client) uploadAttachment(ctx context.Context, msgItem *users.ItemMessag
 	}
 	for from := 0; from < len(a.Data); from += uploadChunk {
 		to := min(from+uploadChunk, len(a.Data))
-		if err := c.retry.do(ctx, func() error { return c.putChunk(ctx, uploadURL, a.Data, from, to) }); err != nil {
+		if err := c.mailStep(ctx, "uploadChunk", func() error { return c.putChunk(ctx, uploadURL, a.Data, from, to) }); err != nil {
 			return err
 		}
 	}
@@ -166,79 +174,28 @@ func (c *Client) putChunk(ctx context.Context, uploadURL string, data []byte, fr
 	resp, err := c.http.Do(req)
 	if err != nil {
 		// The URL holds a token: keep only the kind of failure.
-		return &domain.Error{Kind: domain.KindUpstream, Message: "Microsoft Graph could not be reached.", Err: fmt.Errorf("upload chunk: %s", transportReason(err))}
+		if ctx.Err() != nil {
+			return &graphError{Op: "uploadChunk", Err: fmt.Errorf("upload chunk: %w", ctx.Err())}
+		}
+		return &graphError{Op: "uploadChunk", Err: fmt.Errorf("upload chunk: %s: %w", transportReason(err), errNoAnswer)}
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated {
 		return nil
 	}
-	ge := &graphError{Op: "uploadChunk", Status: resp.StatusCode, RequestID: resp.Header.Get("request-id")}
+	ge := &graphError{Op: "uploadChunk", Status: resp.StatusCode, RequestID: resp.Header.Get("request-id"), RetryAfter: resp.Header.Get("Retry-After")}
 	ge.Code, ge.Message = odataCode(b)
-	return &sendFailure{graphError: ge, retryAfter: resp.Header.Get("Retry-After")}
+	return ge
 }
 
-// noSDKRetry turns the SDK's retry handler off for one request: SendMail
-// retries itself, within the SMTP transaction's deadline.
+// noSDKRetry turns the SDK's retry handler off for one request. The
+// client's handler never retries (withoutSDKRetry); this keeps it so for
+// the mail calls should that ever change: SendMail retries itself, within
+// the SMTP transaction's deadline.
 func noSDKRetry() []abs.RequestOption {
 	return []abs.RequestOption{&khttp.RetryHandlerOptions{
 		MaxRetries:  0,
 		ShouldRetry: func(time.Duration, int, *http.Request, *http.Response) bool { return false },
 	}}
-}
-
-// sendFailure is a failed mail call with its Retry-After, if any.
-type sendFailure struct {
-	*graphError
-	retryAfter string
-}
-
-// sendError wraps an SDK error from a mail call as a sendFailure.
-func sendError(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	ge := inspect(op, err)
-	sf := &sendFailure{graphError: ge}
-	var odata *odataerrors.ODataError
-	if errors.As(err, &odata) && odata.ResponseHeaders != nil {
-		if v := odata.ResponseHeaders.Get("Retry-After"); len(v) > 0 {
-			sf.retryAfter = v[0]
-		}
-	}
-	return sf
-}
-
-// transient reports whether a mail call failure may succeed when retried.
-func (f *sendFailure) transient() bool {
-	switch f.Status {
-	case 0, http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout, http.StatusBadGateway, http.StatusInternalServerError:
-		return true
-	}
-	return false
-}
-
-// domainError turns the final failure into the domain vocabulary.
-func (f *sendFailure) domainError() error {
-	e := &domain.Error{Ref: f.RequestID, Err: f.graphError}
-	switch {
-	case f.transient():
-		e.Kind, e.Message = domain.KindUpstream, "Microsoft Graph is busy or unreachable; try again later."
-	case f.Status == http.StatusUnauthorized || f.Status == http.StatusForbidden:
-		e.Kind, e.Message = domain.KindForbidden, "apppass may not send as this mailbox (Mail.Send and its Exchange scope)."
-	case f.Status == http.StatusNotFound:
-		e.Kind, e.Message = domain.KindNotFound, "Microsoft Graph does not know this mailbox."
-	default:
-		e.Kind, e.Message = domain.KindInvalid, "Microsoft Graph refused the message."
-	}
-	return e
-}
-
-// retryAfterSeconds parses Retry-After (delta seconds); 0 when absent.
-func (f *sendFailure) retryAfterSeconds() int {
-	n, err := strconv.Atoi(f.retryAfter)
-	if err != nil || n < 0 {
-		return 0
-	}
-	return n
 }

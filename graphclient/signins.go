@@ -127,9 +127,11 @@ func (c *Client) getRaw(ctx context.Context, u *url.URL) ([]byte, error) {
 	req.Method = abs.GET
 	req.SetUri(*u)
 	req.Headers.TryAdd("Accept", "application/json")
-	res, err := c.graph.GetAdapter().SendPrimitive(ctx, req, "[]byte", abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue})
-	body, _ := res.([]byte)
-	return body, err
+	return call(ctx, c.wait, graphRetry, "get", func() ([]byte, error) {
+		res, err := c.graph.GetAdapter().SendPrimitive(ctx, req, "[]byte", abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue})
+		body, _ := res.([]byte)
+		return body, err
+	})
 }
 
 // betaURL turns the v1.0 base URL (…/v1.0) into the beta URL of path, on

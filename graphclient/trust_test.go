@@ -39,8 +39,10 @@ func TestServicePrincipalCreationWaitsOutReplication(t *testing.T) {
 	for _, forbidden := range []bool{false, true} {
 		t.Run(map[bool]string{false: "400", true: "403"}[forbidden], func(t *testing.T) {
 			s := fakeentra.New(t)
-			s.SetServicePrincipalLag(1200*time.Millisecond, forbidden)
-			c := MustClient(t, s)
+			sl := &sleeper{at: time.Now()}
+			s.SetNow(sl.now)
+			s.SetServicePrincipalLag(20*time.Second, forbidden)
+			c := mustClientSleeping(t, s, sl)
 			app, err := c.CreateApplication(ctx(t), domain.User{ID: "u1", UserPrincipalName: "a@x.test"})
 			if err != nil || !app.HasServicePrincipal {
 				t.Fatalf("CreateApplication = %+v, %v; want it with its service principal", app, err)
@@ -50,6 +52,13 @@ func TestServicePrincipalCreationWaitsOutReplication(t *testing.T) {
 			}
 			if n := s.Count(fakeentra.OpCreateServicePrincipal); n < 2 {
 				t.Errorf("createServicePrincipal called %d times, want retries", n)
+			}
+			var waited time.Duration
+			for _, d := range sl.waits() {
+				waited += d
+			}
+			if waited < 20*time.Second || waited > 2*time.Minute {
+				t.Errorf("waited %v in all, want the lag (20 s) and at most two minutes", waited)
 			}
 		})
 	}

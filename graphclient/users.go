@@ -24,8 +24,10 @@ func (c *Client) FindUser(ctx context.Context, email string) (domain.User, error
 	if u, ok := c.users.Get(key); ok {
 		return u, nil
 	}
-	u, err := c.graph.Users().ByUserId(key).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
-		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: userSelect},
+	u, err := call(ctx, c.wait, graphRetry, "getUser", func() (models.Userable, error) {
+		return c.graph.Users().ByUserId(key).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
+			QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: userSelect},
+		})
 	})
 	// 404: no such UPN; 400: a UPN Graph cannot take in a path (one
 	// starting with '$', for instance). Both fall back to the mail filter.
@@ -34,8 +36,10 @@ func (c *Client) FindUser(ctx context.Context, email string) (domain.User, error
 	}
 	if err != nil {
 		filter := "mail eq '" + strings.ReplaceAll(key, "'", "''") + "'"
-		res, err := c.graph.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
-			QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Filter: &filter, Select: userSelect},
+		res, err := call(ctx, c.wait, graphRetry, "filterUsers", func() (models.UserCollectionResponseable, error) {
+			return c.graph.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
+				QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Filter: &filter, Select: userSelect},
+			})
 		})
 		if err != nil {
 			return domain.User{}, fmt.Errorf("find user by mail: %w", classify("filterUsers", err))
@@ -75,7 +79,10 @@ func (c *Client) MemberGroups(ctx context.Context, userID string, groupIDs []str
 	}
 	body := users.NewItemCheckMemberGroupsPostRequestBody()
 	body.SetGroupIds(ask)
-	res, err := c.graph.Users().ByUserId(userID).CheckMemberGroups().PostAsCheckMemberGroupsPostResponse(ctx, body, nil)
+	// A POST that only reads: retried like a read.
+	res, err := call(ctx, c.wait, graphRetry, "checkMemberGroups", func() (users.ItemCheckMemberGroupsPostResponseable, error) {
+		return c.graph.Users().ByUserId(userID).CheckMemberGroups().PostAsCheckMemberGroupsPostResponse(ctx, body, nil)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("check member groups: %w", classify("checkMemberGroups", err))
 	}
