@@ -151,6 +151,9 @@ func (s *Server) mintToken(clientID, resource string, now time.Time) (string, []
 	var roles []string
 	if eq(clientID, ClientID) {
 		roles = s.grantedRolesLocked()
+		if isExchangeResource(resource) {
+			roles = s.exchangeRolesLocked()
+		}
 		c["roles"] = roles
 	}
 	claims, _ := json.Marshal(c)

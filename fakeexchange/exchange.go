@@ -1,9 +1,8 @@
-// Package fakeexchange is an in-process fake of Exchange Online's mail
-// protocols for apppass's tests: SMTP submission with OAuth (smtp.go), and
-// the tenant-side state every protocol shares: mailboxes, their
-// per-protocol switches, Exchange RBAC for Applications role assignments
-// and the check of the access tokens that a fake Entra
-// (github.com/apppass/apppass/fakeentra) issued.
+// The SMTP side of the fake (Server, smtp.go): SMTP submission with OAuth,
+// over a tenant of mailboxes with Exchange RBAC for Applications role
+// assignments, checking the access tokens that a fake Entra
+// (github.com/apppass/apppass/fakeentra) issued by introspection, as
+// Exchange checks Entra's signature.
 //
 // It is as strict as the real service where apppass must cope with it
 // (see PLATFORM.md): XOAUTH2 only, and only after STARTTLS; the token's
@@ -12,6 +11,7 @@
 // per mailbox (535 5.7.139); MAIL FROM one of the mailbox's addresses
 // (550 5.7.60); 3 concurrent connections (432 4.3.2) and 30 messages a
 // minute (421 4.7.66) per mailbox; 35 MiB messages by default.
+
 package fakeexchange
 
 import (
@@ -34,10 +34,6 @@ import (
 
 // Resource is Exchange Online's resource, the audience of its tokens.
 const Resource = "https://outlook.office365.com"
-
-// exchangeAppID is Office 365 Exchange Online's application id, which
-// Exchange also accepts as its audience.
-const exchangeAppID = "00000002-0000-0ff1-ce00-000000000000"
 
 // RoleSMTPSendAsApp is the Exchange RBAC for Applications role that lets
 // an application send through SMTP AUTH as the mailboxes of its scope.

@@ -30,8 +30,8 @@ const (
 	maxRecipients = 500
 )
 
-// Message is a message the fake accepted, with its envelope.
-type Message struct {
+// SMTPMessage is a message the SMTP listener accepted, with its envelope.
+type SMTPMessage struct {
 	// MailboxID and Mailbox are the object id and primary address of the
 	// mailbox the client signed in as (XOAUTH2 user=).
 	MailboxID, Mailbox string
@@ -101,7 +101,7 @@ type smtpState struct {
 	conns         map[string]int         // mailbox id → authenticated connections
 	sent          map[string][]time.Time // mailbox id → acceptance times within the window
 	faults        map[Stage][]Fault
-	messages      []Message
+	messages      []SMTPMessage
 	counts        SMTPCounts
 }
 
@@ -198,9 +198,9 @@ func (s *Server) ClearSMTPFaults() {
 	clear(s.smtp.faults)
 }
 
-// Messages returns the messages accepted so far, in order. Their byte
+// SMTPMessages returns the messages the SMTP listener accepted so far, in order. Their byte
 // slices are shared: callers must not modify them.
-func (s *Server) Messages() []Message {
+func (s *Server) SMTPMessages() []SMTPMessage {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.smtp.messages)
@@ -398,7 +398,7 @@ func (ss *smtpSession) Data(r io.Reader) error {
 // record files an accepted message.
 func (ss *smtpSession) record(n int64, h hash.Hash, data []byte, discard bool) {
 	s := ss.s
-	m := Message{MailboxID: ss.mailbox.ID, Mailbox: ss.mailbox.Address, From: ss.from, To: slices.Clone(ss.to), Size: n}
+	m := SMTPMessage{MailboxID: ss.mailbox.ID, Mailbox: ss.mailbox.Address, From: ss.from, To: slices.Clone(ss.to), Size: n}
 	copy(m.SHA256[:], h.Sum(nil))
 	if !discard {
 		m.Data = data

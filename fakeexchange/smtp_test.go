@@ -14,7 +14,7 @@ import (
 
 	"github.com/apppass/apppass/fakeentra"
 	"github.com/apppass/apppass/fakeexchange"
-	"github.com/apppass/apppass/xoauth2"
+	xo "github.com/apppass/apppass/xoauth2"
 )
 
 const alice = "alice@contoso.test"
@@ -31,8 +31,8 @@ func tenant(t *testing.T) (*fakeentra.Server, *fakeexchange.Server) {
 	return entra, ex
 }
 
-// token gets apppass's app-only token for resource from the fake Entra.
-func token(t *testing.T, entra *fakeentra.Server, resource string) string {
+// appToken gets apppass's app-only token for resource from the fake Entra.
+func appToken(t *testing.T, entra *fakeentra.Server, resource string) string {
 	t.Helper()
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {fakeentra.ClientID},
 		"client_secret": {fakeentra.ClientSecret}, "scope": {resource + "/.default"}}
@@ -78,14 +78,14 @@ func TestSendRecordsBytesAndEnvelope(t *testing.T) {
 	if !c.SupportsAuth("XOAUTH2") || c.SupportsAuth("PLAIN") || c.SupportsAuth("LOGIN") {
 		t.Error("AUTH must offer XOAUTH2 only")
 	}
-	if err := c.Auth(xoauth2.NewClient(alice, token(t, entra, fakeexchange.Resource))); err != nil {
+	if err := c.Auth(xo.NewClient(alice, appToken(t, entra, fakeexchange.Resource))); err != nil {
 		t.Fatal(err)
 	}
 	msg := "From: a.smith@contoso.test\r\nTo: bob@contoso.test\r\nSubject: x\r\n\r\n.leading dot\r\nbody  \r\n"
 	if err := c.SendMail("a.smith@contoso.test", []string{"bob@contoso.test", "hidden@fabrikam.test"}, strings.NewReader(msg)); err != nil {
 		t.Fatal(err)
 	}
-	got := ex.Messages()
+	got := ex.SMTPMessages()
 	if len(got) != 1 {
 		t.Fatalf("%d messages", len(got))
 	}
@@ -117,18 +117,18 @@ func TestRefusals(t *testing.T) {
 	entra, ex := tenant(t)
 	ex.AddMailbox(fakeexchange.Mailbox{ID: "c3", Address: "carol@contoso.test", SMTPAuthDisabled: true})
 	ex.AssignRole(fakeentra.ClientID, fakeexchange.RoleSMTPSendAsApp, []string{"a1", "c3"})
-	good := token(t, entra, fakeexchange.Resource)
+	good := appToken(t, entra, fakeexchange.Resource)
 	for _, tc := range []struct {
 		name, user, token, want string
 	}{
 		{"outside the scope", "bob@contoso.test", good, "535 5.7.3"},
 		{"unknown mailbox", "nobody@contoso.test", good, "535 5.7.3"},
-		{"graph audience", alice, token(t, entra, "https://graph.microsoft.com"), "535 5.7.3"},
+		{"graph audience", alice, appToken(t, entra, "https://graph.microsoft.com"), "535 5.7.3"},
 		{"forged token", alice, good[:len(good)-4] + "AAAA", "535 5.7.3"},
 		{"smtp auth disabled", "carol@contoso.test", good, "535 5.7.139"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := dial(t, ex).Auth(xoauth2.NewClient(tc.user, tc.token))
+			err := dial(t, ex).Auth(xo.NewClient(tc.user, tc.token))
 			if got := code(err); got != tc.want {
 				t.Errorf("AUTH = %s (%v), want %s", got, err, tc.want)
 			}
@@ -136,7 +136,7 @@ func TestRefusals(t *testing.T) {
 	}
 	t.Run("another's sender", func(t *testing.T) {
 		c := dial(t, ex)
-		if err := c.Auth(xoauth2.NewClient(alice, good)); err != nil {
+		if err := c.Auth(xo.NewClient(alice, good)); err != nil {
 			t.Fatal(err)
 		}
 		if got := code(c.Mail("bob@contoso.test", nil)); got != "550 5.7.60" {
@@ -145,11 +145,11 @@ func TestRefusals(t *testing.T) {
 	})
 	t.Run("role removed", func(t *testing.T) {
 		ex.RemoveRole(fakeentra.ClientID, fakeexchange.RoleSMTPSendAsApp)
-		if got := code(dial(t, ex).Auth(xoauth2.NewClient(alice, good))); got != "535 5.7.3" {
+		if got := code(dial(t, ex).Auth(xo.NewClient(alice, good))); got != "535 5.7.3" {
 			t.Errorf("AUTH = %s", got)
 		}
 	})
-	if len(ex.Messages()) != 0 {
+	if len(ex.SMTPMessages()) != 0 {
 		t.Error("a refused session delivered")
 	}
 }
@@ -158,16 +158,16 @@ func TestLimits(t *testing.T) {
 	entra, ex := tenant(t)
 	now := time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
 	ex.SetNow(func() time.Time { return now })
-	tok := token(t, entra, fakeexchange.Resource)
+	tok := appToken(t, entra, fakeexchange.Resource)
 	var open []*smtp.Client
 	for range 3 {
 		c := dial(t, ex)
-		if err := c.Auth(xoauth2.NewClient(alice, tok)); err != nil {
+		if err := c.Auth(xo.NewClient(alice, tok)); err != nil {
 			t.Fatal(err)
 		}
 		open = append(open, c)
 	}
-	if got := code(dial(t, ex).Auth(xoauth2.NewClient(alice, tok))); got != "432 4.3.2" {
+	if got := code(dial(t, ex).Auth(xo.NewClient(alice, tok))); got != "432 4.3.2" {
 		t.Errorf("4th connection: %s", got)
 	}
 	open[2].Quit()
@@ -185,7 +185,7 @@ func TestLimits(t *testing.T) {
 	// server sees the QUIT asynchronously).
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		err := dial(t, ex).Auth(xoauth2.NewClient(alice, tok))
+		err := dial(t, ex).Auth(xo.NewClient(alice, tok))
 		if err == nil {
 			break
 		}
@@ -202,10 +202,10 @@ func TestLimits(t *testing.T) {
 
 func TestFaults(t *testing.T) {
 	entra, ex := tenant(t)
-	tok := token(t, entra, fakeexchange.Resource)
+	tok := appToken(t, entra, fakeexchange.Resource)
 	ex.InjectSMTP(fakeexchange.StageData, fakeexchange.Fault{DropAfter: 10})
 	c := dial(t, ex)
-	if err := c.Auth(xoauth2.NewClient(alice, tok)); err != nil {
+	if err := c.Auth(xo.NewClient(alice, tok)); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.SendMail(alice, []string{"bob@contoso.test"}, strings.NewReader("Subject: dropped\r\n\r\n"+strings.Repeat("x", 100000)+"\r\n")); err == nil {
@@ -213,13 +213,13 @@ func TestFaults(t *testing.T) {
 	}
 	ex.InjectSMTP(fakeexchange.StageMail, fakeexchange.Throttled)
 	c = dial(t, ex)
-	if err := c.Auth(xoauth2.NewClient(alice, tok)); err != nil {
+	if err := c.Auth(xo.NewClient(alice, tok)); err != nil {
 		t.Fatal(err)
 	}
 	if got := code(c.Mail(alice, nil)); got != "432 4.3.2" {
 		t.Errorf("throttled MAIL: %s", got)
 	}
-	if n := len(ex.Messages()); n != 0 || ex.SMTPCounts().Dropped != 1 {
+	if n := len(ex.SMTPMessages()); n != 0 || ex.SMTPCounts().Dropped != 1 {
 		t.Errorf("%d messages, counts %+v", n, ex.SMTPCounts())
 	}
 }
