@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,7 +21,7 @@ type mailboxLane struct {
 	open  int           // connections open, idle ones included
 	idle  []*upConn     // authenticated, ready for the next message
 	wake  chan struct{} // closed when a connection is freed
-	sends []time.Time   // times reserved for messages, within the window
+	sends []*time.Time  // times reserved for messages, then when Exchange took them
 }
 
 // Refusals when a mailbox's turn does not come within the device's time.
@@ -44,34 +45,53 @@ func (u *SMTPUpstream) lane(user string) *mailboxLane {
 }
 
 // reserve waits until a message may begin under the rate limit and books
-// its place; errLaneRate when that would pass ctx's deadline.
-func (l *mailboxLane) reserve(ctx context.Context, now func() time.Time) error {
+// its place; errLaneRate when that would pass ctx's deadline. The booking
+// is moved to when Exchange took the message (settle), which is when
+// Exchange counts it.
+func (l *mailboxLane) reserve(ctx context.Context, now func() time.Time) (*time.Time, error) {
 	win, maxMsgs := l.u.opts.Window, l.u.opts.MaxMessages
+	margin := win / 30 // clocks differ, and Exchange stamps before it answers
 	l.mu.Lock()
 	t := now()
-	i := 0
-	for i < len(l.sends) && !l.sends[i].After(t.Add(-win)) {
-		i++
+	kept := l.sends[:0]
+	for _, s := range l.sends {
+		if s.After(t.Add(-win - margin)) {
+			kept = append(kept, s)
+		}
 	}
-	l.sends = l.sends[i:]
+	l.sends = kept
 	at := t
 	if len(l.sends) >= maxMsgs {
+		times := make([]time.Time, len(l.sends))
+		for i, s := range l.sends {
+			times[i] = *s
+		}
+		slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
 		// The booking that frees a place for this one.
-		at = l.sends[len(l.sends)-maxMsgs].Add(win)
+		at = times[len(times)-maxMsgs].Add(win + margin)
 	}
 	wait := at.Sub(t)
 	if dl, ok := ctx.Deadline(); ok && wait > 0 && time.Until(dl) < wait+time.Second {
 		l.mu.Unlock()
-		return errLaneRate
+		return nil, errLaneRate
 	}
-	l.sends = append(l.sends, at)
+	booking := &at
+	l.sends = append(l.sends, booking)
 	l.mu.Unlock()
 	if wait > 0 {
 		if err := sleepCtx(ctx, wait); err != nil {
-			return errLaneRate
+			return nil, errLaneRate
 		}
 	}
-	return nil
+	return booking, nil
+}
+
+// settle moves a booking to at, when Exchange took (or refused) the
+// message.
+func (l *mailboxLane) settle(booking *time.Time, at time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	*booking = at
 }
 
 // sleepCtx waits d or until ctx ends.

@@ -149,9 +149,11 @@ func primaryAddress(m domain.Mailbox) string {
 func (u *SMTPUpstream) Deliver(ctx context.Context, env Envelope, msg io.Reader) (Delivery, error) {
 	user := primaryAddress(env.Owner)
 	lane := u.lane(user)
-	if err := lane.reserve(ctx, u.opts.Now); err != nil {
+	booking, err := lane.reserve(ctx, u.opts.Now)
+	if err != nil {
 		return Delivery{}, err
 	}
+	defer func() { lane.settle(booking, u.opts.Now()) }()
 	wait := 500 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		c, err := lane.take(ctx)
