@@ -21,6 +21,8 @@ import (
 // (Exchange Online's own limit is 256 KB).
 const maxHeaderBytes = 256 << 10
 
+var errHeaderTooLarge = errors.New("header block too large")
+
 var errBadHeader = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Message header is not valid"}
 
 // deliver reads the message's header block, checks its From and Sender
@@ -45,7 +47,10 @@ func (g *Gateway) deliver(l login, addr, from string, rcpts []string, r io.Reade
 		if errors.Is(err, smtp.ErrDataTooLarge) {
 			return errTooBig
 		}
-		return withRef(errBadHeader, ref)
+		if errors.Is(err, errHeaderTooLarge) {
+			return withRef(errBadHeader, ref)
+		}
+		return fmt.Errorf("reading the message: %w", err) // go-smtp answers 554 5.0.0
 	}
 	hdr, err := mail.ReadMessage(bytes.NewReader(head))
 	if err != nil {
@@ -179,7 +184,7 @@ func readHeaderBlock(br *bufio.Reader, max int) ([]byte, error) {
 	for {
 		line, err := br.ReadSlice('\n')
 		if len(head)+len(line) > max {
-			return nil, errors.New("header block too large")
+			return nil, errHeaderTooLarge
 		}
 		head = append(head, line...)
 		switch {

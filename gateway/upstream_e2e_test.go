@@ -99,13 +99,17 @@ func mimeMessage(to, extraHeaders string, textBytes int, parts ...part) []byte {
 // signed part (trailing spaces, a line that is only a dot, the exact
 // folding) must arrive as sent or the signature breaks.
 func signedMessage() []byte {
-	sig := base64.StdEncoding.EncodeToString(randomBytes(1500))
+	enc := base64.StdEncoding.EncodeToString(randomBytes(1500))
+	var sig string
+	for i := 0; i < len(enc); i += 64 {
+		sig += enc[i:min(i+64, len(enc))] + "\r\n"
+	}
 	return []byte("From: alice@contoso.test\r\nTo: bob@contoso.test\r\nSubject: signed\r\nMessage-ID: <signed@scanner.local>\r\n" +
 		"MIME-Version: 1.0\r\nContent-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256;\r\n\tboundary=\"----sig\"\r\n\r\n" +
 		"This is an S/MIME signed message\r\n\r\n------sig\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" +
 		"Trailing spaces stay.   \r\n.\r\n..two dots\r\nTabs\tstay\t\r\nUnicode: Grüße\r\n\r\n" +
 		"------sig\r\nContent-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"smime.p7s\"\r\n\r\n" +
-		sig + "\r\n\r\n------sig--\r\n")
+		sig + "\r\n------sig--\r\n")
 }
 
 // sendCase is one message sent end to end.
@@ -492,5 +496,20 @@ func TestSMTPUpstreamQueuesWithinLimits(t *testing.T) {
 	}
 	if c.ConnectionLimited != 0 || c.RateLimited != 0 || c.PeakConnections > 3 {
 		t.Errorf("Exchange had to refuse: %+v", c)
+	}
+}
+
+// TestGraphUpstreamRefusesHeaderRecipients: Graph delivers to the
+// header's recipients, so one the envelope does not name is refused
+// rather than reached (SPEC §10).
+func TestGraphUpstreamRefusesHeaderRecipients(t *testing.T) {
+	r := newExchangeRig(t, false)
+	msg := mimeMessage("bob@contoso.test, eve@fabrikam.test", "", 100)
+	err := r.send("alice@contoso.test", r.password.SecretText, "alice@contoso.test", []string{"bob@contoso.test"}, msg)
+	if got := reply(err); got != "550 5.7.1" {
+		t.Errorf("answer %s (%v), want 550 5.7.1", got, err)
+	}
+	if n := len(r.entra.Mailbox(r.alice.ID)); n != 0 {
+		t.Errorf("Graph sent %d messages", n)
 	}
 }
