@@ -211,7 +211,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	log.Info("apppass starting", "version", version, "slack_api", cfg.SlackAPIURL, "graph", cfg.GraphBaseURL,
 		"authority", cfg.AuthorityHost, "tenant", cfg.TenantID, "db", cfg.DBPath, "max_per_user", cfg.MaxPerUser)
 
-	b := bot.New(m.botConfig(), p.slack, p.handlers, log)
+	bcfg := m.botConfig()
+	bcfg.Writes = p.db // the write limit holds across replicas
+	b := bot.New(bcfg, p.slack, p.handlers, log)
 	health, httpLn, err := m.observe(p, b)
 	if err != nil {
 		return err

@@ -41,12 +41,14 @@ func newGateway(cfg config.Config, graph *graphclient.Client, db *store.DB, aler
 		return nil, err
 	}
 	g, err := gateway.New(gateway.Options{
-		Hostname: cfg.SMTP.Hostname,
-		CertFile: cfg.SMTP.CertFile,
-		KeyFile:  cfg.SMTP.KeyFile,
-		MaxBytes: cfg.SMTP.MaxBytes,
-		Now:      now,
-		Logger:   log,
+		Hostname:  cfg.SMTP.Hostname,
+		CertFile:  cfg.SMTP.CertFile,
+		KeyFile:   cfg.SMTP.KeyFile,
+		MaxBytes:  cfg.SMTP.MaxBytes,
+		Limits:    gateway.Limits{MaxConnections: cfg.SMTP.MaxConnections, MaxPerAddress: cfg.SMTP.MaxPerAddress},
+		MaxMemory: cfg.SMTP.Memory,
+		Now:       now,
+		Logger:    log,
 	}, gateway.Deps{
 		Mailboxes: graph, Applications: graph, Verifier: graph, Sender: graph, Upstream: upstream, Records: db, Failures: db, Alerter: alert,
 	})

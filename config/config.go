@@ -149,9 +149,10 @@ func Default() Config {
 		LagWindow:          15 * time.Minute,
 		ReconcileAfter:     2 * time.Minute,
 		GiveUpAfter:        30 * time.Minute,
-		SMTP:               SMTP{MaxBytes: DefaultSMTPMaxBytes},
-		Upstream:           DefaultUpstream(),
-		HTTPAddr:           DefaultHTTPAddr,
+		SMTP: SMTP{MaxBytes: DefaultSMTPMaxBytes, MaxConnections: DefaultGatewayMaxConnections,
+			MaxPerAddress: DefaultGatewayMaxPerAddress, Memory: DefaultGatewayMemory},
+		Upstream: DefaultUpstream(),
+		HTTPAddr: DefaultHTTPAddr,
 	}
 }
 

@@ -61,7 +61,11 @@ type Removal struct {
 	OwnerID string
 	KeyID   string // empty: every password of OwnerID (owner disabled or deleted)
 	Reason  string // "deleted", "revoked", "disabled", …
-	At      time.Time
+	// Hint is the removed password's hint (its first characters), when
+	// known: the gateway refuses a typed password starting with it for a
+	// day, whatever Entra's token service still accepts.
+	Hint string
+	At   time.Time
 }
 
 // DirectoryChange is one user in the directory's delta (SPEC §3

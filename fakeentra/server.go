@@ -123,6 +123,8 @@ type Server struct {
 	objectQuota    int             // < 0: no quota
 	revoked        map[string]bool // permissions taken from apppass's identity, lower case
 	secretLag      time.Duration
+	honourRemoved  bool             // SetHonourRemovedSecrets
+	ghosts         map[string]ghost // removed secrets the token service still takes
 
 	mail mailState
 

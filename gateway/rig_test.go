@@ -160,7 +160,9 @@ func (r *rig) serve() {
 		Hostname: hostname, CertFile: r.certFile, KeyFile: r.keyFile, Now: r.clock.now, CertCheck: time.Nanosecond,
 		// The size limit apppass runs with unless told otherwise.
 		MaxBytes: config.DefaultSMTPMaxBytes,
-		Logger:   slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Debug: r.trace,
+		// Refusals answer at once unless a test is about their timing.
+		FailureFloor: time.Nanosecond,
+		Logger:       slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Debug: r.trace,
 	}
 	for _, f := range r.opts {
 		f(&o)

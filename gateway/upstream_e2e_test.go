@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net/smtp"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -409,7 +408,7 @@ func TestSMTPUpstreamFailures(t *testing.T) {
 		// The password was checked; now Entra goes down before apppass
 		// has an Exchange token.
 		r.entra.Inject(fakeentra.OpToken, fakeentra.Fault{Status: 503, Times: 1000})
-		err = sendOn(c, msg)
+		err = sendOn(c, "alice@contoso.test", []string{"bob@contoso.test"}, msg)
 		if got := reply(err); got != "451 4.3.0" {
 			t.Errorf("answer %s (%v), want 451 4.3.0", got, err)
 		}
@@ -444,24 +443,6 @@ func TestSMTPUpstreamFailures(t *testing.T) {
 			t.Errorf("answer %s (%v), want 550 5.7.520 with a reference", got, err)
 		}
 	})
-}
-
-// sendOn sends msg from Alice to Bob on an authenticated session.
-func sendOn(c *smtp.Client, msg []byte) error {
-	if err := c.Mail("alice@contoso.test"); err != nil {
-		return err
-	}
-	if err := c.Rcpt("bob@contoso.test"); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(msg); err != nil {
-		return err
-	}
-	return w.Close()
 }
 
 // TestSMTPUpstreamQueuesWithinLimits: more messages at once than Exchange
