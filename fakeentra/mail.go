@@ -30,6 +30,25 @@ type mailState struct {
 	// identity may create and delete (Mail.ReadWrite): drafts and their
 	// attachments. nil: every mailbox.
 	readWriters map[string]bool
+	// discard drops the content of sent messages (DiscardMailContent).
+	discard bool
+}
+
+// keep is m as the fake records it: without its content when discarding.
+func (ms *mailState) keep(m SentMessage) SentMessage {
+	if ms.discard {
+		m.MIME, m.Attachments = nil, nil
+	}
+	return m
+}
+
+// DiscardMailContent records messages sent from now on without their MIME
+// and attachments, so that benchmarks measure apppass's memory rather
+// than the fake's.
+func (s *Server) DiscardMailContent(discard bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mail.discard = discard
 }
 
 // draft is a message created from MIME, waiting for attachments and send.
@@ -130,7 +149,7 @@ func (s *Server) sendMail(x *exchange) {
 		return
 	}
 	s.mu.Lock()
-	s.mail.sent = append(s.mail.sent, SentMessage{UserID: userID, Via: ViaSendMail, MIME: raw, Recipients: rcpts, At: s.now()})
+	s.mail.sent = append(s.mail.sent, s.mail.keep(SentMessage{UserID: userID, Via: ViaSendMail, MIME: raw, Recipients: rcpts, At: s.now()}))
 	s.mu.Unlock()
 	x.status = http.StatusAccepted
 	x.w.WriteHeader(http.StatusAccepted)
@@ -201,7 +220,7 @@ func (s *Server) sendDraft(x *exchange) {
 		return
 	}
 	s.mu.Lock()
-	s.mail.sent = append(s.mail.sent, SentMessage{UserID: userID, Via: ViaDraft, MIME: full, Recipients: rcpts, Attachments: atts, At: now})
+	s.mail.sent = append(s.mail.sent, s.mail.keep(SentMessage{UserID: userID, Via: ViaDraft, MIME: full, Recipients: rcpts, Attachments: atts, At: now}))
 	s.mu.Unlock()
 	x.status = http.StatusAccepted
 	x.w.WriteHeader(http.StatusAccepted)

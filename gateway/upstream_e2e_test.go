@@ -34,7 +34,14 @@ type exchangeRig struct {
 // the gateway delivers through it, else through Graph.
 func newExchangeRig(t testing.TB, smtp bool, tune ...func(*gateway.SMTPUpstreamOptions)) *exchangeRig {
 	t.Helper()
-	base := newRig(t)
+	return newExchangeRigWith(t, smtp, nil, tune...)
+}
+
+// newExchangeRigWith is newExchangeRig with the gateway's options changed
+// by opts.
+func newExchangeRigWith(t testing.TB, smtp bool, opts []rigOption, tune ...func(*gateway.SMTPUpstreamOptions)) *exchangeRig {
+	t.Helper()
+	base := newRig(t, opts...)
 	ex := fakeexchange.NewTest(t, base.entra)
 	ex.AddMailbox(fakeexchange.Mailbox{ID: base.alice.ID, Address: "alice@contoso.test", Aliases: []string{"a.smith@contoso.test"}})
 	ex.AddMailbox(fakeexchange.Mailbox{ID: "b0b00000-0000-4000-8000-0000000000b0", Address: "bob@contoso.test"})
