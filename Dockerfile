@@ -11,7 +11,7 @@ COPY . .
 ARG VERSION=dev
 # CGO_ENABLED=0: modernc SQLite and pgx are pure Go, so the binary needs
 # no libc and runs on an image without a shell.
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/apppass . \
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/apppass/apppass/app.Version=${VERSION}" -o /out/apppass . \
  && mkdir -p /out/data
 
 # static-debian12 carries CA certificates and tzdata (cron time zones),

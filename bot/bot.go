@@ -139,7 +139,6 @@ func New(cfg Config, s *Slack, h *handlers.Handlers, log *slog.Logger) *Bot {
 	}
 	b.homeViewers = expirable.NewLRU[string, struct{}](homeViewersMax, nil, homeViewersTTL)
 	b.conflictsAlerted = expirable.NewLRU[string, struct{}](1000, nil, 24*time.Hour)
-	s.homes = b.refreshHomes // revocations published by the jobs refresh Home tabs too
 	return b
 }
 
@@ -154,6 +153,8 @@ func (b *Bot) Run(ctx context.Context) error {
 	b.conn.watch(h)
 	h.HandleEvents(slackevents.AppHomeOpened, b.onAppHomeOpened)
 	h.HandleDefault(func(*socketmode.Event, *socketmode.Client) {})
+	b.inflight.Add(1)
+	go b.refreshOnChanges(ctx)
 	err := h.RunEventLoopContext(ctx)
 	b.conn.up.Store(false)
 	b.drain()

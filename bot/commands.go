@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,7 +29,7 @@ func (b *Bot) onSlashCommand(evt *socketmode.Event, c *socketmode.Client) {
 		b.observe("command", domain.KindForbidden.String())
 		return
 	}
-	parsed, err := handlers.ParseCommand(cmd.Text)
+	parsed, err := parseCommand(cmd.Text)
 	if err != nil {
 		// Bad input costs nothing: the answer rides on the ack.
 		msg := escape(domain.MessageOf(err))
@@ -38,21 +39,21 @@ func (b *Bot) onSlashCommand(evt *socketmode.Event, c *socketmode.Client) {
 	}
 	b.ack(c, evt.Request, nil)
 	switch parsed.Verb {
-	case handlers.VerbCreate:
+	case verbCreate:
 		if parsed.Name == "" {
 			b.spawn("create-modal", func(ctx context.Context) { b.openCreateModal(ctx, cmd) })
 			return
 		}
 		b.spawnAs("create", w, false, func(ctx context.Context, a domain.Actor) { b.create(ctx, w, a, parsed.Name) })
-	case handlers.VerbList:
+	case verbList:
 		b.spawnAs("list", w, false, func(ctx context.Context, a domain.Actor) { b.list(ctx, w, a) })
-	case handlers.VerbDelete:
+	case verbDelete:
 		b.spawnAs("delete", w, false, func(ctx context.Context, a domain.Actor) { b.askDelete(ctx, w, a, parsed.Name, "") })
-	case handlers.VerbRevoke:
+	case verbRevoke:
 		b.spawnAs("revoke", w, false, func(ctx context.Context, a domain.Actor) { b.revoke(ctx, w, a, parsed) })
-	case handlers.VerbRequests:
+	case verbRequests:
 		b.spawnAs("requests", w, false, func(ctx context.Context, a domain.Actor) { b.requests(ctx, w, a) })
-	case handlers.VerbShow:
+	case verbShow:
 		b.spawnAs("show", w, false, func(ctx context.Context, a domain.Actor) { b.show(ctx, w, a, parsed) })
 	default:
 		b.spawn("help", func(ctx context.Context) { b.help(ctx, w, parsed.Unknown) })
@@ -62,10 +63,8 @@ func (b *Bot) onSlashCommand(evt *socketmode.Event, c *socketmode.Client) {
 // verbOf names the verb of a command that did not parse, from apppass's
 // own vocabulary only: "command" when the first word is none of it.
 func verbOf(text string) string {
-	word, _, _ := strings.Cut(strings.TrimSpace(text), " ")
-	switch v := handlers.Verb(strings.ToLower(word)); v {
-	case handlers.VerbCreate, handlers.VerbList, handlers.VerbDelete, handlers.VerbRevoke,
-		handlers.VerbRequests, handlers.VerbShow, handlers.VerbHelp:
+	word, _ := cutWord(text)
+	if v := verb(strings.ToLower(word)); slices.Contains(verbs, v) {
 		return string(v)
 	}
 	return "command"

@@ -73,6 +73,23 @@ func (b *Bot) refreshHomes(ctx context.Context, userIDs []string) {
 	}
 }
 
+// refreshOnChanges publishes again the Home tabs that revocations the
+// jobs published altered (Slack.PublishRevocation), until ctx ends. It
+// is one of the Bot's in-flight tasks.
+func (b *Bot) refreshOnChanges(ctx context.Context) {
+	defer b.inflight.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ids := <-b.slack.homeChanges:
+			rctx, cancel := context.WithTimeout(b.work, b.cfg.CommandTimeout)
+			b.refreshHomes(rctx, ids)
+			cancel()
+		}
+	}
+}
+
 // publishHome renders userID's Home tab from what handlers.Home says now
 // and publishes it. People apppass cannot serve see why; a failure of
 // Entra shows a short apology with a reference the logs also carry.

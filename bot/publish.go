@@ -11,15 +11,27 @@ import (
 
 // PublishRevocation shows everyone concerned how revocation request req
 // now stands: it rewrites the helpdesk message in place and DMs the
-// employee and the requester. Failures are logged: the decision itself is
-// recorded. The commands call it after a decision, the jobs after an
-// expiry or a resumed approval.
+// employee and the requester, and tells the Bot (homeChanges) whose Home
+// tab to publish again. Failures are logged: the decision itself is
+// recorded. The jobs call it after an expiry or a resumed approval.
 func (s *Slack) PublishRevocation(ctx context.Context, req domain.RevocationRequest) {
+	s.publishRevocation(ctx, req)
+	ids := handlers.RevocationChange(req).RefreshHome
+	if len(ids) == 0 {
+		return
+	}
+	select {
+	case s.homeChanges <- ids:
+	default:
+		s.log.DebugContext(ctx, "home tabs not refreshed: no bot is taking changes", "request", req.ID)
+	}
+}
+
+// publishRevocation is PublishRevocation but for the Home tabs, which the
+// Bot refreshes itself after its own decisions.
+func (s *Slack) publishRevocation(ctx context.Context, req domain.RevocationRequest) {
 	s.updateRequestMessage(ctx, req)
 	s.notifyOutcome(ctx, req)
-	if s.homes != nil {
-		s.homes(ctx, handlers.RevocationChange(req).RefreshHome)
-	}
 }
 
 // updateRequestMessage rewrites the helpdesk message in place with the

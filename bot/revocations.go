@@ -22,7 +22,7 @@ const (
 	denyModalID         = "apppass_deny"
 )
 
-func (b *Bot) revoke(ctx context.Context, w where, a domain.Actor, cmd handlers.Command) {
+func (b *Bot) revoke(ctx context.Context, w where, a domain.Actor, cmd command) {
 	if b.cfg.HelpdeskChannel == "" {
 		b.fail(ctx, w, "revoke", domain.Errorf(domain.KindInvalid, "Revocations are not set up: APPPASS_HELPDESK_CHANNEL is missing. Please tell the apppass administrator."), false)
 		return
@@ -74,7 +74,7 @@ func (b *Bot) requests(ctx context.Context, w where, a domain.Actor) {
 	b.respondOrDM(ctx, w, reply{Text: fmt.Sprintf("%d revocation request(s) waiting", len(reqs)), Blocks: []slack.Block{section(text)}})
 }
 
-func (b *Bot) show(ctx context.Context, w where, a domain.Actor, cmd handlers.Command) {
+func (b *Bot) show(ctx context.Context, w where, a domain.Actor, cmd command) {
 	target, err := b.target(ctx, cmd)
 	if err != nil {
 		b.fail(ctx, w, "show", err, false)
@@ -118,7 +118,8 @@ func (b *Bot) approve(ctx context.Context, w where, a domain.Actor, value string
 		b.fail(ctx, w, "approve", err, false)
 		return
 	}
-	b.slack.PublishRevocation(ctx, req)
+	b.slack.publishRevocation(ctx, req)
+	b.carryOut(ctx, handlers.RevocationChange(req))
 }
 
 // openDenyModal asks for the reason of a denial. It makes no other call
@@ -152,7 +153,8 @@ func (b *Bot) deny(ctx context.Context, w where, a domain.Actor, idText, reason 
 		b.fail(ctx, w, "deny", err, false)
 		return
 	}
-	b.slack.PublishRevocation(ctx, req)
+	b.slack.publishRevocation(ctx, req)
+	b.carryOut(ctx, handlers.RevocationChange(req))
 }
 
 // requestID reads a revocation request id from a button's value, or
@@ -171,7 +173,7 @@ func (b *Bot) requestID(ctx context.Context, w where, value string) (int64, bool
 // a leaver: users.info still shows the profile email); by email address,
 // that address, with their Slack id when Slack still finds them. Bots are
 // refused. Handlers then look the person up in Entra.
-func (b *Bot) target(ctx context.Context, cmd handlers.Command) (domain.Actor, error) {
+func (b *Bot) target(ctx context.Context, cmd command) (domain.Actor, error) {
 	if cmd.TargetEmail != "" {
 		t := domain.Actor{Email: cmd.TargetEmail}
 		if u, err := b.slack.userByEmail(ctx, cmd.TargetEmail); err == nil && !u.IsBot {

@@ -32,9 +32,12 @@ type Slack struct {
 	// Sleep waits out a 429's Retry-After; tests replace it. It returns
 	// ctx's error when ctx ends first.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// homes publishes Home tabs again (home.go); set by New, before use.
-	// Nil without a Bot (apppass job run): the tabs refresh at next open.
-	homes func(ctx context.Context, slackIDs []string)
+	// homeChanges carries the Slack users whose Home tab a revocation
+	// published by the jobs altered, for the Bot to refresh (Bot.Run)
+	// when one runs; the client knows nothing of the Bot. Without one
+	// (apppass job run) it fills and further changes are dropped: the
+	// tabs are rebuilt at their next open.
+	homeChanges chan []string
 }
 
 // NewSlack returns the client for cfg (tokens, API URL, HTTP client,
@@ -59,8 +62,11 @@ func NewSlack(cfg Config, log *slog.Logger) *Slack {
 		opts = append(opts, slack.OptionAPIURL(cfg.APIURL))
 	}
 	return &Slack{api: slack.New(cfg.BotToken.Reveal(), opts...), http: hc, helpdeskChannel: cfg.HelpdeskChannel,
-		now: now, log: log, Sleep: domain.Sleep}
+		now: now, log: log, Sleep: domain.Sleep, homeChanges: make(chan []string, homeChangesQueued)}
 }
+
+// homeChangesQueued bounds the Home tab changes waiting for the Bot.
+const homeChangesQueued = 64
 
 // retry runs call until it succeeds, fails with something other than a
 // 429, or has been rate limited maxRateLimited times in a row.

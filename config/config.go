@@ -12,13 +12,16 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/apppass/apppass/domain"
@@ -234,6 +237,13 @@ func (c Config) validate() error {
 		return errors.New("APPPASS_AUDIT_RETENTION must be at least 24h")
 	case c.OffboardingAction != "remove" && c.OffboardingAction != "request":
 		return fmt.Errorf("APPPASS_OFFBOARDING_ACTION must be remove or request, got %q", c.OffboardingAction)
+	case c.NotifyCooldown <= 0 || c.StaleAfter <= 0 || c.UnusedAfter <= 0 || c.ExpiryWarning <= 0:
+		return errors.New("notify_cooldown, stale_after, unused_after and expiry_warning must be positive")
+	case c.BackgroundInterval <= 0:
+		return errors.New("the background interval must be positive")
+	}
+	if err := validateSchedules(c.Schedules); err != nil {
+		return err
 	}
 	for name, raw := range map[string]string{"SLACK_API_URL": c.SlackAPIURL, "AZURE_AUTHORITY_HOST": c.AuthorityHost, "GRAPH_BASE_URL": c.GraphBaseURL} {
 		if u, err := url.Parse(raw); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
@@ -304,4 +314,20 @@ func (e *envReader) duration(name string, def time.Duration) time.Duration {
 		e.err = fmt.Errorf("%s must be a duration such as 72h, got %q", name, v)
 	}
 	return d
+}
+
+// validateSchedules checks that every schedule names a scheduled job and
+// is a cron expression robfig/cron can read (five fields or a descriptor
+// such as @daily), so that a typo stops start-up with its name.
+func validateSchedules(schedules map[string]string) error {
+	known := Default().Schedules
+	for name, spec := range schedules {
+		if _, ok := known[name]; !ok {
+			return fmt.Errorf("schedules: unknown job %q (scheduled jobs are %s)", name, strings.Join(slices.Sorted(maps.Keys(known)), ", "))
+		}
+		if _, err := cron.ParseStandard(strings.TrimSpace(spec)); err != nil {
+			return fmt.Errorf("schedules: job %s: %q is not a cron expression: %w", name, spec, err)
+		}
+	}
+	return nil
 }

@@ -164,3 +164,27 @@ func TestHTTPAddr(t *testing.T) {
 		})
 	}
 }
+
+// A schedule that cannot run stops start-up with the job's name, since
+// config.Load is the one place settings are checked.
+func TestBadSchedulesNameTheJob(t *testing.T) {
+	for _, tt := range []struct{ name, yaml, want string }{
+		{"bad cron", "schedules: {stale-warning: \"61 9 * * 1\"}\n", "stale-warning"},
+		{"too few fields", "schedules: {hygiene-report: \"0 8 *\"}\n", "hygiene-report"},
+		{"unknown job", "schedules: {cleanup: \"0 9 * * *\"}\n", `"cleanup"`},
+		{"a background job has no schedule", "schedules: {reconcile-credentials: \"* * * * *\"}\n", `"reconcile-credentials"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "apppass.yaml")
+			if err := os.WriteFile(path, []byte(tt.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			e := valid()
+			e["APPPASS_CONFIG"] = path
+			_, err := config.Load(env(e))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Load: err = %v, want one naming %s", err, tt.want)
+			}
+		})
+	}
+}

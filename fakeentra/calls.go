@@ -55,3 +55,27 @@ func (s *Server) ResetCalls() {
 	s.calls = nil
 	clear(s.counts)
 }
+
+// arrived counts a call of op that the fake is serving (n = 1) or has
+// answered (n = -1).
+func (s *Server) arrived(op string, n int) {
+	s.mu.Lock()
+	s.inFlight[op] += n
+	s.mu.Unlock()
+}
+
+// InFlight returns how many calls of op the fake has received and not yet
+// answered (they wait out their latency), so a test can act while one is
+// under way instead of guessing with a pause. Op "" counts every call.
+func (s *Server) InFlight(op string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if op != "" {
+		return s.inFlight[op]
+	}
+	n := 0
+	for _, c := range s.inFlight {
+		n += c
+	}
+	return n
+}

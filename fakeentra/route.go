@@ -191,6 +191,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		rt.handle(s, x)
 		return
 	}
+	s.arrived(rt.op, 1)
+	defer s.arrived(rt.op, -1)
 	s.sleep(r, s.latencyFor(rt.op, rt.graph))
 	f, ok := s.nextFault(rt.op, rt.graph)
 	if !ok {

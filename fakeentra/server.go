@@ -52,10 +52,10 @@ package fakeentra
 import (
 	"crypto/x509"
 	"net/http"
-	"net/http/httptest"
 	"sync"
-	"testing"
 	"time"
+
+	"github.com/apppass/apppass/internal/localserver"
 )
 
 const (
@@ -73,8 +73,8 @@ const (
 // [New] in tests, or [Start] elsewhere; all methods are safe for concurrent
 // use.
 type Server struct {
-	ts        *httptest.Server
-	tb        testing.TB
+	ts        *localserver.Server
+	tb        TB
 	closed    chan struct{}
 	closeOnce sync.Once
 
@@ -128,13 +128,14 @@ type Server struct {
 
 	mail mailState
 
-	calls  []Call
-	counts map[string]int
+	calls    []Call
+	counts   map[string]int
+	inFlight map[string]int
 }
 
 // New starts a fake on a loopback TLS listener and registers its shutdown
 // with tb.Cleanup.
-func New(tb testing.TB) *Server {
+func New(tb TB) *Server {
 	tb.Helper()
 	s, err := start(tb)
 	if err != nil {
@@ -145,7 +146,7 @@ func New(tb testing.TB) *Server {
 }
 
 // newServer builds a fake that is not listening yet; tb may be nil.
-func newServer(tb testing.TB) *Server {
+func newServer(tb TB) *Server {
 	return &Server{
 		tb:          tb,
 		closed:      make(chan struct{}),
@@ -167,6 +168,7 @@ func newServer(tb testing.TB) *Server {
 		latency:     map[string]time.Duration{},
 		objectQuota: -1,
 		counts:      map[string]int{},
+		inFlight:    map[string]int{},
 	}
 }
 
@@ -177,6 +179,17 @@ func (s *Server) Close() {
 		close(s.closed)
 		s.ts.Close()
 	})
+}
+
+// TB is the part of testing.TB the fake reports to; *testing.T and
+// *testing.B satisfy it. Declaring it here keeps package testing out of
+// the apppass binary, which runs the fake for `apppass demo`.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Cleanup(func())
 }
 
 // URL returns the server's base URL, https://127.0.0.1:port.

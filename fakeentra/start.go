@@ -2,27 +2,25 @@ package fakeentra
 
 import (
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"testing"
+
+	"github.com/apppass/apppass/internal/localserver"
 )
 
 // Start starts a fake on a TLS listener on 127.0.0.1 (a free port), with
-// httptest's self-signed certificate, for use outside tests such as
+// a self-signed certificate, for use outside tests such as
 // `apppass demo`. Clients trust it through [Server.Client] or
 // [Server.CertPool]. The caller must call [Server.Close]. It returns an
 // error when it cannot listen.
 func Start() (*Server, error) { return start(nil) }
 
 // start starts a fake whose test failures, if any, go to tb (nil: none).
-func start(tb testing.TB) (*Server, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("fakeentra: listen: %w", err)
-	}
+func start(tb TB) (*Server, error) {
 	s := newServer(tb)
-	s.ts = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serve)}}
-	s.ts.StartTLS()
+	ts, err := localserver.StartTLS(http.HandlerFunc(s.serve))
+	if err != nil {
+		return nil, fmt.Errorf("fakeentra: %w", err)
+	}
+	s.ts = ts
 	return s, nil
 }

@@ -54,10 +54,10 @@ package fakeslack
 import (
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"sync"
-	"testing"
 	"time"
+
+	"github.com/apppass/apppass/internal/localserver"
 )
 
 // Tokens and identities of the fake workspace.
@@ -95,7 +95,7 @@ type Server struct {
 	// race-free.
 	Now func() time.Time
 
-	srv    *httptest.Server
+	srv    *localserver.Server
 	closed chan struct{}
 	once   sync.Once
 	wg     sync.WaitGroup // socket goroutines
@@ -104,9 +104,18 @@ type Server struct {
 	st state
 }
 
-// New starts a fake Slack on a local plain-HTTP httptest server. tb.Cleanup
+// TB is the part of testing.TB the fake reports to; *testing.T and
+// *testing.B satisfy it. Declaring it here keeps package testing out of
+// the apppass binary, which runs the fake for `apppass demo`.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Cleanup(func())
+}
+
+// New starts a fake Slack on a local plain-HTTP server. tb.Cleanup
 // closes the server and every socket connection.
-func New(tb testing.TB) *Server {
+func New(tb TB) *Server {
 	tb.Helper()
 	s, err := Start()
 	if err != nil {

@@ -5,7 +5,10 @@
 // It implements app passwords as password credentials on one application
 // per employee (SPEC §2), with the Graph calls of SPEC §3, and turns Graph
 // failures into domain errors whose messages are safe to show (errors.go).
-// *Client satisfies handlers.Directory (users.go), handlers.Entra
+// Every idempotent call is retried under one policy (retry.go); the SDK's
+// own retry handler is off, and addPassword and POST /applications are
+// never retried blindly.
+// *Client satisfies handlers.Directory (users.go), every other Entra interface of handlers
 // (applications.go, passwords.go, signins.go) and jobs.Scanner
 // (holders.go, signins.go). It imports no apppass package but domain.
 package graphclient

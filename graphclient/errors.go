@@ -76,12 +76,13 @@ func inspect(op string, err error) *graphError {
 }
 
 // transient reports whether the same call may well succeed later: Graph
-// was throttling, overloaded or briefly broken, or never answered. Only
-// idempotent calls may act on it (retry.go).
+// was throttling (429), overloaded or between its front door and a
+// service (502, 503, 504), or never answered. A 500 is not: Graph answers
+// it to some requests every time. Only idempotent calls may act on it
+// (retry.go).
 func (e *graphError) transient() bool {
 	switch e.Status {
-	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return true
 	case 0:
 		return networkFailure(e.Err)
@@ -120,7 +121,8 @@ var mailOps = map[string]bool{"sendMail": true, "createDraft": true, "createUplo
 // returned unchanged.
 //
 //   - Directory_QuotaExceeded: KindLimit.
-//   - 429, 5xx, no answer, timeout: KindUpstream (busy; try again).
+//   - 429, 5xx, no answer, timeout: KindUpstream (busy or broken; try
+//     again later).
 //   - 401: KindUpstream. Graph did not accept apppass's own token: not a
 //     decision about this request, and the device or person should retry
 //     once apppass's credential is fixed.
@@ -149,7 +151,7 @@ func classify(op string, err error) error {
 	case ge.Code == "Directory_QuotaExceeded":
 		e.Kind = domain.KindLimit
 		e.Message = "apppass has reached Entra's limit on the directory objects it may create, so it cannot set up app passwords for new people. The helpdesk has been told."
-	case ge.transient():
+	case ge.transient() || ge.Status >= 500:
 		e.Message = service + " is busy right now. Please try again in a minute."
 	case ge.Status == http.StatusUnauthorized:
 		e.Message = service + " did not accept apppass's sign-in. Please try again later, or tell the helpdesk."

@@ -103,7 +103,8 @@ func message(to string, n int) ([]byte, []byte) {
 func TestSendMail(t *testing.T) {
 	s := fakeentra.New(t)
 	s.AddUser(fakeentra.User{ID: "u1", UserPrincipalName: "alice@contoso.test", Mail: "alice@contoso.test", AccountEnabled: true})
-	c := MustClient(t, s)
+	sl := new(sleeper)
+	c := mustClientSleeping(t, s, sl)
 	small, _ := message("bob@example.test", 1<<20)
 	large, pdf := message("bob@example.test", 9<<20)
 	tests := []struct {
@@ -114,13 +115,14 @@ func TestSendMail(t *testing.T) {
 		timeout  time.Duration
 		wantKind domain.Kind // KindInternal: delivered
 		wantVia  string
+		waits    int // retries' waits, each of Retry-After (1 s) plus at most a tenth
 	}{
 		{name: "1 MB through sendMail", msg: small, wantVia: fakeentra.ViaSendMail},
 		{name: "9 MB through a draft and an upload session", msg: large, wantVia: fakeentra.ViaDraft},
 		{name: "429 retried after Retry-After", msg: small, wantVia: fakeentra.ViaSendMail,
-			faults: map[string]fakeentra.Fault{fakeentra.OpSendMail: {Status: 429, RetryAfter: 1, Times: 2}}},
+			faults: map[string]fakeentra.Fault{fakeentra.OpSendMail: {Status: 429, RetryAfter: 1, Times: 2}}, waits: 2},
 		{name: "503 on a chunk retried", msg: large, wantVia: fakeentra.ViaDraft,
-			faults: map[string]fakeentra.Fault{fakeentra.OpUploadChunk: {Status: 503, RetryAfter: 1}}},
+			faults: map[string]fakeentra.Fault{fakeentra.OpUploadChunk: {Status: 503, RetryAfter: 1}}, waits: 1},
 		{name: "503 persisting is transient", msg: small, timeout: 3 * time.Second, wantKind: domain.KindUpstream,
 			faults: map[string]fakeentra.Fault{fakeentra.OpSendMail: {Status: 503, RetryAfter: 1, Times: 100}}},
 		{name: "Retry-After beyond the deadline gives up at once", msg: small, timeout: 3 * time.Second, wantKind: domain.KindUpstream,
@@ -143,7 +145,7 @@ func TestSendMail(t *testing.T) {
 			}
 			cx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
-			before := len(s.Mailbox("u1"))
+			before, waitsBefore := len(s.Mailbox("u1")), len(sl.waits())
 			start := time.Now()
 			_, err := c.SendMail(cx, "u1", tt.msg)
 			if time.Since(start) > timeout+2*time.Second {
@@ -161,6 +163,15 @@ func TestSendMail(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatalf("SendMail = %v", err)
+			}
+			if w := sl.waits()[waitsBefore:]; len(w) != tt.waits {
+				t.Errorf("waited %v, want %d waits", w, tt.waits)
+			} else {
+				for _, d := range w {
+					if d < time.Second || d > 1100*time.Millisecond {
+						t.Errorf("waited %v, want Retry-After (1 s) plus at most a tenth", d)
+					}
+				}
 			}
 			if len(box) != before+1 {
 				t.Fatalf("delivered %d messages, want 1", len(box)-before)

@@ -121,7 +121,8 @@ func (c *Client) credentialSignIns(ctx context.Context, filter string, fn func(k
 
 // getRaw GETs u through the authenticated Graph adapter and returns the
 // body, for what msgraph-sdk-go has no request builder or model for.
-// Graph's failures are *odataerrors.ODataError, as from the builders.
+// Graph's failures are *odataerrors.ODataError, as from the builders;
+// transient ones are retried (graphRetry).
 func (c *Client) getRaw(ctx context.Context, u *url.URL) ([]byte, error) {
 	req := abs.NewRequestInformation()
 	req.Method = abs.GET

@@ -47,7 +47,7 @@ func (s *Passwords) Create(ctx context.Context, actor domain.Actor, name string)
 	if err != nil {
 		return refuse(domain.User{}, err)
 	}
-	unlock, err := s.locks.LockPerson(ctx, owner.ID)
+	unlock, err := s.store.LockPerson(ctx, owner.ID)
 	if err != nil {
 		return refuse(owner, fmt.Errorf("create: %w", err))
 	}
@@ -133,7 +133,7 @@ func (i Issued) Undeliverable(ctx context.Context, cause error) error {
 	s := i.s
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if unlock, err := s.locks.LockPerson(ctx, i.owner.ID); err == nil {
+	if unlock, err := s.store.LockPerson(ctx, i.owner.ID); err == nil {
 		defer unlock()
 	} else {
 		s.log.WarnContext(ctx, "removing an undelivered password without the person's lock", "owner", i.owner.ID, "err", err)
@@ -186,12 +186,12 @@ func (s *Passwords) usableApplication(ctx context.Context, owner domain.User, h 
 // Entra's directory object quota is exhausted it adds a helpdesk alert to
 // eff.
 func (s *Passwords) createApplication(ctx context.Context, owner domain.User, eff *Effects) (domain.Application, error) {
-	unlock, err := s.locks.LockApplicationCreation(ctx, owner.ID)
+	unlock, err := s.store.LockApplicationCreation(ctx, owner.ID)
 	if err != nil {
 		return domain.Application{}, fmt.Errorf("create application: %w", err)
 	}
 	defer unlock()
-	if app, found, err := s.apps.fresh(ctx, owner.ID, s.entra); err != nil {
+	if app, found, err := s.apps.fresh(ctx, owner.ID); err != nil {
 		return domain.Application{}, fmt.Errorf("create application: %w", err)
 	} else if found {
 		return app, nil

@@ -7,7 +7,13 @@ import (
 	"github.com/apppass/apppass/domain"
 )
 
-// Directory finds employees in Entra; *graphclient.Client satisfies it.
+// Entra's method groups, as the store's (store.go): each method is
+// declared once; each service's Entra (Directory for Identity,
+// OwnershipChecker for Trust, ReconcileEntra, PasswordEntra,
+// RevocationEntra) is what that service calls. *graphclient.Client
+// satisfies them all. Their errors are KindUpstream unless said otherwise.
+
+// Directory is Identity's Entra: it finds employees.
 type Directory interface {
 	// FindUser returns the user whose UPN or mail is email; a KindNotFound
 	// error when there is none, KindUpstream when Entra fails.
@@ -30,6 +36,13 @@ type ApplicationReader interface {
 	FindApplications(ctx context.Context, ownerID string) ([]domain.Application, error)
 }
 
+// FreshApplicationReader lists applications without any cache, for
+// decisions another replica's writes may have changed.
+type FreshApplicationReader interface {
+	// FreshApplications is FindApplications without any cache.
+	FreshApplications(ctx context.Context, ownerID string) ([]domain.Application, error)
+}
+
 // CredentialRemover removes password credentials.
 type CredentialRemover interface {
 	// RemovePassword removes credential keyID from app. It returns a
@@ -37,20 +50,25 @@ type CredentialRemover interface {
 	RemovePassword(ctx context.Context, app domain.Application, keyID string) error
 }
 
-// ReconcileEntra is what the reconciler needs of Entra.
+// ReconcileEntra is the Reconciler's Entra.
 type ReconcileEntra interface {
+	FreshApplicationReader
 	CredentialRemover
-	// FreshApplications is FindApplications without any cache.
-	FreshApplications(ctx context.Context, ownerID string) ([]domain.Application, error)
 }
 
-// Entra manages employees' applications and their password credentials;
-// *graphclient.Client satisfies it. Its errors are KindUpstream unless
-// said otherwise.
-type Entra interface {
+// RevocationEntra is the Revocations' Entra.
+type RevocationEntra interface {
 	ApplicationReader
-	ReconcileEntra
-	OwnershipChecker
+	FreshApplicationReader
+	CredentialRemover
+}
+
+// PasswordEntra is the Passwords' Entra: employees' applications and
+// their password credentials.
+type PasswordEntra interface {
+	ApplicationReader
+	FreshApplicationReader
+	CredentialRemover
 	// CreateApplication creates owner's application and its service
 	// principal. It returns a KindLimit error when Entra's directory
 	// object quota is exhausted. The application it returns may carry an

@@ -10,9 +10,9 @@
 //   - the Home tab (home.go): what a person sees there, and whose tab a
 //     change alters.
 //
-// It knows neither Slack, Graph nor SQL. Each concept declares the small
-// interfaces it needs (store.go, entra.go), which graphclient and store
-// satisfy. Operations never call back into their caller: they return what
+// It knows neither Slack, Graph nor SQL. Each concept's constructor takes
+// only the interfaces it calls (store.go, entra.go), which graphclient and
+// store satisfy; the wiring calls each constructor. Operations never call back into their caller: they return what
 // is left to do (an Issued password to deliver, Effects such as helpdesk
 // alerts, a revocation request to publish) and the caller, bot or jobs,
 // carries it out.
@@ -55,18 +55,11 @@ type Config struct {
 	Now      func() time.Time // nil: time.Now
 }
 
-// Deps are the handlers' collaborators: *graphclient.Client is Directory
-// and Entra, *store.DB is Store.
-type Deps struct {
-	Directory Directory
-	Entra     Entra
-	Store     Store
-	Log       *slog.Logger // nil: slog.Default()
-}
-
 // Handlers are apppass's operations, one value per concept, sharing the
 // per-person locks (the store's, which hold across replicas) that keep two
-// fast clicks from both passing a check.
+// fast clicks from both passing a check. The wiring builds each with its
+// constructor (NewIdentity, NewTrust, NewReconciler, NewPasswords,
+// NewRevocations, NewHome), giving each only what it calls.
 type Handlers struct {
 	Identity    *Identity
 	Passwords   *Passwords
@@ -78,36 +71,24 @@ type Handlers struct {
 	Trust *Trust
 }
 
-// New wires the handlers over deps.
-func New(deps Deps, cfg Config) *Handlers {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+// withDefaults fills in what a Config left zero that has an obvious
+// value: the clock and the instance name.
+func (c Config) withDefaults() Config {
+	if c.Now == nil {
+		c.Now = time.Now
 	}
-	if cfg.Instance == "" {
-		cfg.Instance = "apppass"
+	if c.Instance == "" {
+		c.Instance = "apppass"
 	}
-	log := deps.Log
+	return c
+}
+
+// logOrDefault is log, or slog.Default() when it is nil.
+func logOrDefault(log *slog.Logger) *slog.Logger {
 	if log == nil {
-		log = slog.Default()
+		return slog.Default()
 	}
-	locks := deps.Store
-	audit := auditor{store: deps.Store, log: log}
-	trust := NewTrust(deps.Entra, deps.Store)
-	apps := applications{entra: deps.Entra, store: deps.Store, trust: trust, log: log}
-	holdings := holdings{apps: apps, entra: deps.Entra, store: deps.Store, cfg: cfg}
-	id := &Identity{dir: deps.Directory, store: deps.Store, cfg: cfg, log: log, unknown: unknownPeople{now: cfg.Now}}
-	rec := &Reconciler{entra: deps.Entra, store: deps.Store, audit: audit, locks: locks, cfg: cfg, log: log}
-	passwords := &Passwords{id: id, entra: deps.Entra, store: deps.Store, audit: audit, locks: locks, apps: apps,
-		holdings: holdings, reconciler: rec, cfg: cfg, log: log}
-	return &Handlers{
-		Trust:     trust,
-		Identity:  id,
-		Passwords: passwords,
-		Revocations: &Revocations{id: id, entra: deps.Entra, store: deps.Store, offboard: deps.Store, audit: audit, locks: locks,
-			apps: apps, holdings: holdings, cfg: cfg, log: log},
-		Reconciler: rec,
-		Home:       &Home{passwords: passwords, id: id, store: deps.Store, cfg: cfg, log: log},
-	}
+	return log
 }
 
 // Effects are what an operation leaves its caller to carry out once it

@@ -54,6 +54,21 @@ func newWorld(t *testing.T) *world {
 	e.AddUser(hugo.user, testkit.HelpdeskGroup)
 	e.AddUser(holly.user, testkit.AdminGroup, testkit.HelpdeskGroup)
 	db := testkit.OpenStore(t, clock.Now)
-	h := handlers.New(handlers.Deps{Directory: e, Entra: e, Store: db}, testkit.HandlersConfig(clock.Now))
+	h := build(e, e, db, testkit.HandlersConfig(clock.Now))
 	return &world{h: h, entra: e, db: db, clock: clock}
+}
+
+// build makes the handlers as the wiring does, each from its own
+// constructor with only what it calls, over dir for people and entra and
+// db for the rest.
+func build(dir handlers.Directory, entra *testkit.Entra, db *store.DB, cfg handlers.Config) *handlers.Handlers {
+	trust := handlers.NewTrust(entra, db)
+	id := handlers.NewIdentity(dir, db, cfg, nil)
+	rec := handlers.NewReconciler(entra, db, cfg, nil)
+	pw := handlers.NewPasswords(id, trust, rec, entra, db, cfg, nil)
+	return &handlers.Handlers{
+		Identity: id, Trust: trust, Reconciler: rec, Passwords: pw,
+		Revocations: handlers.NewRevocations(id, trust, entra, db, cfg, nil),
+		Home:        handlers.NewHome(pw, id, db, cfg, nil),
+	}
 }

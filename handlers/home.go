@@ -15,9 +15,15 @@ import (
 type Home struct {
 	passwords *Passwords
 	id        *Identity
-	store     RevocationStore
+	store     RevocationLister
 	cfg       Config
 	log       *slog.Logger
+}
+
+// NewHome returns the Home tab over passwords and id, listing requests
+// from requests. A nil log is slog.Default().
+func NewHome(passwords *Passwords, id *Identity, requests RevocationLister, cfg Config, log *slog.Logger) *Home {
+	return &Home{passwords: passwords, id: id, store: requests, cfg: cfg.withDefaults(), log: logOrDefault(log)}
 }
 
 // HomeState is one person's Home tab, before rendering. It never holds a

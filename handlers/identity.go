@@ -19,6 +19,13 @@ type Identity struct {
 	unknown unknownPeople
 }
 
+// NewIdentity returns the Identity that finds people in dir and pins
+// Slack users to them in users. A nil log is slog.Default().
+func NewIdentity(dir Directory, users UserStore, cfg Config, log *slog.Logger) *Identity {
+	cfg = cfg.withDefaults()
+	return &Identity{dir: dir, store: users, cfg: cfg, log: logOrDefault(log), unknown: unknownPeople{now: cfg.Now}}
+}
+
 // Roles are what an Entra user may do beyond managing their own
 // passwords.
 type Roles struct {

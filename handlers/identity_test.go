@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/apppass/apppass/domain"
-	"github.com/apppass/apppass/handlers"
 	"github.com/apppass/apppass/internal/testkit"
 )
 
@@ -37,7 +36,7 @@ func TestUnknownPeopleAreRememberedForAMinute(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t)
 			dir := &countingDirectory{Entra: w.entra}
-			h := handlers.New(handlers.Deps{Directory: dir, Entra: w.entra, Store: w.db}, testkit.HandlersConfig(w.clock.Now))
+			h := build(dir, w.entra, w.db, testkit.HandlersConfig(w.clock.Now))
 			for i := range 3 {
 				_, err := h.Identity.Resolve(context.Background(), tt.actor)
 				if domain.KindOf(err) != domain.KindForbidden {

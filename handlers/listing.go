@@ -20,8 +20,11 @@ type Listing struct {
 // those Entra lists for them, the one Trust accepts; else the one the
 // store records, which Entra may not list yet.
 type applications struct {
-	entra ApplicationReader
-	store ApplicationStore
+	entra interface {
+		ApplicationReader
+		FreshApplicationReader
+	}
+	store ApplicationLookup
 	trust *Trust
 	log   *slog.Logger
 }
@@ -38,8 +41,8 @@ func (a applications) find(ctx context.Context, ownerID string) (domain.Applicat
 
 // fresh is find without Entra's cache: for decisions another replica's
 // writes may have changed.
-func (a applications) fresh(ctx context.Context, ownerID string, entra ReconcileEntra) (domain.Application, bool, error) {
-	listed, err := entra.FreshApplications(ctx, ownerID)
+func (a applications) fresh(ctx context.Context, ownerID string) (domain.Application, bool, error) {
+	listed, err := a.entra.FreshApplications(ctx, ownerID)
 	if err != nil {
 		return domain.Application{}, false, err
 	}
@@ -147,8 +150,7 @@ func (h holding) appOf(keyID string) (domain.Application, bool) {
 // holdings reads what people hold.
 type holdings struct {
 	apps  applications
-	entra Entra
-	store CredentialStore
+	store CredentialHistory
 	cfg   Config
 }
 
@@ -167,9 +169,9 @@ func (hs holdings) current(ctx context.Context, owner domain.User) (holding, err
 // passwords for owner, for --all and offboarding. Errors are Entra's or
 // the store's.
 func (hs holdings) everything(ctx context.Context, owner domain.User, fresh bool) (holding, error) {
-	list := hs.entra.FindApplications
+	list := hs.apps.entra.FindApplications
 	if fresh {
-		list = hs.entra.FreshApplications
+		list = hs.apps.entra.FreshApplications
 	}
 	listed, err := list(ctx, owner.ID)
 	if err != nil {

@@ -56,7 +56,7 @@ func (s *Revocations) Offboard(ctx context.Context, c domain.DirectoryChange, ac
 	if l.Name == "" {
 		l.Name = c.UserID
 	}
-	unlock, err := s.locks.LockPerson(ctx, c.UserID)
+	unlock, err := s.store.LockPerson(ctx, c.UserID)
 	if err != nil {
 		return l, fmt.Errorf("offboard %s: %w", c.UserID, err)
 	}
@@ -72,7 +72,7 @@ func (s *Revocations) Offboard(ctx context.Context, c domain.DirectoryChange, ac
 	if l.Held == 0 {
 		return l, nil
 	}
-	if err := s.offboard.RecordRemoval(ctx, domain.Removal{OwnerID: c.UserID, Reason: l.Reason}); err != nil {
+	if err := s.store.RecordRemoval(ctx, domain.Removal{OwnerID: c.UserID, Reason: l.Reason}); err != nil {
 		return l, fmt.Errorf("offboard %s: %w", c.UserID, err)
 	}
 	if action == OffboardRequest {

@@ -16,24 +16,25 @@ import (
 // cannot match to an enabled Entra user, and KindUpstream when Entra
 // fails.
 type Passwords struct {
-	id    *Identity
-	entra Entra
-	store interface {
-		ApplicationStore
-		CredentialStore
-		AuditReader
-		Revocations(ctx context.Context, statuses ...domain.RevocationStatus) ([]domain.RevocationRequest, error)
-		// PasswordsLastUsed returns when each of ownerID's passwords last
-		// opened the mail gateway, by key id.
-		PasswordsLastUsed(ctx context.Context, ownerID string) (map[string]time.Time, error)
-	}
+	id         *Identity
+	entra      PasswordEntra
+	store      PasswordStore
 	audit      auditor
-	locks      Locker
 	apps       applications
 	holdings   holdings
 	reconciler *Reconciler
 	cfg        Config
 	log        *slog.Logger
+}
+
+// NewPasswords returns the Passwords over entra and store, resolving
+// people with id, choosing applications with trust and cleaning up after
+// a failed addPassword with reconciler. A nil log is slog.Default().
+func NewPasswords(id *Identity, trust *Trust, reconciler *Reconciler, entra PasswordEntra, store PasswordStore, cfg Config, log *slog.Logger) *Passwords {
+	cfg, log = cfg.withDefaults(), logOrDefault(log)
+	apps := applications{entra: entra, store: store, trust: trust, log: log}
+	return &Passwords{id: id, entra: entra, store: store, audit: auditor{store: store, log: log}, apps: apps,
+		holdings: holdings{apps: apps, store: store, cfg: cfg}, reconciler: reconciler, cfg: cfg, log: log}
 }
 
 // Limits returns the per-person limit rules.
@@ -138,7 +139,7 @@ func (s *Passwords) Delete(ctx context.Context, actor domain.Actor, keyID string
 	if err != nil {
 		return domain.Password{}, err
 	}
-	unlock, err := s.locks.LockPerson(ctx, owner.ID)
+	unlock, err := s.store.LockPerson(ctx, owner.ID)
 	if err != nil {
 		return domain.Password{}, fmt.Errorf("delete: %w", err)
 	}

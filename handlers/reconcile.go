@@ -19,9 +19,15 @@ type Reconciler struct {
 	entra ReconcileEntra
 	store ReconcileStore
 	audit auditor
-	locks Locker
 	cfg   Config
 	log   *slog.Logger
+}
+
+// NewReconciler returns the Reconciler over entra and store. A nil log is
+// slog.Default().
+func NewReconciler(entra ReconcileEntra, store ReconcileStore, cfg Config, log *slog.Logger) *Reconciler {
+	log = logOrDefault(log)
+	return &Reconciler{entra: entra, store: store, audit: auditor{store: store, log: log}, cfg: cfg.withDefaults(), log: log}
 }
 
 // Reconcile reconciles every open credential record older than
@@ -38,7 +44,7 @@ func (r *Reconciler) Reconcile(ctx context.Context) (domain.Counts, error) {
 	counts["records"] = len(recs)
 	var errs []error
 	for _, rec := range recs {
-		unlock, err := r.locks.LockPerson(ctx, rec.OwnerID)
+		unlock, err := r.store.LockPerson(ctx, rec.OwnerID)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("reconcile %d: %w", rec.ID, err))
 			continue

@@ -16,19 +16,24 @@ import (
 // decision returns the request as it now stands, for the caller to
 // publish (rewrite the helpdesk message, tell the people concerned).
 type Revocations struct {
-	id    *Identity
-	entra interface {
-		ApplicationReader
-		CredentialRemover
-	}
+	id       *Identity
+	entra    RevocationEntra
 	store    RevocationStore
-	offboard RemovalRecorder
 	audit    auditor
-	locks    Locker
 	apps     applications
 	holdings holdings
 	cfg      Config
 	log      *slog.Logger
+}
+
+// NewRevocations returns the Revocations over entra and store, resolving
+// people with id and choosing applications with trust. A nil log is
+// slog.Default().
+func NewRevocations(id *Identity, trust *Trust, entra RevocationEntra, store RevocationStore, cfg Config, log *slog.Logger) *Revocations {
+	cfg, log = cfg.withDefaults(), logOrDefault(log)
+	apps := applications{entra: entra, store: store, trust: trust, log: log}
+	return &Revocations{id: id, entra: entra, store: store, audit: auditor{store: store, log: log}, apps: apps,
+		holdings: holdings{apps: apps, store: store, cfg: cfg}, cfg: cfg, log: log}
 }
 
 // maxReason bounds the reason an admin or helpdesk member types.
@@ -161,7 +166,7 @@ func (s *Revocations) Approve(ctx context.Context, actor domain.Actor, id int64)
 // executeRevocation removes each password of req that is not yet done and
 // records the outcomes and the final status.
 func (s *Revocations) executeRevocation(ctx context.Context, req domain.RevocationRequest, actorSlack, actorID string) (domain.RevocationRequest, error) {
-	unlock, err := s.locks.LockPerson(ctx, req.TargetID)
+	unlock, err := s.store.LockPerson(ctx, req.TargetID)
 	if err != nil {
 		return req, fmt.Errorf("approve revocation: %w", err)
 	}
@@ -248,9 +253,7 @@ func (s *Revocations) coverAll(ctx context.Context, req domain.RevocationRequest
 
 // openAll returns the open (undecided or being carried out) --all
 // request about targetID, if any.
-func openAll(ctx context.Context, store interface {
-	Revocations(ctx context.Context, statuses ...domain.RevocationStatus) ([]domain.RevocationRequest, error)
-}, targetID string, now time.Time) (domain.RevocationRequest, bool, error) {
+func openAll(ctx context.Context, store RevocationLister, targetID string, now time.Time) (domain.RevocationRequest, bool, error) {
 	open, err := store.Revocations(ctx, domain.RevocationPending, domain.RevocationApproving, domain.RevocationPartial)
 	if err != nil {
 		return domain.RevocationRequest{}, false, err

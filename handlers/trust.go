@@ -32,9 +32,7 @@ type OwnershipChecker interface {
 // TrustStore remembers which application apppass uses for each person and
 // what it found about the others.
 type TrustStore interface {
-	// Application returns the application recorded for ownerID;
-	// KindNotFound when none is.
-	Application(ctx context.Context, ownerID string) (domain.Application, error)
+	ApplicationLookup
 	// ClaimApplication records app for its owner unless one is recorded,
 	// and returns the one recorded.
 	ClaimApplication(ctx context.Context, app domain.Application) (domain.Application, error)

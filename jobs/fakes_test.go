@@ -150,8 +150,9 @@ func (trustAll) Check(context.Context, domain.Application) (handlers.Verdict, er
 }
 
 // deps are the jobs' collaborators with idle background work.
-func deps(entra jobs.Scanner, slack jobs.Slack, db jobs.Store, now func() time.Time) jobs.Deps {
-	return jobs.Deps{Entra: entra, Trust: trustAll{}, Slack: slack, Store: db, Reconciler: idle{}, Revocations: idle{}, Now: now,
+func deps(entra jobs.Scanner, slack jobs.Slack, db testStore, now func() time.Time) jobs.Deps {
+	return jobs.Deps{Entra: entra, Trust: trustAll{}, Slack: slack, Reconciler: idle{}, Revocations: idle{}, Now: now,
+		Runs: db, Notices: db, LastUse: db, Reports: db, Findings: db, Prune: db, DeltaLinks: db,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
@@ -200,7 +201,7 @@ func app(owner int, ps ...domain.Password) domain.Application {
 }
 
 // newRunner builds a Runner at clk over entra, slack and db, as instance.
-func newRunner(tb testing.TB, instance string, clk *testkit.Clock, entra jobs.Scanner, slack jobs.Slack, db jobs.Store) *jobs.Runner {
+func newRunner(tb testing.TB, instance string, clk *testkit.Clock, entra jobs.Scanner, slack jobs.Slack, db testStore) *jobs.Runner {
 	tb.Helper()
 	r, err := jobs.New(deps(entra, slack, db, clk.Now),
 		configWith(func(c *jobs.Config) { c.ReportChannel, c.Instance = "CREPORT", instance }))

@@ -13,7 +13,7 @@ import (
 // finding is marked told only once the alert is posted.
 func (r *Runner) applicationAlertsJob(ctx context.Context) (domain.Counts, error) {
 	counts := domain.Counts{"alerted": 0}
-	found, err := r.store.UnreportedFindings(ctx)
+	found, err := r.findings.UnreportedFindings(ctx)
 	if err != nil {
 		return counts, fmt.Errorf("application alerts: %w", err)
 	}
@@ -21,7 +21,7 @@ func (r *Runner) applicationAlertsJob(ctx context.Context) (domain.Counts, error
 		if err := r.slack.AlertHelpdesk(ctx, findingText(f)); err != nil {
 			return counts, fmt.Errorf("application alerts: %w", err)
 		}
-		if err := r.store.FindingReported(context.WithoutCancel(ctx), f.ObjectID, r.now()); err != nil {
+		if err := r.findings.FindingReported(context.WithoutCancel(ctx), f.ObjectID, r.now()); err != nil {
 			return counts, fmt.Errorf("application alerts (posted; may be posted again): %w", err)
 		}
 		counts["alerted"]++

@@ -25,9 +25,9 @@
 // warning twice when it runs again.
 //
 // The package knows neither Slack, Graph nor SQL: it declares the small
-// interfaces it needs (Scanner, Slack, Store, Reconciler, Revocations),
-// which *graphclient.Client, *bot.Slack, *store.DB and the handlers
-// satisfy. It reuses the handlers' limit rules (handlers.Limits).
+// interfaces it needs (Scanner, Slack, one store per concern such as
+// RunStore and NoticeStore, Reconciler, Revocations), which
+// *graphclient.Client, *bot.Slack, *store.DB and the handlers satisfy. It reuses the handlers' limit rules (handlers.Limits).
 package jobs
 
 import (
@@ -126,12 +126,19 @@ type Deps struct {
 	Entra       Scanner
 	Trust       Trust
 	Slack       Slack
-	Store       Store
 	Reconciler  Reconciler
 	Revocations Revocations
-	// Directory and Offboarding serve the offboarding job; without them
-	// it is not scheduled.
+	// The stores, by concern; each job reaches only its own.
+	Runs     RunStore
+	Notices  NoticeStore
+	LastUse  LastUseStore
+	Reports  ReportStore
+	Findings FindingStore
+	Prune    Pruner
+	// Directory, DeltaLinks and Offboarding serve the offboarding job;
+	// without them it is not scheduled.
 	Directory   Directory
+	DeltaLinks  DeltaLinkStore
 	Offboarding Offboarder
 	// Observer, when set, is told of every finished run (metrics).
 	Observer Observer
@@ -203,9 +210,11 @@ type Slack interface {
 	PostRevocationRequest(ctx context.Context, req domain.RevocationRequest) (channel, ts string, err error)
 }
 
-// Store keeps job runs, leases, notifications sent and report snapshots.
-// *store.DB satisfies it.
-type Store interface {
+// The jobs' stores, one per concern, so that each job reaches only what it
+// calls; *store.DB satisfies them all.
+
+// RunStore keeps the Runner's leases and run records.
+type RunStore interface {
 	// AcquireLease makes instance the only runner of job until at+ttl, if
 	// no other holds an unexpired lease on it at at. It reports whether
 	// instance got it.
@@ -222,7 +231,11 @@ type Store interface {
 	FinishJobRun(ctx context.Context, r domain.JobRun) error
 	// LastJobRun returns the latest run of job; false when it never ran.
 	LastJobRun(ctx context.Context, job string) (domain.JobRun, bool, error)
+}
 
+// NoticeStore is the warning jobs' memory: who uses apppass, and who was
+// told what when.
+type NoticeStore interface {
 	// KnownPeople returns what the store remembers of those of entraIDs
 	// who have used apppass, by Entra id.
 	KnownPeople(ctx context.Context, entraIDs []string) (map[string]domain.KnownPerson, error)
@@ -235,7 +248,18 @@ type Store interface {
 	// RecordNotification records that person got a notice of kind about
 	// keys at at.
 	RecordNotification(ctx context.Context, kind domain.NoticeKind, person string, keys []string, at time.Time) error
+}
 
+// LastUseStore is the mail gateway's record of use, which the scan of the
+// warning jobs and the report adds to Entra's sign-in data.
+type LastUseStore interface {
+	// PasswordsLastUsed returns when each of ownerID's passwords last
+	// opened the mail gateway, by key id.
+	PasswordsLastUsed(ctx context.Context, ownerID string) (map[string]time.Time, error)
+}
+
+// ReportStore gives the hygiene report its figures.
+type ReportStore interface {
 	// LastReportSnapshot returns the figures of the previous report and
 	// when it was posted; a zero time when there was none.
 	LastReportSnapshot(ctx context.Context) (time.Time, domain.Counts, error)
@@ -249,24 +273,30 @@ type Store interface {
 	OffboardedSince(ctx context.Context, since time.Time) (int, error)
 	// PendingRevocations counts revocation requests awaiting a decision.
 	PendingRevocations(ctx context.Context) (int, error)
+	// FindingCounts counts the applications found, by kind.
+	FindingCounts(ctx context.Context) (map[string]int, error)
+}
 
+// FindingStore is the application-alerts job's store.
+type FindingStore interface {
 	// UnreportedFindings returns the applications found not to be used
 	// (look-alikes, duplicates) that the helpdesk has not been told of.
 	UnreportedFindings(ctx context.Context) ([]domain.ApplicationFinding, error)
 	// FindingReported records that the helpdesk was told of objectID.
 	FindingReported(ctx context.Context, objectID string, at time.Time) error
-	// FindingCounts counts the applications found, by kind.
-	FindingCounts(ctx context.Context) (map[string]int, error)
+}
 
+// DeltaLinkStore keeps the offboarding job's place in the users delta.
+type DeltaLinkStore interface {
 	// DeltaLink returns the delta link stored under name; "" when none.
 	DeltaLink(ctx context.Context, name string) (string, error)
 	// SaveDeltaLink stores the delta link for the next run.
 	SaveDeltaLink(ctx context.Context, name, link string) error
+}
 
+// Pruner is the retention job's store.
+type Pruner interface {
 	// Prune deletes audit events, notifications and job runs older than
 	// before and returns how many, by table.
 	Prune(ctx context.Context, before time.Time) (domain.Counts, error)
-	// PasswordsLastUsed returns when each of ownerID's passwords last
-	// opened the mail gateway, by key id.
-	PasswordsLastUsed(ctx context.Context, ownerID string) (map[string]time.Time, error)
 }

@@ -99,7 +99,7 @@ feed:
 func (r *Runner) notifyOne(ctx context.Context, p notifyPolicy, c candidate, slackID string, now time.Time) (string, error) {
 	n := c.notice
 	if p.cooldown > 0 {
-		last, err := r.store.LastNotified(ctx, p.kind, c.who.id)
+		last, err := r.notices.LastNotified(ctx, p.kind, c.who.id)
 		if err != nil {
 			return "", fmt.Errorf("check %s notices of %s: %w", p.kind, c.who.id, err)
 		}
@@ -107,7 +107,7 @@ func (r *Runner) notifyOne(ctx context.Context, p notifyPolicy, c candidate, sla
 			return "cooldown", nil
 		}
 	} else {
-		done, err := r.store.NotifiedKeys(ctx, p.kind, c.who.id)
+		done, err := r.notices.NotifiedKeys(ctx, p.kind, c.who.id)
 		if err != nil {
 			return "", fmt.Errorf("check %s notices of %s: %w", p.kind, c.who.id, err)
 		}
@@ -146,7 +146,7 @@ func (r *Runner) notifyOne(ctx context.Context, p notifyPolicy, c candidate, sla
 	// sent again.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := r.store.RecordNotification(rctx, p.kind, c.who.id, keys, now); err != nil {
+	if err := r.notices.RecordNotification(rctx, p.kind, c.who.id, keys, now); err != nil {
 		return "", fmt.Errorf("record %s notice to %s (sent; may be sent again): %w", p.kind, c.who.id, err)
 	}
 	return "sent", nil

@@ -41,7 +41,7 @@ const usersDeltaLink = "users"
 // run; Offboard is idempotent.
 func (r *Runner) offboardingJob(ctx context.Context) (domain.Counts, error) {
 	counts := domain.Counts{"changes": 0, "leavers": 0, "holders": 0, "removed": 0, "requested": 0, "failed": 0, "full_sync": 0}
-	link, err := r.store.DeltaLink(ctx, usersDeltaLink)
+	link, err := r.deltaLinks.DeltaLink(ctx, usersDeltaLink)
 	if err != nil {
 		return counts, fmt.Errorf("offboarding: %w", err)
 	}
@@ -86,7 +86,7 @@ func (r *Runner) offboardingJob(ctx context.Context) (domain.Counts, error) {
 	if len(errs) > 0 {
 		return counts, fmt.Errorf("offboarding: %d of %d leavers not done; retried next run: %w", len(errs), len(leavers), errors.Join(errs...))
 	}
-	if err := r.store.SaveDeltaLink(ctx, usersDeltaLink, next); err != nil {
+	if err := r.deltaLinks.SaveDeltaLink(ctx, usersDeltaLink, next); err != nil {
 		return counts, fmt.Errorf("offboarding: %w", err)
 	}
 	return counts, nil

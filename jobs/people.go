@@ -54,7 +54,7 @@ func (r *Runner) resolve(ctx context.Context, ws workspace, who []recipient) (ma
 		for i, w := range chunk {
 			ids[i] = w.id
 		}
-		known, err := r.store.KnownPeople(ctx, ids)
+		known, err := r.notices.KnownPeople(ctx, ids)
 		if err != nil {
 			return nil, fmt.Errorf("look up known people: %w", err)
 		}

@@ -37,7 +37,7 @@ func (r *Runner) hygieneReportJob(ctx context.Context) (domain.Counts, error) {
 		At: now, WarnAt: r.cfg.Limits.WarnAt, Max: r.cfg.Limits.MaxPerUser, Distribution: buckets(r.cfg.Limits.WarnAt, r.cfg.Limits.MaxPerUser),
 		StaleAfter: r.cfg.StaleAfter, UnusedAfter: r.cfg.UnusedAfter, ExpiryWarning: r.cfg.ExpiryWarning,
 	}
-	prevAt, prev, err := r.store.LastReportSnapshot(ctx)
+	prevAt, prev, err := r.reports.LastReportSnapshot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("previous report: %w", err)
 	}
@@ -110,16 +110,16 @@ func (r *Runner) hygieneReportJob(ctx context.Context) (domain.Counts, error) {
 	slices.SortFunc(rep.NearLimit, func(a, b domain.HolderCount) int {
 		return cmp.Or(cmp.Compare(b.Held, a.Held), compareFold(a.Name, b.Name))
 	})
-	if rep.Created, rep.Deleted, rep.Revoked, err = r.store.AuditCounts(ctx, rep.Since); err != nil {
+	if rep.Created, rep.Deleted, rep.Revoked, err = r.reports.AuditCounts(ctx, rep.Since); err != nil {
 		return rep.Figures(), fmt.Errorf("audit counts: %w", err)
 	}
-	if rep.Offboarded, err = r.store.OffboardedSince(ctx, rep.Since); err != nil {
+	if rep.Offboarded, err = r.reports.OffboardedSince(ctx, rep.Since); err != nil {
 		return rep.Figures(), fmt.Errorf("offboarded: %w", err)
 	}
-	if rep.PendingRevocations, err = r.store.PendingRevocations(ctx); err != nil {
+	if rep.PendingRevocations, err = r.reports.PendingRevocations(ctx); err != nil {
 		return rep.Figures(), fmt.Errorf("pending revocations: %w", err)
 	}
-	found, err := r.store.FindingCounts(ctx)
+	found, err := r.reports.FindingCounts(ctx)
 	if err != nil {
 		return rep.Figures(), fmt.Errorf("application findings: %w", err)
 	}
@@ -130,7 +130,7 @@ func (r *Runner) hygieneReportJob(ctx context.Context) (domain.Counts, error) {
 	if err := r.slack.PostReport(ctx, r.cfg.ReportChannel, rep); err != nil {
 		return counts, fmt.Errorf("post report: %w", err)
 	}
-	if err := r.store.SaveReportSnapshot(context.WithoutCancel(ctx), now, rep.Figures()); err != nil {
+	if err := r.reports.SaveReportSnapshot(context.WithoutCancel(ctx), now, rep.Figures()); err != nil {
 		return counts, fmt.Errorf("save report figures (report posted): %w", err)
 	}
 	counts["posted"] = 1

@@ -12,7 +12,7 @@ import (
 // AuditRetention (SPEC §11); `apppass audit export` takes the
 // trail to a SIEM before then.
 func (r *Runner) retentionJob(ctx context.Context) (domain.Counts, error) {
-	counts, err := r.store.Prune(ctx, r.now().Add(-r.cfg.AuditRetention))
+	counts, err := r.prune.Prune(ctx, r.now().Add(-r.cfg.AuditRetention))
 	if err != nil {
 		return counts, fmt.Errorf("retention: %w", err)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/apppass/apppass/domain"
-	"github.com/apppass/apppass/handlers"
 )
 
 // ErrBusy means another run of the job holds its lease, in this process
@@ -38,7 +37,13 @@ type Runner struct {
 	directory   Directory
 	offboarding Offboarder
 	slack       Slack
-	store       Store
+	runStore    RunStore
+	notices     NoticeStore
+	lastUse     LastUseStore
+	reports     ReportStore
+	findings    FindingStore
+	prune       Pruner
+	deltaLinks  DeltaLinkStore
 	reconciler  Reconciler
 	revocations Revocations
 	observer    Observer
@@ -61,22 +66,21 @@ type job struct {
 	running    atomic.Bool
 }
 
-// New builds a Runner. It returns an error naming the setting at fault: a
-// job whose cron expression does not parse or is missing, an unknown job
-// name in cfg.Schedules, limits or durations out of range, or a missing
-// dependency.
+// New builds a Runner. cfg's limits and durations are trusted: config.Load
+// validated them, once, for every package. New still returns an error for
+// a job whose cron expression does not parse or is missing, an unknown job
+// name in cfg.Schedules, or a missing dependency, which it meets anyway.
 func New(deps Deps, cfg Config) (*Runner, error) {
-	if deps.Entra == nil || deps.Trust == nil || deps.Slack == nil || deps.Store == nil || deps.Reconciler == nil || deps.Revocations == nil {
-		return nil, errors.New("jobs: Entra, Trust, Slack, Store, Reconciler and Revocations are required")
-	}
-	if err := cfg.validate(); err != nil {
-		return nil, err
+	if deps.Entra == nil || deps.Trust == nil || deps.Slack == nil || deps.Reconciler == nil || deps.Revocations == nil ||
+		deps.Runs == nil || deps.Notices == nil || deps.LastUse == nil || deps.Reports == nil || deps.Findings == nil || deps.Prune == nil {
+		return nil, errors.New("jobs: Entra, Trust, Slack, Reconciler, Revocations, Runs, Notices, LastUse, Reports, Findings and Prune are required")
 	}
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
-	r := &Runner{entra: deps.Entra, trust: deps.Trust, directory: deps.Directory, offboarding: deps.Offboarding, observer: deps.Observer, slack: deps.Slack, store: deps.Store, reconciler: deps.Reconciler,
-		revocations: deps.Revocations, now: deps.Now, log: deps.Log, cfg: cfg}
+	r := &Runner{entra: deps.Entra, trust: deps.Trust, directory: deps.Directory, offboarding: deps.Offboarding, observer: deps.Observer, slack: deps.Slack,
+		runStore: deps.Runs, notices: deps.Notices, lastUse: deps.LastUse, reports: deps.Reports, findings: deps.Findings, prune: deps.Prune, deltaLinks: deps.DeltaLinks,
+		reconciler: deps.Reconciler, revocations: deps.Revocations, now: deps.Now, log: deps.Log, cfg: cfg}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -107,30 +111,12 @@ func New(deps Deps, cfg Config) (*Runner, error) {
 		if d.name == HygieneReport && cfg.ReportChannel == "" {
 			j.disabled = "no report channel (APPPASS_REPORT_CHANNEL)"
 		}
-		if d.name == Offboarding && (deps.Directory == nil || deps.Offboarding == nil) {
+		if d.name == Offboarding && (deps.Directory == nil || deps.DeltaLinks == nil || deps.Offboarding == nil) {
 			j.disabled = "no directory to read"
 		}
 		r.jobs = append(r.jobs, j)
 	}
 	return r, nil
-}
-
-func (c Config) validate() error {
-	switch {
-	case c.Limits.MaxPerUser < 1:
-		return errors.New("jobs: max_per_user must be at least 1")
-	case c.Limits.WarnAt < 1 || c.Limits.WarnAt > c.Limits.MaxPerUser:
-		return fmt.Errorf("jobs: warn_at (%d) must be between 1 and max_per_user (%d)", c.Limits.WarnAt, c.Limits.MaxPerUser)
-	case c.NotifyCooldown <= 0 || c.StaleAfter <= 0 || c.UnusedAfter <= 0 || c.ExpiryWarning <= 0 || c.AuditRetention <= 0:
-		return errors.New("jobs: notify_cooldown, stale_after, unused_after, expiry_warning and audit_retention must be positive")
-	case c.BackgroundInterval <= 0:
-		return errors.New("jobs: the background interval must be positive")
-	case c.Instance == "":
-		return errors.New("jobs: the instance name is required")
-	case c.OffboardingAction != handlers.OffboardRemove && c.OffboardingAction != handlers.OffboardRequest:
-		return fmt.Errorf("jobs: the offboarding action must be %q or %q, got %q", handlers.OffboardRemove, handlers.OffboardRequest, c.OffboardingAction)
-	}
-	return nil
 }
 
 // scheduledNames are the jobs that run on a cron schedule.
@@ -216,7 +202,7 @@ func (r *Runner) RunOnce(ctx context.Context, name string) (domain.JobRun, error
 	defer j.running.Store(false)
 
 	instance := fmt.Sprintf("%s#%d", r.cfg.Instance, r.runs.Add(1))
-	got, err := r.store.AcquireLease(ctx, name, instance, r.now(), leaseTTL)
+	got, err := r.runStore.AcquireLease(ctx, name, instance, r.now(), leaseTTL)
 	if err != nil {
 		return domain.JobRun{Job: name}, fmt.Errorf("job %s: lease: %w", name, err)
 	}
@@ -227,13 +213,13 @@ func (r *Runner) RunOnce(ctx context.Context, name string) (domain.JobRun, error
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if err := r.store.ReleaseLease(rctx, name, instance); err != nil {
+		if err := r.runStore.ReleaseLease(rctx, name, instance); err != nil {
 			r.log.WarnContext(ctx, "job lease not released; it expires by itself", "job", name, "err", err)
 		}
 	}()
 
 	res := domain.JobRun{Job: name, Instance: instance, Start: r.now(), Outcome: domain.JobRunning}
-	if res.ID, err = r.store.StartJobRun(ctx, name, instance, res.Start); err != nil {
+	if res.ID, err = r.runStore.StartJobRun(ctx, name, instance, res.Start); err != nil {
 		return res, fmt.Errorf("job %s: record start: %w", name, err)
 	}
 	jctx, cancel := context.WithCancelCause(ctx)
@@ -254,7 +240,7 @@ func (r *Runner) RunOnce(ctx context.Context, name string) (domain.JobRun, error
 	}
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer fcancel()
-	if err := r.store.FinishJobRun(fctx, res); err != nil {
+	if err := r.runStore.FinishJobRun(fctx, res); err != nil {
 		return res, errors.Join(runErr, fmt.Errorf("job %s: record end: %w", name, err))
 	}
 	if runErr != nil {
@@ -280,7 +266,7 @@ func (r *Runner) keepLease(ctx context.Context, name, instance string, cancel co
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				ok, err := r.store.RenewLease(ctx, name, instance, r.now(), leaseTTL)
+				ok, err := r.runStore.RenewLease(ctx, name, instance, r.now(), leaseTTL)
 				if err == nil && !ok {
 					err = errors.New("lease taken over by another process")
 				}

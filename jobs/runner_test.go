@@ -23,7 +23,6 @@ func TestNewRejectsBadSettings(t *testing.T) {
 		{"missing schedule names the job", configWith(func(c *jobs.Config) { delete(c.Schedules, jobs.ExpiryWarning) }), "expiry-warning"},
 		{"unknown job", configWith(func(c *jobs.Config) { c.Schedules["cleanup"] = "0 9 * * *" }), `"cleanup"`},
 		{"a background job has no schedule", configWith(func(c *jobs.Config) { c.Schedules[jobs.ReconcileCredentials] = "* * * * *" }), `"reconcile-credentials"`},
-		{"warn_at above the limit", configWith(func(c *jobs.Config) { c.Limits.WarnAt, c.Limits.MaxPerUser = 41, 40 }), "warn_at"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -104,7 +104,7 @@ func (r *Runner) scan(ctx context.Context, withLastUse bool, fn func(h holder) e
 // addGatewayUse merges the mail gateway's last-use records of app's
 // owner into app's passwords, the later date winning.
 func (r *Runner) addGatewayUse(ctx context.Context, app *domain.Application) error {
-	used, err := r.store.PasswordsLastUsed(ctx, app.OwnerID)
+	used, err := r.lastUse.PasswordsLastUsed(ctx, app.OwnerID)
 	if err != nil {
 		return fmt.Errorf("gateway last use of %s: %w", app.OwnerID, err)
 	}

@@ -26,7 +26,7 @@ func (r *Runner) List(ctx context.Context) ([]Status, error) {
 		if j.disabled == "" {
 			s.Next = j.schedule.Next(now)
 		}
-		last, ok, err := r.store.LastJobRun(ctx, j.name)
+		last, ok, err := r.runStore.LastJobRun(ctx, j.name)
 		if err != nil {
 			return nil, fmt.Errorf("last run of %s: %w", j.name, err)
 		}

@@ -24,9 +24,15 @@ import (
 
 // The real adapters satisfy the jobs' interfaces.
 var (
-	_ jobs.Scanner = (*graphclient.Client)(nil)
-	_ jobs.Slack   = (*bot.Slack)(nil)
-	_ jobs.Store   = (*store.DB)(nil)
+	_ jobs.Scanner        = (*graphclient.Client)(nil)
+	_ jobs.Slack          = (*bot.Slack)(nil)
+	_ jobs.RunStore       = (*store.DB)(nil)
+	_ jobs.NoticeStore    = (*store.DB)(nil)
+	_ jobs.LastUseStore   = (*store.DB)(nil)
+	_ jobs.ReportStore    = (*store.DB)(nil)
+	_ jobs.FindingStore   = (*store.DB)(nil)
+	_ jobs.DeltaLinkStore = (*store.DB)(nil)
+	_ jobs.Pruner         = (*store.DB)(nil)
 )
 
 func mustGraph(tb testing.TB, entra *fakeentra.Server) *graphclient.Client {

@@ -10,7 +10,7 @@
 // claims coordinate replicas through the database (lock.go). The schemas
 // are in migrations/ (SQLite) and migrations/postgres/.
 //
-// *DB satisfies handlers.Store and jobs.Store. It imports no apppass
+// *DB satisfies every store interface of handlers and jobs. It imports no apppass
 // package but domain; sql.ErrNoRows becomes a KindNotFound domain error.
 //
 // No secret is ever written: the Secret type has no path into this package.

@@ -15,7 +15,7 @@ import (
 
 // Entra is an in-memory Entra: employees, groups, one application per
 // employee with its password credentials, and sign-in data. It satisfies
-// handlers.Entra, handlers.Directory and jobs.Scanner, and is safe for
+// every Entra interface of the handlers and jobs.Scanner, and is safe for
 // concurrent use. Its function fields inject faults.
 type Entra struct {
 	// AddPasswordFault, when set, is called (without Entra's lock) with
@@ -151,7 +151,7 @@ func (e *Entra) listed(a *domain.Application) domain.Application {
 	return out
 }
 
-// FindApplications implements handlers.Entra: the owner's one
+// FindApplications implements handlers.ApplicationReader: the owner's one
 // application, if any.
 func (e *Entra) FindApplications(_ context.Context, owner string) ([]domain.Application, error) {
 	e.mu.Lock()
@@ -163,12 +163,12 @@ func (e *Entra) FindApplications(_ context.Context, owner string) ([]domain.Appl
 	return []domain.Application{e.listed(a)}, nil
 }
 
-// FreshApplications implements handlers.Entra; there is no cache.
+// FreshApplications implements handlers.FreshApplicationReader; there is no cache.
 func (e *Entra) FreshApplications(ctx context.Context, owner string) ([]domain.Application, error) {
 	return e.FindApplications(ctx, owner)
 }
 
-// OwnedByApppass implements handlers.Entra: every application is
+// OwnedByApppass implements handlers.OwnershipChecker: every application is
 // apppass's but those marked Foreign.
 func (e *Entra) OwnedByApppass(_ context.Context, objectID string) (bool, error) {
 	e.mu.Lock()
@@ -186,7 +186,7 @@ func (e *Entra) Foreign(objectID string) {
 	e.foreign[objectID] = true
 }
 
-// CreateApplication implements handlers.Entra.
+// CreateApplication implements handlers.PasswordEntra.
 func (e *Entra) CreateApplication(_ context.Context, u domain.User) (domain.Application, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -197,11 +197,11 @@ func (e *Entra) CreateApplication(_ context.Context, u domain.User) (domain.Appl
 	return *a, nil
 }
 
-// EnsureServicePrincipal implements handlers.Entra: every application
+// EnsureServicePrincipal implements handlers.PasswordEntra: every application
 // has one.
 func (e *Entra) EnsureServicePrincipal(context.Context, string) error { return nil }
 
-// AddPassword implements handlers.Entra.
+// AddPassword implements handlers.PasswordEntra.
 func (e *Entra) AddPassword(_ context.Context, app domain.Application, name string, expires time.Time) (domain.Password, domain.Secret, error) {
 	now := time.Now
 	if e.Now != nil {
@@ -224,7 +224,7 @@ func (e *Entra) AddPassword(_ context.Context, app domain.Application, name stri
 	return p, domain.NewSecret("secret-" + p.KeyID), nil
 }
 
-// RemovePassword implements handlers.Entra.
+// RemovePassword implements handlers.CredentialRemover.
 func (e *Entra) RemovePassword(_ context.Context, app domain.Application, keyID string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -238,7 +238,7 @@ func (e *Entra) RemovePassword(_ context.Context, app domain.Application, keyID 
 	return domain.Errorf(domain.KindNotFound, "no credential %s", keyID)
 }
 
-// LastUsed implements handlers.Entra.
+// LastUsed implements handlers.PasswordEntra.
 func (e *Entra) LastUsed(_ context.Context, appID string) (map[string]time.Time, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -256,7 +256,7 @@ func (e *Entra) LastUsed(_ context.Context, appID string) (map[string]time.Time,
 	return out, nil
 }
 
-// TenantID implements handlers.Entra.
+// TenantID implements handlers.PasswordEntra.
 func (e *Entra) TenantID() string { return "tenant" }
 
 // ScanHolders implements jobs.Scanner: every application, in the order
@@ -317,8 +317,11 @@ func dropKey(ps []domain.Password, keyID string) []domain.Password {
 }
 
 var (
-	_ handlers.Entra     = (*Entra)(nil)
-	_ handlers.Directory = (*Entra)(nil)
+	_ handlers.Directory        = (*Entra)(nil)
+	_ handlers.OwnershipChecker = (*Entra)(nil)
+	_ handlers.PasswordEntra    = (*Entra)(nil)
+	_ handlers.RevocationEntra  = (*Entra)(nil)
+	_ handlers.ReconcileEntra   = (*Entra)(nil)
 )
 
 var _ jobs.Scanner = (*Entra)(nil)

@@ -8,7 +8,6 @@ package testkit
 
 import (
 	"context"
-	"maps"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/apppass/apppass/config"
 	"github.com/apppass/apppass/handlers"
+	"github.com/apppass/apppass/internal/wiring"
 	"github.com/apppass/apppass/jobs"
 	"github.com/apppass/apppass/store"
 )
@@ -109,25 +109,18 @@ const (
 )
 
 // HandlersConfig is the handlers' policy with apppass's defaults
-// (config.Default), the groups above, at now.
+// (config.Default), the groups above, at now, mapped as apppass maps it.
 func HandlersConfig(now func() time.Time) handlers.Config {
 	c := config.Default()
-	return handlers.Config{
-		Limits:     handlers.Limits{MaxPerUser: c.MaxPerUser, WarnAt: c.WarnAt},
-		AdminGroup: AdminGroup, HelpdeskGroup: HelpdeskGroup, RequestTTL: c.RequestTTL,
-		PasswordLifetime: c.PasswordLifetime, LagWindow: c.LagWindow, ReconcileAfter: c.ReconcileAfter,
-		GiveUpAfter: c.GiveUpAfter, ResumeAfter: c.ResumeAfter(), Now: now,
-	}
+	c.AdminGroup, c.HelpdeskGroup = AdminGroup, HelpdeskGroup
+	return wiring.Handlers(c, "", now)
 }
 
 // JobsConfig is the jobs' settings with apppass's defaults
 // (config.Default), in UTC, as instance "test", without a report channel.
 func JobsConfig() jobs.Config {
 	c := config.Default()
-	return jobs.Config{
-		Limits:         handlers.Limits{MaxPerUser: c.MaxPerUser, WarnAt: c.WarnAt},
-		NotifyCooldown: c.NotifyCooldown, StaleAfter: c.StaleAfter, UnusedAfter: c.UnusedAfter, ExpiryWarning: c.ExpiryWarning,
-		Location: time.UTC, Schedules: maps.Clone(c.Schedules), BackgroundInterval: c.BackgroundInterval, Instance: "test",
-		OffboardingAction: c.OffboardingAction, AuditRetention: c.AuditRetention,
-	}
+	c.TimeZone = "UTC"
+	c.ReportChannel = ""
+	return wiring.Jobs(c, "test")
 }

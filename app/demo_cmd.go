@@ -1,0 +1,128 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/apppass/apppass/demo"
+	"github.com/apppass/apppass/jobs"
+)
+
+// demoStartTimeout bounds how long apppass may take to connect to the
+// stand-in Slack.
+const demoStartTimeout = 30 * time.Second
+
+// runDemo is `apppass demo [--addr HOST:PORT]`: it starts the Slack and
+// Entra stand-ins with a seeded organisation and the page that plays
+// Slack, runs the real apppass against them until ctx ends, and prints
+// the page's URL on stdout. Its data live in a temporary directory that
+// is removed on exit, unless APPPASS_DB names a database to keep; nothing
+// else is read from the environment. It returns a UsageError for bad
+// flags and an error when something cannot start.
+func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (err error) {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	addr := fs.String("addr", demo.DefaultAddr, "where the demo page listens")
+	smtpAddr := fs.String("smtp-addr", "127.0.0.1:2587", "where the demo's mail gateway listens (STARTTLS); \"off\" for none")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return UsageError{"usage: apppass demo [--addr HOST:PORT] [--smtp-addr HOST:PORT|off]"}
+	}
+	dir, err := os.MkdirTemp("", "apppass-demo-")
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer func() { err = errors.Join(err, os.RemoveAll(dir)) }()
+	dbPath := getenv("APPPASS_DB")
+	if dbPath == "" {
+		dbPath = filepath.Join(dir, "apppass.db")
+	}
+	logPath := filepath.Join(dir, "apppass.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer logFile.Close()
+	log := slog.New(slog.NewJSONHandler(logFile, nil))
+
+	d, err := demo.Start(demo.Options{Addr: *addr, Log: log.With("component", "demo")})
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, d.Close()) }()
+	env := d.Env(dbPath)
+	if *smtpAddr != "off" {
+		cert, key, err := demo.WriteGatewayCert(dir, time.Now())
+		if err != nil {
+			return err
+		}
+		env["APPPASS_SMTP_ADDR"] = *smtpAddr
+		env["APPPASS_SMTP_TLS_CERT"], env["APPPASS_SMTP_TLS_KEY"] = cert, key
+		env["APPPASS_SMTP_HOSTNAME"] = demo.GatewayHost
+		d.UseEntraMailbox()
+	}
+	m, err := NewMain(func(k string) string { return env[k] }, log)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	m.GraphTransport = d.GraphTransport()
+	ready := make(chan *App, 1)
+	m.Ready = func(a *App) { ready <- a }
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- m.Run(runCtx) }()
+	waitCtx, cancelWait := context.WithTimeout(ctx, demoStartTimeout)
+	connected := make(chan error, 1)
+	go func() { connected <- d.Slack.WaitConnections(waitCtx, 1) }()
+	select {
+	case err := <-done:
+		cancelWait()
+		return fmt.Errorf("demo: apppass stopped before connecting: %w", stopped(err))
+	case err := <-connected:
+		cancelWait()
+		if err != nil {
+			stop()
+			return errors.Join(fmt.Errorf("demo: apppass did not connect to the stand-in Slack: %w", err), <-done)
+		}
+	}
+
+	// A first hygiene report, so that the report channel shows one.
+	app := <-ready
+	if _, err := app.Jobs.RunOnce(ctx, jobs.HygieneReport); err != nil {
+		log.Warn("demo: the first hygiene report failed", "err", err)
+	}
+
+	fmt.Fprintf(stdout, "apppass demo is running: open %s\n", d.URL())
+	fmt.Fprintln(stdout, "Be Alice (employee), Adam (admin), or Hana and Hugo (helpdesk); try /apppass help.")
+	if app.SMTPAddr != "" {
+		fmt.Fprintf(stdout, "Mail gateway: %s (STARTTLS, self-signed certificate for %s); user alice@contoso.test, password: an app password she created.\n",
+			app.SMTPAddr, demo.GatewayHost)
+	}
+	fmt.Fprintf(stdout, "Data and logs: %s (removed on exit). Stop with Ctrl-C.\n", filepath.Dir(logPath))
+	if dbPath != filepath.Join(dir, "apppass.db") {
+		fmt.Fprintf(stdout, "Database: %s (kept).\n", dbPath)
+	}
+	select {
+	case <-ctx.Done():
+		stop()
+		return <-done
+	case err := <-done:
+		return fmt.Errorf("demo: apppass stopped: %w", stopped(err))
+	}
+}
+
+// stopped is why apppass stopped on its own.
+func stopped(err error) error {
+	if err == nil {
+		return errors.New("it returned without an error")
+	}
+	return err
+}
