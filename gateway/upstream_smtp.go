@@ -171,7 +171,7 @@ func (u *SMTPUpstream) Deliver(ctx context.Context, env Envelope, msg io.Reader)
 				return Delivery{}, err
 			}
 		}
-		d, err, started := u.transact(c, env, msg)
+		d, err, started := u.transact(ctx, c, env, msg)
 		if err == nil {
 			lane.release(c)
 			return d, nil
@@ -254,7 +254,14 @@ func (u *SMTPUpstream) dial(ctx context.Context, user string) (*upConn, error) {
 
 // transact carries out one mail transaction on c. started reports
 // whether msg's reading began (then nothing may be retried).
-func (u *SMTPUpstream) transact(c *upConn, env Envelope, msg io.Reader) (d Delivery, err error, started bool) {
+func (u *SMTPUpstream) transact(ctx context.Context, c *upConn, env Envelope, msg io.Reader) (d Delivery, err error, started bool) {
+	// go-smtp's client knows no context: its per-command timeouts keep
+	// it within the device's transaction time instead.
+	c.c.CommandTimeout, c.c.SubmissionTimeout = 2*time.Minute, 10*time.Minute
+	if dl, ok := ctx.Deadline(); ok {
+		left := max(time.Until(dl), time.Second)
+		c.c.CommandTimeout, c.c.SubmissionTimeout = min(c.c.CommandTimeout, left), min(c.c.SubmissionTimeout, left)
+	}
 	fail := func(stage string, err error) (Delivery, error, bool) {
 		c.broken = c.broken || !isSMTPAnswer(err)
 		return Delivery{}, upstreamFailure(stage, err), false
