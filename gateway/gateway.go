@@ -286,6 +286,10 @@ func (g *Gateway) Close() {
 // listeners (IMAP, POP3) so that the caps hold over all of them.
 func (g *Gateway) Limiter() *Limiter { return g.limiter }
 
+// TLS is the gateway's TLS configuration (its reloading certificate and
+// suites), for its other listeners.
+func (g *Gateway) TLS() *tls.Config { return g.server.TLSConfig }
+
 // TLSConfig is the gateway's TLS configuration with certificate source
 // get: TLS 1.2 with AEAD (GCM, ChaCha20-Poly1305) ECDHE suites only, and
 // TLS 1.3 (whose suites are all AEAD).

@@ -18,7 +18,6 @@ CREATE TABLE IF NOT EXISTS login_failure_counts (
     alerted_at   INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (subject, client_addr)
 );
-CREATE INDEX IF NOT EXISTS login_failure_counts_start ON login_failure_counts (window_start);
 
 -- The one login attempt per subject in flight, across replicas.
 CREATE TABLE IF NOT EXISTS login_attempts (
