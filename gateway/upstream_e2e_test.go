@@ -311,9 +311,9 @@ func equalFold(a, b []string) bool {
 	return true
 }
 
-// TestSwaksThroughSMTPUpstream sends four 1.5 MB attachments with swaks,
-// which builds the MIME itself, through the smtp upstream.
-func TestSwaksThroughSMTPUpstream(t *testing.T) {
+// TestSwaksThroughUpstreams sends four 1.5 MB attachments with swaks,
+// which builds the MIME itself, through each upstream.
+func TestSwaksThroughUpstreams(t *testing.T) {
 	swaks := requireTool(t, "swaks")
 	for _, upstream := range []string{"smtp", "graph"} {
 		t.Run(upstream, func(t *testing.T) {
@@ -321,7 +321,7 @@ func TestSwaksThroughSMTPUpstream(t *testing.T) {
 			dir := t.TempDir()
 			args := []string{"--to", "bob@contoso.test", "--from", "alice@contoso.test", "--server", r.addr, "--tls",
 				"--auth", "PLAIN", "--auth-user", "alice@contoso.test", "--auth-password", r.password.SecretText,
-				"--header", "Subject: four scans", "--silent", "2"}
+				"--header", "Subject: four scans", "--silent", "2", "--timeout", "300"}
 			var files [][]byte
 			for i := range 4 {
 				f := filepath.Join(dir, fmt.Sprintf("scan%d.pdf", i+1))
