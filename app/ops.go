@@ -32,6 +32,7 @@ func (m *Main) Check(ctx context.Context, out io.Writer) error {
 		AdminGroup: cfg.AdminGroup, HelpdeskGroup: cfg.HelpdeskGroup,
 		ReadIMAP: cfg.Read.IMAPEnabled(), ReadPOP: cfg.Read.POP3Enabled(),
 		Gateway: cfg.SMTP.Enabled() || cfg.Read.Enabled(), TLSCertFile: cfg.SMTP.CertFile, TLSKeyFile: cfg.SMTP.KeyFile, SMTPHostname: cfg.SMTP.Hostname,
+		MailUpstream: cfg.Upstream.Mail, ExchangeResource: cfg.Upstream.ExchangeResource,
 		Now: m.Now,
 	}, slack, graph)
 	if !check.Print(out, results) {

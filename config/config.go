@@ -114,6 +114,8 @@ type Config struct {
 	SMTP SMTP `yaml:",inline"`
 	// Read is the gateway's IMAP and POP3 side (read.go).
 	Read Read `yaml:",inline"`
+	// Upstream is how the gateway delivers (upstream.go).
+	Upstream Upstream `yaml:",inline"`
 }
 
 // Default returns a Config holding every documented default.
@@ -154,6 +156,7 @@ func Default() Config {
 		GiveUpAfter:        30 * time.Minute,
 		SMTP: SMTP{MaxBytes: DefaultSMTPMaxBytes, MaxConnections: DefaultGatewayMaxConnections,
 			MaxPerAddress: DefaultGatewayMaxPerAddress, Memory: DefaultGatewayMemory},
+		Upstream: DefaultUpstream(),
 		HTTPAddr: DefaultHTTPAddr,
 		Read:     Read{ExchangeIMAP: DefaultExchangeIMAP, ExchangePOP: DefaultExchangePOP},
 	}
@@ -205,6 +208,7 @@ func Load(getenv func(string) string, opts ...LoadOption) (Config, error) {
 	c.AuditRetention = e.duration("APPPASS_AUDIT_RETENTION", c.AuditRetention)
 	loadSMTP(&e, &c.SMTP)
 	loadRead(&e, &c.Read)
+	loadUpstream(&e, &c.Upstream)
 	c.HTTPAddr = e.opt("APPPASS_HTTP_ADDR", c.HTTPAddr)
 	if e.err != nil {
 		return Config{}, e.err
@@ -257,6 +261,9 @@ func (c Config) validate() error {
 		return err
 	}
 	if err := c.Read.validate(c.SMTP); err != nil {
+		return err
+	}
+	if err := c.Upstream.validate(); err != nil {
 		return err
 	}
 	return c.SMTP.validate()

@@ -67,7 +67,8 @@ type Options struct {
 	AlertWindow time.Duration
 	// Upstream is APPPASS_MAIL_UPSTREAM: "graph" (the default) delivers
 	// to the header's recipients, so they must all be in the envelope;
-	// "smtp" delivers to the envelope as is.
+	// "smtp" delivers to the envelope as is. New sets it to "smtp" when
+	// Deps.Upstream is an *SMTPUpstream.
 	Upstream string
 	// Limits are the connection limits (limiter.go).
 	Limits Limits
@@ -115,10 +116,13 @@ type Deps struct {
 	Mailboxes    Mailboxes
 	Applications Applications
 	Verifier     Verifier
-	Sender       Sender
-	Records      Records
-	Failures     Failures
-	Alerter      Alerter // may be nil: guessing is only logged
+	// Upstream delivers messages; nil: a GraphUpstream over Sender.
+	Upstream Upstream
+	// Sender is Graph, for the default upstream; unused with Upstream.
+	Sender   Sender
+	Records  Records
+	Failures Failures
+	Alerter  Alerter // may be nil: guessing is only logged
 	// Scopes may be nil: every password then only sends.
 	Scopes Scopes
 	// ExchangeTokens is needed by the IMAP and POP3 listeners only.
@@ -136,7 +140,7 @@ type Gateway struct {
 	mailboxes Mailboxes
 	apps      Applications
 	verifier  Verifier
-	sender    Sender
+	upstream  Upstream
 	records   Records
 	failures  Failures
 	alerter   Alerter
@@ -166,8 +170,8 @@ func New(opts Options, deps Deps) (*Gateway, error) {
 	if opts.Hostname == "" {
 		return nil, errors.New("gateway: a hostname is required")
 	}
-	if deps.Mailboxes == nil || deps.Applications == nil || deps.Verifier == nil || deps.Sender == nil || deps.Records == nil || deps.Failures == nil {
-		return nil, errors.New("gateway: mailboxes, applications, verifier, sender, records and failures are required")
+	if deps.Mailboxes == nil || deps.Applications == nil || deps.Verifier == nil || (deps.Sender == nil && deps.Upstream == nil) || deps.Records == nil || deps.Failures == nil {
+		return nil, errors.New("gateway: mailboxes, applications, verifier, an upstream (or sender), records and failures are required")
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -240,7 +244,7 @@ func New(opts Options, deps Deps) (*Gateway, error) {
 	}
 	g := &Gateway{
 		opts: opts, now: opts.Now, log: opts.Logger,
-		mailboxes: deps.Mailboxes, apps: deps.Applications, verifier: deps.Verifier, sender: deps.Sender,
+		mailboxes: deps.Mailboxes, apps: deps.Applications, verifier: deps.Verifier, upstream: deps.Upstream,
 		records: deps.Records, failures: deps.Failures, alerter: deps.Alerter,
 		scopes: deps.Scopes, tokens: deps.ExchangeTokens, readAlert: deps.ReadingAlerter, read: newReader(),
 		cache:   newSuccessCache(opts.CacheTTL, opts.RemovalPoll, opts.ReplicationWindow, opts.RemovedHintWindow),
@@ -250,6 +254,12 @@ func New(opts Options, deps Deps) (*Gateway, error) {
 		memory:  newMemoryBudget(opts.MaxMemory, opts.MaxMessagesPerOwner),
 		alerts:  &alertRate{burst: opts.AlertBurst, window: opts.AlertWindow},
 		holder:  logging.NewRef(),
+	}
+	if g.upstream == nil {
+		g.upstream = &GraphUpstream{Sender: deps.Sender, MaxBytes: opts.MaxBytes}
+	}
+	if _, ok := g.upstream.(*SMTPUpstream); ok {
+		g.opts.Upstream = "smtp" // the envelope decides; headers.go need not
 	}
 	s := smtp.NewServer(smtp.BackendFunc(g.newSession))
 	s.Domain = opts.Hostname

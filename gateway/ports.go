@@ -31,11 +31,14 @@ type Verifier interface {
 	VerifyPassword(ctx context.Context, appID string, password domain.Secret) error
 }
 
-// Sender delivers a message as a mailbox. graphclient.Client implements it.
+// Sender delivers a message as a mailbox through Graph, for the
+// GraphUpstream. graphclient.Client implements it.
 type Sender interface {
-	// SendMail returns nil once Graph accepted msg; KindUpstream when the
-	// device should retry later; any other kind when it never will work.
-	SendMail(ctx context.Context, userID string, msg []byte) error
+	// SendMail returns once Graph accepted msg (Unconfirmed when its
+	// answer was lost and the message may have gone); KindUpstream when
+	// the device should retry later; any other kind when it never will
+	// work.
+	SendMail(ctx context.Context, userID string, msg []byte) (domain.Sent, error)
 }
 
 // Records is what the gateway reads from and writes to apppass's store.

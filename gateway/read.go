@@ -31,13 +31,6 @@ import (
 // AUTHENTICATE PLAIN / AUTH PLAIN. After login nothing is parsed: UIDs,
 // flags, IDLE and every extension are Exchange's own.
 
-// ExchangeTokens gives apppass's own app-only access token for Exchange
-// Online ({APPPASS_EXCHANGE_RESOURCE}/.default), cached and shared by all
-// sessions. graphclient.Client implements it.
-type ExchangeTokens interface {
-	ExchangeToken(ctx context.Context) (domain.Secret, error)
-}
-
 // Scopes tells what a password may be used for (SPEC §16). store.DB
 // implements it.
 type Scopes interface {
@@ -308,14 +301,6 @@ func (g *Gateway) disabledOwners(ctx context.Context, live []*liveSession) []*li
 		}
 	}
 	return out
-}
-
-// primaryAddress is the address apppass logs in to Exchange as.
-func primaryAddress(m domain.Mailbox) string {
-	if m.Mail != "" {
-		return strings.ToLower(m.Mail)
-	}
-	return strings.ToLower(m.UserPrincipalName)
 }
 
 // upstreamRefusal is why Exchange would not let apppass read a mailbox.

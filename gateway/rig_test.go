@@ -96,6 +96,8 @@ type rig struct {
 	alice    fakeentra.User
 	app      fakeentra.Application
 	password fakeentra.Credential
+
+	upstream gateway.Upstream // nil: Graph (upstream_e2e_test.go)
 }
 
 type rigOption func(*gateway.Options)
@@ -171,7 +173,7 @@ func (r *rig) serve() {
 	}
 	var err error
 	r.gw, err = gateway.New(o, gateway.Deps{
-		Mailboxes: r.graph, Applications: r.graph, Verifier: r.graph, Sender: r.graph, Records: r.db, Failures: r.db, Alerter: r.alerts,
+		Mailboxes: r.graph, Applications: r.graph, Verifier: r.graph, Sender: r.graph, Upstream: r.upstream, Records: r.db, Failures: r.db, Alerter: r.alerts,
 		Scopes: r.db, ExchangeTokens: r.read.tokens, ReadingAlerter: r.read.alerts,
 	})
 	if err != nil {

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -179,8 +178,10 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 // Data takes one of the owner's message places, reads the header block
-// (bounded) and checks it, then passes the message on as a stream whose
-// every byte is counted against the gateway's memory budget.
+// (bounded) and checks it, then passes the message on as a stream. With
+// an upstream that holds messages (Graph), every byte read is counted
+// against the gateway's memory budget; one that streams (Exchange's SMTP)
+// holds no more than a buffer.
 func (s *session) Data(r io.Reader) error {
 	if s.login == nil {
 		return errAuthRequired
@@ -192,7 +193,11 @@ func (s *session) Data(r io.Reader) error {
 		return withRef(errBusy, refOf(ctx))
 	}
 	defer held.done()
-	br := bufio.NewReaderSize(held.reader(r), 4096)
+	src := r
+	if s.g.holdsMessages() {
+		src = held.reader(r)
+	}
+	br := bufio.NewReaderSize(src, 4096)
 	hdr, err := readHeader(br)
 	if err != nil {
 		return s.dataError(err)
@@ -202,8 +207,7 @@ func (s *session) Data(r io.Reader) error {
 			Outcome: rule.outcome, Name: fmt.Sprintf("from %s, %d recipients", s.addr, len(s.rcpts)), At: s.g.now()})
 		return withRef(rule.err, refOf(ctx))
 	}
-	msg := io.MultiReader(bytes.NewReader(hdr), br)
-	return s.g.deliverStream(ctx, *s.login, s.addr.String(), s.from, s.rcpts, msg, func(err error) error { return s.dataError(err) })
+	return s.g.deliver(ctx, *s.login, s.addr.String(), s.from, s.rcpts, hdr, br, s.dataError)
 }
 
 // dataError maps a failure reading the message to its answer.
@@ -219,17 +223,6 @@ func (s *session) dataError(err error) error {
 		return withRef(errBusy, refOf(s.ctx))
 	}
 	return err
-}
-
-// deliverStream hands msg to the upstream. The Graph upstream takes the
-// message whole, so it is read here (within the budget); readErr maps a
-// failure reading it.
-func (g *Gateway) deliverStream(ctx context.Context, l Login, addr, from string, rcpts []string, msg io.Reader, readErr func(error) error) error {
-	b, err := io.ReadAll(msg)
-	if err != nil {
-		return readErr(err)
-	}
-	return g.deliver(ctx, l, addr, from, rcpts, b)
 }
 
 // Reset forgets the current message.
