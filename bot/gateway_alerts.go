@@ -9,6 +9,8 @@ import (
 	"unicode"
 
 	"github.com/slack-go/slack"
+
+	"github.com/apppass/apppass/domain"
 )
 
 // maxAlertUserName bounds how much of a typed user name an alert quotes.
@@ -24,10 +26,10 @@ func (s *Slack) AlertGatewayGuessing(ctx context.Context, userName, clientAddr s
 	if s.helpdeskChannel == "" {
 		return errors.New("APPPASS_HELPDESK_CHANNEL is not set")
 	}
-	text := fmt.Sprintf(":rotating_light: *Mail gateway: password guessing?* %d failed sign-ins for user name %s from %s within %s. "+
+	text := fmt.Sprintf(":rotating_light: *Mail gateway: password guessing?* %s for user name %s from %s within %s. "+
 		"Further attempts from that address for that name are refused without asking Entra until the window passes. "+
 		"If the name is a real person's, check their devices; `/apppass show` lists their app passwords.",
-		failures, inert(userName), inert(clientAddr), window.Round(time.Minute))
+		domain.Count(failures, "failed sign-in", "failed sign-ins"), inert(userName), inert(clientAddr), domain.HumanDuration(window.Round(time.Minute)))
 	if _, err := s.post(ctx, s.helpdeskChannel, text, []slack.Block{section(text)}); err != nil {
 		return fmt.Errorf("gateway guessing alert: %w", err)
 	}
