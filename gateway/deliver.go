@@ -25,9 +25,14 @@ func (g *Gateway) deliver(l login, addr, from string, rcpts []string, msg []byte
 	if err != nil {
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Message header is not valid (ref " + ref + ")"}
 	}
-	msgID := clip(hdr.Header.Get("Message-Id"), 200)
+	// The owner acts (ActorID) with the password KeyID; the Message-ID is
+	// what finds the message again in Exchange's message trace.
+	msgID := clip(strings.TrimSpace(hdr.Header.Get("Message-Id")), 200)
+	if msgID == "" {
+		msgID = "none (the device set no Message-ID)"
+	}
 	event := domain.AuditEvent{ActorID: l.mailbox.ID, SubjectID: l.mailbox.ID, Action: "smtp-send", KeyID: l.keyID, Ref: ref, At: now,
-		Name: fmt.Sprintf("from %s, %d recipients, %d bytes, Message-ID %s", addr, len(rcpts), len(msg), msgID)}
+		Name: fmt.Sprintf("from %s, %s, %d bytes, Message-ID %s", addr, domain.Count(len(rcpts), "recipient", "recipients"), len(msg), msgID)}
 	ctx, cancel := context.WithTimeout(context.Background(), g.opts.DeliveryTimeout)
 	defer cancel()
 	for _, h := range []string{"From", "Sender"} {
