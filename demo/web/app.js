@@ -5,7 +5,7 @@
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-let user = params.get("user") || localStorage.getItem("apppass-demo-user") || "";
+let user = params.get("user") || localStorage.getItem("apppass-demo-user") || "UALICE";
 let view = params.get("view") || "";
 let state = null;
 let source = null;
@@ -388,8 +388,11 @@ async function start() {
     if (!text) return;
     input.value = "";
     try {
-      await api("/api/command", { channel: view, text });
-      status("");
+      const res = await api("/api/command", { channel: view, text });
+      if (res.notice) {
+        status(res.notice.replaceAll("`", ""));
+        input.value = text;
+      } else status("");
     } catch (err) {
       status("Command failed: " + err.message, true);
       input.value = text;
