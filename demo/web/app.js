@@ -364,6 +364,7 @@ async function closeModal() {
 
 function select(id) {
   view = id;
+  status("");
   const u = new URL(location.href);
   u.searchParams.set("view", id);
   u.searchParams.set("user", user);
