@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/apppass/apppass/check"
+	"github.com/apppass/apppass/domain"
 )
 
 // stuckSlack answers nothing until the probe's time is up.
@@ -33,6 +34,9 @@ func (noIdentity) TokenRoles(context.Context) ([]string, bool, error) {
 }
 func (noIdentity) ProbePermission(context.Context, string) error     { return nil }
 func (noIdentity) GroupName(context.Context, string) (string, error) { return "", nil }
+func (noIdentity) ExchangeToken(context.Context) (domain.Secret, error) {
+	return domain.Secret{}, errors.New("no token")
+}
 
 // Each probe has its own time limit, and a probe that ran out of time is
 // said to be the network's; an unset AZURE_CLIENT_SECRET is said as such

@@ -112,6 +112,8 @@ type Config struct {
 
 	// SMTP is the mail gateway (smtp.go).
 	SMTP SMTP `yaml:",inline"`
+	// Upstream is how the gateway delivers (upstream.go).
+	Upstream Upstream `yaml:",inline"`
 }
 
 // Default returns a Config holding every documented default.
@@ -150,8 +152,10 @@ func Default() Config {
 		LagWindow:          15 * time.Minute,
 		ReconcileAfter:     2 * time.Minute,
 		GiveUpAfter:        30 * time.Minute,
-		SMTP:               SMTP{MaxBytes: DefaultSMTPMaxBytes},
-		HTTPAddr:           DefaultHTTPAddr,
+		SMTP: SMTP{MaxBytes: DefaultSMTPMaxBytes, MaxConnections: DefaultGatewayMaxConnections,
+			MaxPerAddress: DefaultGatewayMaxPerAddress, Memory: DefaultGatewayMemory},
+		Upstream: DefaultUpstream(),
+		HTTPAddr: DefaultHTTPAddr,
 	}
 }
 
@@ -217,6 +221,7 @@ func load(getenv func(string) string, opts ...LoadOption) (Config, []error) {
 	c.OffboardingAction = e.str("APPPASS_OFFBOARDING_ACTION", c.OffboardingAction)
 	c.AuditRetention = e.duration("APPPASS_AUDIT_RETENTION", c.AuditRetention)
 	loadSMTP(&e, &c.SMTP)
+	loadUpstream(&e, &c.Upstream)
 	c.HTTPAddr = e.opt("APPPASS_HTTP_ADDR", c.HTTPAddr)
 	problems := e.errs
 	if o.databaseOnly {
@@ -286,6 +291,7 @@ func (c Config) validate() error {
 	if err := validateHTTPAddr(c.HTTPAddr); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.Upstream.validate())
 	errs = append(errs, c.SMTP.validate())
 	return errors.Join(errs...)
 }
