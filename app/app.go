@@ -54,6 +54,13 @@ type Main struct {
 	Ready func(*App)
 	// Metrics collects what /metrics serves; open builds it when nil.
 	Metrics *metrics.Metrics
+	// CheckProbeTimeout bounds each of `apppass check`'s probes; zero:
+	// check.DefaultProbeTimeout.
+	CheckProbeTimeout time.Duration
+	// databaseOnly is set for the commands that only read the database
+	// (job list, audit export): Entra's settings may be absent, so open
+	// builds no Entra client and nothing may call it.
+	databaseOnly bool
 }
 
 // App is a running apppass's parts, for tests.
@@ -124,10 +131,11 @@ func (m *Main) open(ctx context.Context, withBot bool) (*parts, error) {
 	db.Now = m.Now
 	p := &parts{db: db, log: m.Log}
 	instance := instanceName()
-	p.graph, err = graphclient.New(m.graphOptions())
-	if err != nil {
-		db.Close()
-		return nil, err
+	if !m.databaseOnly {
+		if p.graph, err = graphclient.New(m.graphOptions()); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	if !withBot {
 		return p, nil

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,21 +18,21 @@ import (
 // stand-in Slack.
 const demoStartTimeout = 30 * time.Second
 
+// demoOptions are `apppass demo`'s flags (cli.go).
+type demoOptions struct {
+	addr     string // the page
+	smtpAddr string // the gateway's STARTTLS listener, or "off"
+}
+
 // runDemo is `apppass demo [--addr HOST:PORT]`: it starts the Slack and
 // Entra stand-ins with a seeded organisation and the page that plays
 // Slack, runs the real apppass against them until ctx ends, and prints
 // the page's URL on stdout. Its data live in a temporary directory that
 // is removed on exit, unless APPPASS_DB names a database to keep; nothing
-// else is read from the environment. It returns a UsageError for bad
-// flags and an error when something cannot start.
-func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (err error) {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	addr := fs.String("addr", demo.DefaultAddr, "where the demo page listens")
-	smtpAddr := fs.String("smtp-addr", "127.0.0.1:2587", "where the demo's mail gateway listens (STARTTLS); \"off\" for none")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return UsageError{"usage: apppass demo [--addr HOST:PORT] [--smtp-addr HOST:PORT|off]"}
-	}
+// else is read from the environment. It returns an error when something
+// cannot start.
+func runDemo(ctx context.Context, o demoOptions, getenv func(string) string, stdout io.Writer) (err error) {
+	addr, smtpAddr := &o.addr, &o.smtpAddr
 	dir, err := os.MkdirTemp("", "apppass-demo-")
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)

@@ -34,11 +34,17 @@ type demoPage struct {
 // returns its page, found from the URL it prints.
 func startDemo(t *testing.T) demoPage {
 	t.Helper()
+	return startDemoOn(t, "127.0.0.1:0")
+}
+
+// startDemoOn is startDemo with the mail gateway on smtpAddr.
+func startDemoOn(t *testing.T, smtpAddr string) demoPage {
+	t.Helper()
 	out := &apptest.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- app.Run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--smtp-addr", "127.0.0.1:0"}, func(string) string { return "" }, out, io.Discard)
+		done <- app.Run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--smtp-addr", smtpAddr}, func(string) string { return "" }, out, io.Discard)
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -38,7 +38,7 @@ func TestOffboardingRemovesThePasswordsOfPeopleWhoLeft(t *testing.T) {
 	if n := len(h.Entra.CredentialsOf(entraID(bob))); n != 1 {
 		t.Errorf("bob holds %d app passwords, want his 1", n)
 	}
-	if n := countContaining(h.HelpdeskTexts(), "removed all 2 app password(s) of alice@example.test"); n != 1 {
+	if n := countContaining(h.HelpdeskTexts(), "removed all 2 app passwords of alice@example.test"); n != 1 {
 		t.Errorf("helpdesk told %d times of alice's removal:\n%s", n, strings.Join(h.HelpdeskTexts(), "\n"))
 	}
 	removals, err := h.App.DB.RemovalsSince(h.Ctx(), time.Now().Add(-time.Hour))

@@ -12,7 +12,10 @@ import (
 
 	"github.com/apppass/apppass/bot"
 	"github.com/apppass/apppass/check"
+	"github.com/apppass/apppass/config"
+	"github.com/apppass/apppass/domain"
 	"github.com/apppass/apppass/graphclient"
+	"github.com/apppass/apppass/logging"
 )
 
 // Check is `apppass check`: it tries every setting against Slack and
@@ -25,20 +28,41 @@ func (m *Main) Check(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	slack := bot.NewSlackProbe(cfg.SlackAPIURL, cfg.SlackBotToken, cfg.SlackAppToken, m.SlackHTTPClient)
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
 	results := check.Run(ctx, check.Settings{
 		SlackTeam: cfg.SlackTeam, HelpdeskChannel: cfg.HelpdeskChannel, ReportChannel: cfg.ReportChannel,
 		AdminGroup: cfg.AdminGroup, HelpdeskGroup: cfg.HelpdeskGroup,
 		ReadIMAP: cfg.Read.IMAPEnabled(), ReadPOP: cfg.Read.POP3Enabled(),
 		Gateway: cfg.SMTP.Enabled() || cfg.Read.Enabled(), TLSCertFile: cfg.SMTP.CertFile, TLSKeyFile: cfg.SMTP.KeyFile, SMTPHostname: cfg.SMTP.Hostname,
 		MailUpstream: cfg.Upstream.Mail, ExchangeResource: cfg.Upstream.ExchangeResource,
-		Now: m.Now,
+		ClientSecretSet: !cfg.ClientSecret.IsZero(), AuthorityHost: cfg.AuthorityHost, ProbeTimeout: m.CheckProbeTimeout, Now: m.Now,
 	}, slack, graph)
 	if !check.Print(out, results) {
 		return errors.New("some checks failed")
 	}
 	return nil
+}
+
+// runCheck is `apppass check`: every missing or malformed setting first,
+// one line each, and the services only once there are none, so that one
+// run tells an operator all that is missing.
+func runCheck(ctx context.Context, env commandEnv) error {
+	problems := config.Problems(env.getenv)
+	if strings.TrimSpace(env.getenv("AZURE_CLIENT_SECRET")) == "" {
+		// Not a problem on its own (a managed or workload identity may do),
+		// but the first thing to know when the token check fails.
+		fmt.Fprintln(env.stdout, "· AZURE_CLIENT_SECRET is not set: apppass will use a certificate, workload identity or this host's managed identity")
+	}
+	for _, p := range problems {
+		fmt.Fprintln(env.stdout, "✗ "+p.Error())
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s missing or malformed; the services were not tried", domain.Count(len(problems), "setting", "settings"))
+	}
+	m, err := NewMain(env.getenv, logging.New(env.stderr, "warn"))
+	if err != nil {
+		return err
+	}
+	return m.Check(ctx, env.stdout)
 }
 
 // runHealth is `apppass health`: it asks a running apppass's /readyz (on

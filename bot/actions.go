@@ -79,7 +79,7 @@ func (b *Bot) askDelete(ctx context.Context, w where, a domain.Actor, name, keyI
 		b.fail(ctx, w, "delete", err, false)
 		return
 	}
-	text := fmt.Sprintf("Delete the app password *%s* (created %s, hint `%s…`)? Anything signing in with it stops working. This cannot be undone.",
+	text := fmt.Sprintf("Delete the app password *%s* (created %s, starts with `%s…`)? Anything signing in with it stops working. This cannot be undone.",
 		escape(p.Name), day(p.Created), escape(p.Hint))
 	confirm := button(actionDeleteConfirm, p.KeyID, "Delete")
 	confirm.Style = slack.StyleDanger

@@ -9,6 +9,8 @@ import (
 	"unicode"
 
 	"github.com/slack-go/slack"
+
+	"github.com/apppass/apppass/domain"
 )
 
 // maxAlertUserName bounds how much of a typed user name an alert quotes.
@@ -24,14 +26,14 @@ func (s *Slack) AlertGatewayGuessing(ctx context.Context, userName, clientAddr s
 	if s.helpdeskChannel == "" {
 		return errors.New("APPPASS_HELPDESK_CHANNEL is not set")
 	}
-	text := fmt.Sprintf(":rotating_light: *Mail gateway: password guessing?* %d failed sign-ins for %s from %s within %s. "+
+	text := fmt.Sprintf(":rotating_light: *Mail gateway: password guessing?* %s for %s from %s within %s. "+
 		"Further attempts from that address for that person are refused without asking Entra until the window passes. "+
 		"Check their devices; `/apppass show` lists their app passwords.",
-		failures, inert(userName), inert(clientAddr), window.Round(time.Minute))
+		domain.Count(failures, "failed sign-in", "failed sign-ins"), inert(userName), inert(clientAddr), domain.HumanDuration(window.Round(time.Minute)))
 	if userName == "" { // the gateway names only real owners; this is the address's total
-		text = fmt.Sprintf(":rotating_light: *Mail gateway: password guessing?* %d failed sign-ins from %s within %s, whatever the user names. "+
+		text = fmt.Sprintf(":rotating_light: *Mail gateway: password guessing?* %s from %s within %s, whatever the user names. "+
 			"Further attempts from that address are refused without asking Entra until the window passes.",
-			failures, inert(clientAddr), window.Round(time.Minute))
+			domain.Count(failures, "failed sign-in", "failed sign-ins"), inert(clientAddr), domain.HumanDuration(window.Round(time.Minute)))
 	}
 	if _, err := s.post(ctx, s.helpdeskChannel, text, []slack.Block{section(text)}); err != nil {
 		return fmt.Errorf("gateway guessing alert: %w", err)

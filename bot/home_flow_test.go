@@ -21,7 +21,7 @@ func TestHomeForAnEmployee(t *testing.T) {
 	// Create from the command: the home follows without being reopened.
 	h.Ask(alice, "create iPhone Mail")
 	key := h.Entra.CredentialsOf(entraID(alice))[0].KeyID
-	v, m := h.HomeSays(alice, []string{"1 of 40", "iPhone Mail", "Created", "starts `"})
+	v, m := h.HomeSays(alice, []string{"1 of 40", "iPhone Mail", "Created", "starts with `"})
 	if got := buttons(m)["delete_confirm"]; len(got) != 1 || got[0] != key {
 		t.Fatalf("home Delete buttons = %v, want the key id %s", got, key)
 	}

@@ -112,7 +112,7 @@ func mineText(mine []domain.RevocationRequest, now time.Time) string {
 func standing(r domain.RevocationRequest, now time.Time) string {
 	switch r.Status {
 	case domain.RevocationPending:
-		return fmt.Sprintf("waiting for the helpdesk, expires in %s", age(r.ExpiresAt.Sub(now)))
+		return fmt.Sprintf("waiting for the helpdesk, expires in %s", domain.HumanDuration(r.ExpiresAt.Sub(now).Round(time.Minute)))
 	case domain.RevocationApproving:
 		return fmt.Sprintf("being carried out, approved by %s", actorRef(r.DecidedSlack))
 	case domain.RevocationDone:
@@ -147,8 +147,8 @@ func pendingBlocks(pending []handlers.PendingRequest, now time.Time, budget int)
 			blocks = append(blocks, contextBlock(fmt.Sprintf("…and %d more. `/apppass requests` lists them all; each is in the helpdesk channel.", len(pending)-i)))
 			break
 		}
-		text := fmt.Sprintf("*#%d* %s of %s, asked by %s %s ago\n*Reason:* %s", p.ID, escape(scope(p.RevocationRequest)),
-			escape(p.TargetName), actorRef(p.RequesterSlack), age(now.Sub(p.CreatedAt)), escape(p.Reason))
+		text := fmt.Sprintf("*#%d* %s of %s, asked by %s %s\n*Reason:* %s", p.ID, escape(scope(p.RevocationRequest)),
+			escape(p.TargetName), actorRef(p.RequesterSlack), domain.Ago(now, p.CreatedAt), escape(p.Reason))
 		if p.Status == domain.RevocationPartial {
 			text += "\n:warning: Approved by " + actorRef(p.DecidedSlack) + ", *partly done*: " + outcomeSummary(p.RevocationRequest) + "."
 		}

@@ -75,7 +75,7 @@ func noticeMessage(n domain.Notice) (string, []slack.Block) {
 		lead = fmt.Sprintf(":warning: You hold *%d of %d* app passwords. At %d you cannot create another. "+
 			"Please delete the ones no device uses any more. Your oldest:", n.Held, n.Max, n.Max)
 	case domain.NoticeStale:
-		text = fmt.Sprintf("%d of your app passwords look stale.", len(n.Passwords)+n.More)
+		text = fmt.Sprintf("%d of your app passwords %s stale.", len(n.Passwords)+n.More, domain.Plural(len(n.Passwords)+n.More, "looks", "look"))
 		rule := fmt.Sprintf("created %d or more days ago", days(n.StaleAfter))
 		if n.LastUseKnown {
 			rule += fmt.Sprintf(", or not used for %d days", days(n.UnusedAfter))
@@ -83,7 +83,7 @@ func noticeMessage(n domain.Notice) (string, []slack.Block) {
 		lead = fmt.Sprintf(":broom: These app passwords look stale (%s). If no device uses one any more, delete it; "+
 			"if one still does, create a new password for it with `/apppass create NAME` and delete the old one.", rule)
 	case domain.NoticeExpiry:
-		text = fmt.Sprintf("%d of your app passwords expire within %d days.", len(n.Passwords)+n.More, days(n.ExpiryWarning))
+		text = fmt.Sprintf("%d of your app passwords %s within %s.", len(n.Passwords)+n.More, domain.Plural(len(n.Passwords)+n.More, "expires", "expire"), domain.HumanDuration(n.ExpiryWarning))
 		lead = fmt.Sprintf(":hourglass_flowing_sand: These app passwords expire within %d days; devices using them will then "+
 			"stop signing in. Create a replacement with `/apppass create NAME`, put it in the device, and delete the old one.", days(n.ExpiryWarning))
 	default:

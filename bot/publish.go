@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/apppass/apppass/domain"
@@ -60,8 +61,8 @@ func revokedDM(req domain.RevocationRequest) string {
 	if len(removed) == 0 {
 		return ""
 	}
-	head := fmt.Sprintf(":lock: %d of your app passwords were revoked at the request of %s, approved by %s.\n*Reason:* %s",
-		len(removed), actorRef(req.RequesterSlack), actorRef(req.DecidedSlack), clip(escape(req.Reason), maxReasonShown/2))
+	head := fmt.Sprintf(":lock: %s of your app passwords %s revoked at the request of %s, approved by %s.\n*Reason:* %s",
+		strconv.Itoa(len(removed)), domain.Plural(len(removed), "was", "were"), actorRef(req.RequesterSlack), actorRef(req.DecidedSlack), clip(escape(req.Reason), maxReasonShown/2))
 	tail := "Devices using them can no longer sign in. `/apppass create NAME` makes a new one if you still need it."
 	budget := maxSectionText - utf8.RuneCountInString(head) - utf8.RuneCountInString(tail) - 2
 	return head + "\n" + joinRows(removed, budget, andMore) + "\n" + tail

@@ -45,7 +45,7 @@ func passwordLine(p domain.Password) string {
 		s += " · last used " + day(*p.LastUsed)
 	}
 	if p.Hint != "" {
-		s += fmt.Sprintf(" · starts `%s…`", escape(p.Hint))
+		s += fmt.Sprintf(" · starts with `%s…`", escape(p.Hint))
 	}
 	if p.Scope != nil {
 		s += " · " + escape(scopeWords(*p.Scope))

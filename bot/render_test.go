@@ -70,9 +70,10 @@ func TestSecretReplyExplainsDeviceSetup(t *testing.T) {
 		want     []string
 		unwanted []string
 	}{
-		{"no gateway", Gateway{}, []string{"cid-1", "tid-1", "s3cr3t"}, []string{"STARTTLS", "Server"}},
+		{"no gateway", Gateway{}, []string{"cid-1", "tid-1", "s3cr3t", "gateway only"}, []string{"STARTTLS", "Server", "SMTP, IMAP or POP with OAuth"}},
 		{"both listeners", Gateway{Hostname: "smtp.contoso.test", SubmissionAddr: ":587", TLSAddr: ":465"},
-			[]string{"smtp.contoso.test", "587", "STARTTLS", "465", "SSL/TLS", "alice@contoso.test", "cid-1", "tid-1"}, nil},
+			[]string{"Server: `smtp.contoso.test`", "`587` with *STARTTLS*", "`465` with *SSL/TLS*", "User name: `alice@contoso.test`", "Authentication: normal password", "cid-1", "tid-1"},
+			[]string{"SMTP, IMAP or POP with OAuth"}},
 		{"submission only", Gateway{Hostname: "smtp.contoso.test", SubmissionAddr: "0.0.0.0:2587"},
 			[]string{"smtp.contoso.test", "2587", "STARTTLS", "alice@contoso.test"}, []string{"SSL/TLS"}},
 		{"implicit TLS only", Gateway{Hostname: "smtp.contoso.test", TLSAddr: ":465"},

@@ -25,7 +25,7 @@ func requestMessage(r domain.RevocationRequest) (string, []slack.Block) {
 		r.ID, actorRef(r.RequesterSlack), escape(r.TargetName), who, clip(escape(r.Reason), maxReasonShown))
 	var rows []string
 	for _, it := range r.Items {
-		line := fmt.Sprintf("• *%s* — created %s, starts `%s…`", escape(it.Password.Name), day(it.Password.Created), escape(it.Password.Hint))
+		line := fmt.Sprintf("• *%s* — created %s, starts with `%s…`", escape(it.Password.Name), day(it.Password.Created), escape(it.Password.Hint))
 		if it.Outcome != "" {
 			line += " → " + escape(it.Outcome)
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/slack-go/slack"
 
@@ -67,11 +66,12 @@ func (b *Bot) requests(ctx context.Context, w where, a domain.Actor) {
 	}
 	var lines []string
 	for _, r := range reqs {
-		lines = append(lines, fmt.Sprintf("• *#%d* %s — %s of %s, asked by %s %s ago: %s",
-			r.ID, r.Status, escape(scope(r)), escape(r.TargetName), actorRef(r.RequesterSlack), age(b.cfg.Now().Sub(r.CreatedAt)), clip(escape(r.Reason), 300)))
+		lines = append(lines, fmt.Sprintf("• *#%d* %s — %s of %s, asked by %s %s: %s",
+			r.ID, r.Status, escape(scope(r)), escape(r.TargetName), actorRef(r.RequesterSlack), domain.Ago(b.cfg.Now(), r.CreatedAt), clip(escape(r.Reason), 300)))
 	}
-	text := fmt.Sprintf("*%d revocation request(s) waiting*\n%s", len(reqs), joinRows(lines, maxSectionText-40, andMore))
-	b.respondOrDM(ctx, w, reply{Text: fmt.Sprintf("%d revocation request(s) waiting", len(reqs)), Blocks: []slack.Block{section(text)}})
+	waiting := domain.Count(len(reqs), "revocation request", "revocation requests") + " waiting"
+	text := fmt.Sprintf("*%s*\n%s", waiting, joinRows(lines, maxSectionText-40, andMore))
+	b.respondOrDM(ctx, w, reply{Text: waiting, Blocks: []slack.Block{section(text)}})
 }
 
 func (b *Bot) show(ctx context.Context, w where, a domain.Actor, cmd command) {
@@ -99,8 +99,7 @@ func (b *Bot) show(ctx context.Context, w where, a domain.Actor, cmd command) {
 	blocks = append(blocks, section(joinRows(rows, maxSectionText, andMore)))
 	var events []string
 	for _, e := range p.Events {
-		events = append(events, fmt.Sprintf("• %s %s %s by %s: %s", e.At.UTC().Format("2006-01-02 15:04"), escape(e.Action),
-			escape(e.Name), actorRef(e.ActorSlack), escape(e.Outcome)))
+		events = append(events, eventLine(e, p))
 	}
 	if len(events) > 0 {
 		blocks = append(blocks, section("*Recent activity*\n"+joinRows(events, maxSectionText-20, andMore)))
@@ -227,13 +226,30 @@ func actorRef(slackID string) string {
 	return "<@" + slackID + ">"
 }
 
-func age(d time.Duration) string {
-	switch {
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	default:
-		return fmt.Sprintf("%dd", int(d.Hours()/24))
+// eventLine is one audit event in /apppass show. The gateway's events
+// have no Slack actor: the owner acted, through a device, with one of
+// their passwords, which is named when it still exists.
+func eventLine(e domain.AuditEvent, p handlers.Profile) string {
+	actor := actorRef(e.ActorSlack)
+	if e.ActorSlack == "" && e.ActorID != "" && e.ActorID == p.Owner.ID {
+		actor = escape(p.Owner.UserPrincipalName)
+		if name := passwordName(p.Passwords, e.KeyID); name != "" {
+			actor += " with *" + escape(name) + "*"
+		}
 	}
+	return fmt.Sprintf("• %s %s %s by %s: %s", e.At.UTC().Format("2006-01-02 15:04"), escape(e.Action),
+		escape(e.Name), actor, escape(e.Outcome))
+}
+
+// passwordName is the name of the password keyID, or "" when it is gone.
+func passwordName(passwords []domain.Password, keyID string) string {
+	if keyID == "" {
+		return ""
+	}
+	for _, pw := range passwords {
+		if pw.KeyID == keyID {
+			return pw.Name
+		}
+	}
+	return ""
 }

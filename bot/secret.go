@@ -60,8 +60,17 @@ func scopeNote(sc domain.Scope) string {
 	return s + "."
 }
 
-// setup is how a device uses gw, or "" without a gateway.
+// setup is how a device uses gw with a new password, or "" without a
+// gateway. A read-password variant joins sendSetup here.
 func (gw Gateway) setup(address string) string {
+	return gw.sendSetup(address)
+}
+
+// sendSetup is the device settings for sending mail through the
+// gateway's SMTP listeners: server, ports with their security, user name,
+// password and sign-in method, as a device's settings screen asks for
+// them. "" when no SMTP listener runs.
+func (gw Gateway) sendSetup(address string) string {
 	if gw.Hostname == "" || (gw.SubmissionAddr == "" && gw.TLSAddr == "") {
 		return ""
 	}
@@ -72,8 +81,8 @@ func (gw Gateway) setup(address string) string {
 	if p := portOf(gw.TLSAddr); p != "" {
 		ports = append(ports, fmt.Sprintf("`%s` with *SSL/TLS*", p))
 	}
-	return fmt.Sprintf("*Set up a mail app or device* (sending mail, SMTP):\n• Server: `%s`\n• Port: %s\n"+
-		"• User name: `%s`\n• Password: the app password above\n• Sign-in: normal password (PLAIN or LOGIN)",
+	return fmt.Sprintf("*Set up the device to send mail* (outgoing mail, SMTP):\n• Server: `%s`\n• Port and security: %s\n"+
+		"• User name: `%s`\n• Password: the app password above\n• Authentication: normal password (PLAIN or LOGIN)",
 		escape(gw.Hostname), strings.Join(ports, " or "), escape(address))
 }
 
@@ -92,8 +101,7 @@ func portOf(addr string) string {
 // secretReply is the one place a secret is revealed: the single ephemeral
 // message that shows a new app password to the person who created it,
 // with how to set up a device through the mail gateway (when one runs,
-// for address) and the client and tenant ID for programs that sign in
-// with OAuth.
+// for address), and the client and tenant ID with what they do not do.
 func secretReply(c domain.Created, gw Gateway, address string) reply {
 	intro := fmt.Sprintf(":key: Your new app password *%s* is below. *It is shown only this once*: copy it into the device now. "+
 		"apppass does not keep it and cannot show it again; if you lose it, delete it and create another.", escape(c.Password.Name))
@@ -110,8 +118,12 @@ func secretReply(c domain.Created, gw Gateway, address string) reply {
 	if s := gw.readSetup(address, scope); s != "" {
 		blocks = append(blocks, section(s))
 	}
-	how := "Programs that sign in with OAuth use client credentials: the client ID, the tenant ID and this password as the client secret " +
-		"(for example SMTP, IMAP or POP with OAuth, or Microsoft Graph mail). Delete it with `/apppass delete` when the device is gone."
+	// The employee's application holds no permission of its own: the
+	// password opens the gateway and nothing else, and the small print
+	// must not suggest otherwise (issue 19).
+	how := "This password works at apppass's mail gateway only; Outlook, Microsoft 365 and Microsoft's own SMTP, IMAP and POP servers do not accept it. " +
+		"The client and tenant ID are for a program that signs in with client credentials, which can do only what your administrators have granted (nothing, unless they did). " +
+		"Delete the password with `/apppass delete` when the device is gone."
 	return reply{
 		Text:   "Your new app password " + escape(c.Password.Name) + " (shown once)",
 		Blocks: append(blocks, contextBlock(how)),

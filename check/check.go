@@ -45,6 +45,15 @@ type Settings struct {
 	TLSCertFile  string
 	TLSKeyFile   string
 	SMTPHostname string
+	// ClientSecretSet is false when AZURE_CLIENT_SECRET is unset and apppass
+	// relies on a certificate, workload identity or managed identity.
+	ClientSecretSet bool
+	// AuthorityHost is AZURE_AUTHORITY_HOST: when the token times out,
+	// check dials it to tell a refused or unresolvable host from a slow
+	// one (azidentity retries until the time is up and says only that).
+	AuthorityHost string
+	// ProbeTimeout bounds each call to a service; zero: DefaultProbeTimeout.
+	ProbeTimeout time.Duration
 	// MailUpstream is APPPASS_MAIL_UPSTREAM ("smtp" or "graph"), and
 	// ExchangeResource APPPASS_EXCHANGE_RESOURCE.
 	MailUpstream     string
@@ -53,6 +62,23 @@ type Settings struct {
 	// configured (reading.go).
 	ReadIMAP, ReadPOP bool
 	Now               func() time.Time
+}
+
+// DefaultProbeTimeout bounds one probe: long enough for a slow tenant,
+// short enough that an offline run ends in seconds, not minutes of
+// retries.
+const DefaultProbeTimeout = 10 * time.Second
+
+// within runs one probe with the per-probe time limit.
+func within[T any](ctx context.Context, s Settings, f func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.ProbeTimeout)
+	defer cancel()
+	return f(ctx)
+}
+
+// networkFix is the fix for any probe that could not reach its service.
+func networkFix(service string) string {
+	return "apppass could not reach " + service + ": check DNS, the firewall and HTTPS_PROXY on this host; the settings themselves were not tried"
 }
 
 // Result is one check's outcome. Fix says what to do when it failed.
@@ -71,6 +97,9 @@ type Result struct {
 func Run(ctx context.Context, s Settings, slack Slack, graph Graph) []Result {
 	if s.Now == nil {
 		s.Now = time.Now
+	}
+	if s.ProbeTimeout <= 0 {
+		s.ProbeTimeout = DefaultProbeTimeout
 	}
 	var out []Result
 	out = append(out, slackChecks(ctx, s, slack)...)
@@ -123,19 +152,33 @@ func fail(name, detail, fix string) Result {
 
 func slackChecks(ctx context.Context, s Settings, slack Slack) []Result {
 	var out []Result
-	team, enterprise, err := slack.BotIdentity(ctx)
+	type identity struct{ team, enterprise string }
+	id, err := within(ctx, s, func(ctx context.Context) (identity, error) {
+		team, enterprise, err := slack.BotIdentity(ctx)
+		return identity{team, enterprise}, err
+	})
 	botOK := err == nil
 	switch {
 	case err != nil:
-		out = append(out, fail("Slack bot token (auth.test)", err.Error(), "set SLACK_BOT_TOKEN to the app's Bot User OAuth Token (xoxb-…) and reinstall the app if it was revoked"))
-	case s.SlackTeam != "" && s.SlackTeam != team && s.SlackTeam != enterprise:
-		out = append(out, fail("Slack workspace", fmt.Sprintf("the bot token belongs to team %s (enterprise %q), APPPASS_SLACK_TEAM is %s", team, enterprise, s.SlackTeam),
+		e := explain(err, s.ProbeTimeout)
+		fix := "set SLACK_BOT_TOKEN to the app's Bot User OAuth Token (xoxb-…); reinstall the app if it was revoked"
+		if e.cause == causeNetwork {
+			fix = networkFix("Slack")
+		}
+		out = append(out, fail("Slack bot token (auth.test)", e.detail, fix))
+	case s.SlackTeam != "" && s.SlackTeam != id.team && s.SlackTeam != id.enterprise:
+		out = append(out, fail("Slack workspace", fmt.Sprintf("the bot token belongs to team %s (enterprise %q), APPPASS_SLACK_TEAM is %s", id.team, id.enterprise, s.SlackTeam),
 			"set APPPASS_SLACK_TEAM to the team id (T…) or Enterprise Grid id (E…) the app is installed in"))
 	default:
-		out = append(out, pass("Slack bot token (auth.test)", "team "+team))
+		out = append(out, pass("Slack bot token (auth.test)", "team "+id.team))
 	}
-	if err := slack.OpenConnection(ctx); err != nil {
-		out = append(out, fail("Slack app token (apps.connections.open)", err.Error(), "set SLACK_APP_TOKEN to an app-level token (xapp-…) with connections:write, and turn socket mode on"))
+	if _, err := within(ctx, s, func(ctx context.Context) (struct{}, error) { return struct{}{}, slack.OpenConnection(ctx) }); err != nil {
+		e := explain(err, s.ProbeTimeout)
+		fix := "set SLACK_APP_TOKEN to an app-level token (xapp-…) with connections:write, and turn socket mode on"
+		if e.cause == causeNetwork {
+			fix = networkFix("Slack")
+		}
+		out = append(out, fail("Slack app token (apps.connections.open)", e.detail, fix))
 	} else {
 		out = append(out, pass("Slack app token (apps.connections.open)", "socket mode available"))
 	}
@@ -148,10 +191,15 @@ func slackChecks(ctx context.Context, s Settings, slack Slack) []Result {
 			out = append(out, skip(name, "the bot token does not work"))
 			continue
 		}
-		member, err := slack.BotInChannel(ctx, ch.id)
+		member, err := within(ctx, s, func(ctx context.Context) (bool, error) { return slack.BotInChannel(ctx, ch.id) })
 		switch {
 		case err != nil:
-			out = append(out, fail(name, err.Error(), "check the channel id in "+ch.setting+"; for a private channel invite the bot first"))
+			e := explain(err, s.ProbeTimeout)
+			fix := "check the channel id in " + ch.setting + "; for a private channel invite the bot first"
+			if e.cause == causeNetwork {
+				fix = networkFix("Slack")
+			}
+			out = append(out, fail(name, e.detail, fix))
 		case !member:
 			out = append(out, fail(name, "the bot is not a member", "type /invite @apppass in the channel"))
 		default:
@@ -162,10 +210,17 @@ func slackChecks(ctx context.Context, s Settings, slack Slack) []Result {
 }
 
 func graphChecks(ctx context.Context, s Settings, graph Graph) []Result {
-	roles, known, err := graph.TokenRoles(ctx)
+	type token struct {
+		roles []string
+		known bool
+	}
+	tok, err := within(ctx, s, func(ctx context.Context) (token, error) {
+		roles, known, err := graph.TokenRoles(ctx)
+		return token{roles, known}, err
+	})
+	roles, known := tok.roles, tok.known
 	if err != nil {
-		return []Result{fail("Entra token for apppass", err.Error(),
-			"check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or the workload identity), and that the secret has not expired")}
+		return []Result{tokenFailure(ctx, s, err)}
 	}
 	out := []Result{pass("Entra token for apppass", "obtained")}
 	type perm struct {
@@ -191,8 +246,12 @@ func graphChecks(ctx context.Context, s Settings, graph Graph) []Result {
 			continue
 		}
 		if p.probe {
-			if err := graph.ProbePermission(ctx, p.name); err != nil {
-				out = append(out, Result{Name: name, Detail: err.Error(), Fix: fix, Optional: p.optional})
+			if _, err := within(ctx, s, func(ctx context.Context) (struct{}, error) { return struct{}{}, graph.ProbePermission(ctx, p.name) }); err != nil {
+				e := explain(err, s.ProbeTimeout)
+				if e.cause == causeNetwork {
+					fix = networkFix("Microsoft Graph")
+				}
+				out = append(out, Result{Name: name, Detail: e.detail, Fix: fix, Optional: p.optional})
 				continue
 			}
 		}
@@ -217,14 +276,41 @@ func graphChecks(ctx context.Context, s Settings, graph Graph) []Result {
 			out = append(out, skip(name, "needs GroupMember.Read.All"))
 			continue
 		}
-		display, err := graph.GroupName(ctx, g.id)
+		display, err := within(ctx, s, func(ctx context.Context) (string, error) { return graph.GroupName(ctx, g.id) })
 		if err != nil {
-			out = append(out, fail(name, err.Error(), "set "+g.setting+" to the object id of an existing Entra group"))
+			e := explain(err, s.ProbeTimeout)
+			fix := "set " + g.setting + " to the object id of an existing Entra group"
+			if e.cause == causeNetwork {
+				fix = networkFix("Microsoft Graph")
+			}
+			out = append(out, fail(name, e.detail, fix))
 			continue
 		}
 		out = append(out, pass(name, "exists: "+display))
 	}
 	return out
+}
+
+// tokenFailure says why apppass got no Entra token, in one line. Without
+// AZURE_CLIENT_SECRET apppass falls back on the host's identities, whose
+// combined failure is a long dump naming internal endpoints; it is said
+// as what it means instead.
+func tokenFailure(ctx context.Context, s Settings, err error) Result {
+	const name = "Entra token for apppass"
+	e := explain(err, s.ProbeTimeout)
+	if e.cause == causeNetwork && s.AuthorityHost != "" {
+		if reach := dial(ctx, s.AuthorityHost); reach != nil {
+			e = explain(reach, s.ProbeTimeout)
+		}
+	}
+	switch {
+	case e.cause == causeNetwork:
+		return fail(name, e.detail, networkFix("Microsoft Entra (AZURE_AUTHORITY_HOST)"))
+	case !s.ClientSecretSet && e.cause != causeToken:
+		return fail(name, "AZURE_CLIENT_SECRET is not set, and no certificate, workload identity or managed identity gave a token on this host",
+			"set AZURE_CLIENT_SECRET to a client secret of apppass's app registration, or run apppass where its managed identity or workload identity is available")
+	}
+	return fail(name, e.detail, "check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or the workload identity), and that the secret has not expired")
 }
 
 // exchangeTokenCheck gets the token the smtp upstream signs in to
@@ -233,8 +319,15 @@ func graphChecks(ctx context.Context, s Settings, graph Graph) []Result {
 // cannot be seen without sending: the fix names the PowerShell check.
 func exchangeTokenCheck(ctx context.Context, s Settings, graph Graph) Result {
 	name := "Exchange Online token for the smtp mail upstream"
-	if _, err := graph.ExchangeToken(ctx); err != nil {
-		return fail(name, err.Error(),
+	if _, err := within(ctx, s, func(ctx context.Context) (struct{}, error) {
+		_, err := graph.ExchangeToken(ctx)
+		return struct{}{}, err
+	}); err != nil {
+		e := explain(err, s.ProbeTimeout)
+		if e.cause == causeNetwork {
+			return fail(name, e.detail, networkFix("Microsoft Entra (AZURE_AUTHORITY_HOST)"))
+		}
+		return fail(name, e.detail,
 			"apppass's identity must get a token for "+s.ExchangeResource+"/.default: check APPPASS_EXCHANGE_RESOURCE (national clouds have their own) and apppass's credential")
 	}
 	return pass(name, "obtained for "+s.ExchangeResource+"; that Exchange lets apppass send as a mailbox shows only in Exchange: Test-ServicePrincipalAuthorization -Identity <AZURE_CLIENT_ID> -Resource <a gateway user> must list Application SMTP.SendAsApp (README: The mail gateway's upstream)")

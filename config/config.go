@@ -164,9 +164,26 @@ func Default() Config {
 
 // Load builds a Config from the defaults, the YAML file named by
 // APPPASS_CONFIG (when set) and then the environment, as read by getenv.
-// It returns an error naming the first missing or malformed setting.
-// Options relax what a verb does not need (ForGateway).
+// Its error names every missing or malformed setting, one line each
+// (errors.Join), so that one run tells an operator all that is wrong.
+// Options relax what a verb does not need (ForGateway, ForDatabase).
 func Load(getenv func(string) string, opts ...LoadOption) (Config, error) {
+	c, problems := load(getenv, opts...)
+	if len(problems) > 0 {
+		return Config{}, errors.Join(problems...)
+	}
+	return c, nil
+}
+
+// Problems returns every missing or malformed setting that Load with the
+// same options would refuse, one error each; none means Load succeeds.
+// `apppass check` prints them all before trying any service.
+func Problems(getenv func(string) string, opts ...LoadOption) []error {
+	_, problems := load(getenv, opts...)
+	return problems
+}
+
+func load(getenv func(string) string, opts ...LoadOption) (Config, []error) {
 	var o loadOptions
 	for _, opt := range opts {
 		opt(&o)
@@ -175,10 +192,10 @@ func Load(getenv func(string) string, opts ...LoadOption) (Config, error) {
 	if path := getenv("APPPASS_CONFIG"); path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return Config{}, fmt.Errorf("APPPASS_CONFIG: %w", err)
+			return Config{}, []error{fmt.Errorf("APPPASS_CONFIG: %w", err)}
 		}
 		if err := yaml.Unmarshal(b, &c); err != nil {
-			return Config{}, fmt.Errorf("APPPASS_CONFIG %s: %w", path, err)
+			return Config{}, []error{fmt.Errorf("APPPASS_CONFIG %s: %w", path, err)}
 		}
 	}
 	e := envReader{getenv: getenv}
@@ -210,63 +227,78 @@ func Load(getenv func(string) string, opts ...LoadOption) (Config, error) {
 	loadRead(&e, &c.Read)
 	loadUpstream(&e, &c.Upstream)
 	c.HTTPAddr = e.opt("APPPASS_HTTP_ADDR", c.HTTPAddr)
-	if e.err != nil {
-		return Config{}, e.err
+	problems := e.errs
+	if o.databaseOnly {
+		// The database verbs read nothing else; the rest of the settings
+		// may be absent or belong to another process.
+		return c, problems
 	}
-	if err := c.validateFor(o); err != nil {
-		return Config{}, err
+	problems = append(problems, split(c.validateFor(o))...)
+	problems = append(problems, split(c.validate())...)
+	if len(problems) > 0 {
+		return Config{}, problems
 	}
-	return c, c.validate()
+	return c, nil
 }
 
+// split undoes errors.Join, so that each problem is one line.
+func split(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, split(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// validate returns every problem among the settings Load read, joined.
 func (c Config) validate() error {
-	switch {
-	case c.TenantID == "":
-		return errors.New("AZURE_TENANT_ID is required")
-	case c.ClientID == "":
-		return errors.New("AZURE_CLIENT_ID is required")
-	case c.Workers < 1:
-		return errors.New("APPPASS_WORKERS must be at least 1")
-	case c.LogLevel != "debug" && c.LogLevel != "info" && c.LogLevel != "warn" && c.LogLevel != "error":
-		return fmt.Errorf("APPPASS_LOG_LEVEL must be debug, info, warn or error, got %q", c.LogLevel)
-	case c.MaxPerUser < 1:
-		return errors.New("APPPASS_MAX_PER_USER must be at least 1")
-	case c.WarnAt < 1 || c.WarnAt > c.MaxPerUser:
-		return fmt.Errorf("APPPASS_WARN_AT must be between 1 and APPPASS_MAX_PER_USER (%d)", c.MaxPerUser)
-	case c.PasswordLifetime < 0:
-		return errors.New("APPPASS_PASSWORD_LIFETIME must not be negative")
-	case c.RequestTTL <= 0:
-		return errors.New("APPPASS_REQUEST_TTL must be positive")
-	case c.AuditRetention < 24*time.Hour:
-		return errors.New("APPPASS_AUDIT_RETENTION must be at least 24h")
-	case c.OffboardingAction != "remove" && c.OffboardingAction != "request":
-		return fmt.Errorf("APPPASS_OFFBOARDING_ACTION must be remove or request, got %q", c.OffboardingAction)
-	case c.NotifyCooldown <= 0 || c.StaleAfter <= 0 || c.UnusedAfter <= 0 || c.ExpiryWarning <= 0:
-		return errors.New("notify_cooldown, stale_after, unused_after and expiry_warning must be positive")
-	case c.BackgroundInterval <= 0:
-		return errors.New("the background interval must be positive")
+	var errs []error
+	bad := func(cond bool, err error) {
+		if cond {
+			errs = append(errs, err)
+		}
 	}
+	bad(c.TenantID == "", errors.New("AZURE_TENANT_ID is required (the Entra tenant id)"))
+	bad(c.ClientID == "", errors.New("AZURE_CLIENT_ID is required (apppass's own application id)"))
+	bad(c.Workers < 1, errors.New("APPPASS_WORKERS must be at least 1"))
+	bad(c.LogLevel != "debug" && c.LogLevel != "info" && c.LogLevel != "warn" && c.LogLevel != "error",
+		fmt.Errorf("APPPASS_LOG_LEVEL must be debug, info, warn or error, got %q", c.LogLevel))
+	bad(c.MaxPerUser < 1, errors.New("APPPASS_MAX_PER_USER must be at least 1"))
+	bad(c.MaxPerUser >= 1 && (c.WarnAt < 1 || c.WarnAt > c.MaxPerUser),
+		fmt.Errorf("APPPASS_WARN_AT must be between 1 and APPPASS_MAX_PER_USER (%d)", c.MaxPerUser))
+	bad(c.PasswordLifetime < 0, errors.New("APPPASS_PASSWORD_LIFETIME must not be negative"))
+	bad(c.RequestTTL <= 0, errors.New("APPPASS_REQUEST_TTL must be positive"))
+	bad(c.AuditRetention < 24*time.Hour, errors.New("APPPASS_AUDIT_RETENTION must be at least 24h"))
+	bad(c.OffboardingAction != "remove" && c.OffboardingAction != "request",
+		fmt.Errorf("APPPASS_OFFBOARDING_ACTION must be remove or request, got %q", c.OffboardingAction))
+	bad(c.NotifyCooldown <= 0 || c.StaleAfter <= 0 || c.UnusedAfter <= 0 || c.ExpiryWarning <= 0,
+		errors.New("notify_cooldown, stale_after, unused_after and expiry_warning must be positive"))
+	bad(c.BackgroundInterval <= 0, errors.New("the background interval must be positive"))
 	if err := validateSchedules(c.Schedules); err != nil {
-		return err
+		errs = append(errs, err)
 	}
-	for name, raw := range map[string]string{"SLACK_API_URL": c.SlackAPIURL, "AZURE_AUTHORITY_HOST": c.AuthorityHost, "GRAPH_BASE_URL": c.GraphBaseURL} {
+	for _, name := range []string{"SLACK_API_URL", "AZURE_AUTHORITY_HOST", "GRAPH_BASE_URL"} {
+		raw := map[string]string{"SLACK_API_URL": c.SlackAPIURL, "AZURE_AUTHORITY_HOST": c.AuthorityHost, "GRAPH_BASE_URL": c.GraphBaseURL}[name]
 		if u, err := url.Parse(raw); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-			return fmt.Errorf("%s must be an absolute http(s) URL, got %q", name, raw)
+			errs = append(errs, fmt.Errorf("%s must be an absolute http(s) URL, got %q", name, raw))
 		}
 	}
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
-		return fmt.Errorf("APPPASS_TIME_ZONE: unknown time zone %q", c.TimeZone)
+		errs = append(errs, fmt.Errorf("APPPASS_TIME_ZONE: unknown time zone %q", c.TimeZone))
 	}
 	if err := validateHTTPAddr(c.HTTPAddr); err != nil {
-		return err
+		errs = append(errs, err)
 	}
-	if err := c.Read.validate(c.SMTP); err != nil {
-		return err
-	}
-	if err := c.Upstream.validate(); err != nil {
-		return err
-	}
-	return c.SMTP.validate()
+	errs = append(errs, c.Read.validate(c.SMTP))
+	errs = append(errs, c.Upstream.validate())
+	errs = append(errs, c.SMTP.validate())
+	return errors.Join(errs...)
 }
 
 // slackTeamID is a Slack team (T…) or Enterprise Grid organisation (E…) id.
@@ -286,11 +318,14 @@ func (c Config) Location() *time.Location {
 	return loc
 }
 
-// envReader reads typed variables and keeps the first parse error.
+// envReader reads typed variables and keeps every parse error.
 type envReader struct {
 	getenv func(string) string
-	err    error
+	errs   []error
 }
+
+// fail records a malformed variable.
+func (e *envReader) fail(err error) { e.errs = append(e.errs, err) }
 
 func (e *envReader) str(name, def string) string {
 	if v := strings.TrimSpace(e.getenv(name)); v != "" {
@@ -299,14 +334,17 @@ func (e *envReader) str(name, def string) string {
 	return def
 }
 
+// int reads a whole number; a malformed one is reported and the default
+// kept, so that it is not reported a second time as out of range.
 func (e *envReader) int(name string, def int) int {
 	v := e.str(name, "")
 	if v == "" {
 		return def
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("%s must be a whole number, got %q", name, v)
+	if err != nil {
+		e.fail(fmt.Errorf("%s must be a whole number, got %q", name, v))
+		return def
 	}
 	return n
 }
@@ -317,8 +355,9 @@ func (e *envReader) duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	d, err := time.ParseDuration(v)
-	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("%s must be a duration such as 72h, got %q", name, v)
+	if err != nil {
+		e.fail(fmt.Errorf("%s must be a duration such as 72h, got %q", name, v))
+		return def
 	}
 	return d
 }

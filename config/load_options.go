@@ -11,7 +11,15 @@ import (
 type LoadOption func(*loadOptions)
 
 type loadOptions struct {
-	gatewayOnly bool
+	gatewayOnly  bool
+	databaseOnly bool
+}
+
+// ForDatabase is for the verbs that only read apppass's database (`job
+// list`, `audit export`): APPPASS_DB (or its default) is all they need, so
+// neither Slack nor Entra settings are required or checked.
+func ForDatabase() LoadOption {
+	return func(o *loadOptions) { o.databaseOnly = true }
 }
 
 // ForGateway is for `apppass gateway`, which runs the mail gateway alone:
@@ -21,19 +29,23 @@ func ForGateway() LoadOption {
 	return func(o *loadOptions) { o.gatewayOnly = true }
 }
 
-// validateSlack checks the Slack tokens `apppass serve` needs.
+// validateSlack checks the Slack settings `apppass serve` needs and
+// returns every problem, joined.
 func (c Config) validateSlack() error {
+	var errs []error
 	switch {
 	case c.SlackAppToken.IsZero():
-		return errors.New("SLACK_APP_TOKEN is required (an app-level token, xapp-…, with connections:write)")
+		errs = append(errs, errors.New("SLACK_APP_TOKEN is required (an app-level token, xapp-…, with connections:write)"))
 	case !strings.HasPrefix(c.SlackAppToken.Reveal(), "xapp-"):
-		return errors.New("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
-	case c.SlackTeam == "":
-		return errors.New("APPPASS_SLACK_TEAM is required: the Slack team id (T…) or Enterprise Grid id (E…) apppass serves")
-	case !slackTeamID.MatchString(c.SlackTeam):
-		return fmt.Errorf("APPPASS_SLACK_TEAM must be a team id (T…) or Enterprise Grid id (E…), got %q", c.SlackTeam)
+		errs = append(errs, errors.New("SLACK_APP_TOKEN must be an app-level token starting with xapp-"))
 	}
-	return c.validateBotToken()
+	switch {
+	case c.SlackTeam == "":
+		errs = append(errs, errors.New("APPPASS_SLACK_TEAM is required: the Slack team id (T…) or Enterprise Grid id (E…) apppass serves"))
+	case !slackTeamID.MatchString(c.SlackTeam):
+		errs = append(errs, fmt.Errorf("APPPASS_SLACK_TEAM must be a team id (T…) or Enterprise Grid id (E…), got %q", c.SlackTeam))
+	}
+	return errors.Join(append(errs, c.validateBotToken())...)
 }
 
 // validateBotToken checks SLACK_BOT_TOKEN.
@@ -47,7 +59,7 @@ func (c Config) validateBotToken() error {
 	return nil
 }
 
-// validateFor checks what the verb of o needs before the rest.
+// validateFor checks what the verb of o needs beyond the common settings.
 func (c Config) validateFor(o loadOptions) error {
 	if !o.gatewayOnly {
 		return c.validateSlack()

@@ -56,62 +56,73 @@ func loadSMTP(e *envReader, s *SMTP) {
 	s.KeyFile = e.str("APPPASS_SMTP_TLS_KEY", s.KeyFile)
 	s.Hostname = e.str("APPPASS_SMTP_HOSTNAME", s.Hostname)
 	if v := e.str("APPPASS_SMTP_MAX_BYTES", ""); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil && e.err == nil {
-			e.err = fmt.Errorf("APPPASS_SMTP_MAX_BYTES must be a whole number of bytes, got %q", v)
+		if n, err := strconv.ParseInt(v, 10, 64); err != nil {
+			e.fail(fmt.Errorf("APPPASS_SMTP_MAX_BYTES must be a whole number of bytes, got %q", v))
+		} else {
+			s.MaxBytes = n
 		}
-		s.MaxBytes = n
 	}
 	s.MaxConnections = e.int("APPPASS_GATEWAY_MAX_CONNECTIONS", s.MaxConnections)
 	s.MaxPerAddress = e.int("APPPASS_GATEWAY_MAX_PER_ADDRESS", s.MaxPerAddress)
 	if v := e.str("APPPASS_GATEWAY_MEMORY", ""); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil && e.err == nil {
-			e.err = fmt.Errorf("APPPASS_GATEWAY_MEMORY must be a whole number of bytes, got %q", v)
+		if n, err := strconv.ParseInt(v, 10, 64); err != nil {
+			e.fail(fmt.Errorf("APPPASS_GATEWAY_MEMORY must be a whole number of bytes, got %q", v))
+		} else {
+			s.Memory = n
 		}
-		s.Memory = n
 	}
 }
 
-// validate checks the gateway settings; without a listener nothing else
-// is needed.
+// validate checks the gateway settings and returns every problem,
+// joined; without a listener nothing else is needed.
 func (s SMTP) validate() error {
-	for name, addr := range map[string]string{"APPPASS_SMTP_ADDR": s.Addr, "APPPASS_SMTPS_ADDR": s.TLSAddr} {
+	var errs []error
+	for _, name := range []string{"APPPASS_SMTP_ADDR", "APPPASS_SMTPS_ADDR"} {
+		addr := map[string]string{"APPPASS_SMTP_ADDR": s.Addr, "APPPASS_SMTPS_ADDR": s.TLSAddr}[name]
 		if addr == "" {
 			continue
 		}
 		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
-			return fmt.Errorf("%s must be host:port or :port, such as :587, got %q", name, addr)
+			errs = append(errs, fmt.Errorf("%s must be host:port or :port, such as :587, got %q", name, addr))
 		}
 	}
 	if s.Addr != "" && s.Addr == s.TLSAddr {
-		return errors.New("APPPASS_SMTP_ADDR and APPPASS_SMTPS_ADDR must be different addresses")
+		errs = append(errs, errors.New("APPPASS_SMTP_ADDR and APPPASS_SMTPS_ADDR must be different addresses"))
 	}
 	if !s.Enabled() {
-		return nil
+		return errors.Join(errs...)
+	}
+	if s.CertFile == "" {
+		errs = append(errs, errors.New("APPPASS_SMTP_TLS_CERT is required with a mail gateway (the PEM certificate for APPPASS_SMTP_HOSTNAME)"))
+	}
+	if s.KeyFile == "" {
+		errs = append(errs, errors.New("APPPASS_SMTP_TLS_KEY is required with a mail gateway (the PEM private key of APPPASS_SMTP_TLS_CERT)"))
+	}
+	if s.Hostname == "" {
+		errs = append(errs, errors.New("APPPASS_SMTP_HOSTNAME is required with a mail gateway (the name devices connect to, as in the certificate)"))
 	}
 	switch {
-	case s.CertFile == "":
-		return errors.New("APPPASS_SMTP_TLS_CERT is required with a mail gateway (the PEM certificate for APPPASS_SMTP_HOSTNAME)")
-	case s.KeyFile == "":
-		return errors.New("APPPASS_SMTP_TLS_KEY is required with a mail gateway (the PEM private key of APPPASS_SMTP_TLS_CERT)")
-	case s.Hostname == "":
-		return errors.New("APPPASS_SMTP_HOSTNAME is required with a mail gateway (the name devices connect to, as in the certificate)")
 	case s.MaxBytes < 1<<20:
-		return fmt.Errorf("APPPASS_SMTP_MAX_BYTES must be at least 1048576 (1 MiB), got %d", s.MaxBytes)
+		errs = append(errs, fmt.Errorf("APPPASS_SMTP_MAX_BYTES must be at least 1048576 (1 MiB), got %d", s.MaxBytes))
 	case s.MaxBytes > 150<<20:
-		return fmt.Errorf("APPPASS_SMTP_MAX_BYTES must be at most 157286400 (150 MiB, Graph's attachment limit), got %d", s.MaxBytes)
-	case s.MaxConnections < 1 || s.MaxConnections > 100000:
-		return fmt.Errorf("APPPASS_GATEWAY_MAX_CONNECTIONS must be between 1 and 100000, got %d", s.MaxConnections)
-	case s.MaxPerAddress < 1 || s.MaxPerAddress > s.MaxConnections:
-		return fmt.Errorf("APPPASS_GATEWAY_MAX_PER_ADDRESS must be between 1 and APPPASS_GATEWAY_MAX_CONNECTIONS (%d), got %d", s.MaxConnections, s.MaxPerAddress)
-	case s.Memory < s.MaxBytes:
-		return fmt.Errorf("APPPASS_GATEWAY_MEMORY must be at least APPPASS_SMTP_MAX_BYTES (%d), so one message fits, got %d", s.MaxBytes, s.Memory)
+		errs = append(errs, fmt.Errorf("APPPASS_SMTP_MAX_BYTES must be at most 157286400 (150 MiB, Graph's attachment limit), got %d", s.MaxBytes))
 	}
-	for name, f := range map[string]string{"APPPASS_SMTP_TLS_CERT": s.CertFile, "APPPASS_SMTP_TLS_KEY": s.KeyFile} {
+	switch {
+	case s.MaxConnections < 1 || s.MaxConnections > 100000:
+		errs = append(errs, fmt.Errorf("APPPASS_GATEWAY_MAX_CONNECTIONS must be between 1 and 100000, got %d", s.MaxConnections))
+	case s.MaxPerAddress < 1 || s.MaxPerAddress > s.MaxConnections:
+		errs = append(errs, fmt.Errorf("APPPASS_GATEWAY_MAX_PER_ADDRESS must be between 1 and APPPASS_GATEWAY_MAX_CONNECTIONS (%d), got %d", s.MaxConnections, s.MaxPerAddress))
+	case s.Memory < s.MaxBytes:
+		errs = append(errs, fmt.Errorf("APPPASS_GATEWAY_MEMORY must be at least APPPASS_SMTP_MAX_BYTES (%d), so one message fits, got %d", s.MaxBytes, s.Memory))
+	}
+	for _, name := range []string{"APPPASS_SMTP_TLS_CERT", "APPPASS_SMTP_TLS_KEY"} {
+		f := map[string]string{"APPPASS_SMTP_TLS_CERT": s.CertFile, "APPPASS_SMTP_TLS_KEY": s.KeyFile}[name]
+		if f == "" {
+			continue
+		}
 		if _, err := os.Stat(f); err != nil {
-			return fmt.Errorf("%s: cannot read %s: %v", name, f, errors.Unwrap(err))
+			errs = append(errs, fmt.Errorf("%s: cannot read %s: %v", name, f, errors.Unwrap(err)))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -94,13 +94,19 @@ func (d *Demo) person(id string) (Person, bool) {
 	return Person{}, false
 }
 
-// handle is the nameFunc of the seeded organisation (and the bot).
+// handle is the name to show for a Slack user or channel ID, "" if
+// unknown: apppass writes <#C…> without a label, as Slack resolves it.
 func (d *Demo) handle(id string) string {
 	if id == fakeslack.BotUserID {
 		return fakeslack.BotName
 	}
 	if p, ok := d.person(id); ok {
 		return p.Handle
+	}
+	for _, c := range seededChannels() {
+		if c.ID == id {
+			return c.Name
+		}
 	}
 	return ""
 }

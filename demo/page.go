@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apppass/apppass/domain"
 	"github.com/apppass/apppass/fakeslack"
 )
 
@@ -171,38 +172,60 @@ type commandRequest struct {
 func (d *Demo) handleCommand(w http.ResponseWriter, r *http.Request) {
 	var req commandRequest
 	err := decode(r, &req)
+	var notice string
 	if err == nil {
-		err = d.command(r.Context(), req)
+		notice, err = d.command(r.Context(), req)
+	}
+	if notice != "" {
+		// Slack answers these itself, to the typist only; they are not the
+		// page's failures, so no error status.
+		d.writeJSON(w, map[string]any{"ok": false, "notice": notice}, nil)
+		return
 	}
 	d.writeJSON(w, map[string]bool{"ok": true}, err)
 }
 
+// notACommand is what Slack tells someone who typed text that is no
+// /apppass command, "" for a command. The page plays only slash commands:
+// apppass reads no messages, so plain text would reach nobody.
+func notACommand(text string) string {
+	text = strings.TrimSpace(text)
+	cmd, _, _ := strings.Cut(text, " ")
+	switch {
+	case !strings.HasPrefix(cmd, "/"):
+		return fmt.Sprintf("`%s` is not a command. apppass answers slash commands only: try `/apppass help`.", domain.Clip(text, 40))
+	case cmd != "/apppass":
+		return fmt.Sprintf("`%s` is not a valid command. In this workspace only `/apppass` is installed.", domain.Clip(cmd, 40))
+	}
+	return ""
+}
+
 // command sends /apppass as typed by req.User in req.Channel over the
-// socket and waits for apppass's ack.
-func (d *Demo) command(ctx context.Context, req commandRequest) error {
+// socket and waits for apppass's ack. Text that is no /apppass command
+// is not sent: notice is what Slack would tell the typist instead.
+func (d *Demo) command(ctx context.Context, req commandRequest) (notice string, err error) {
 	me, err := d.me(req.User)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if !d.visibleChannel(me, req.Channel) {
-		return badRequest("unknown channel %q", req.Channel)
+		return "", badRequest("unknown channel %q", req.Channel)
 	}
 	text := strings.TrimSpace(req.Text)
-	if cmd, rest, _ := strings.Cut(text, " "); strings.HasPrefix(cmd, "/") {
-		if cmd != "/apppass" {
-			return badRequest("only /apppass is installed in this workspace")
-		}
-		text = strings.TrimSpace(rest)
+	if notice := notACommand(text); notice != "" {
+		return notice, nil
 	}
+	_, text, _ = strings.Cut(text, " ")
+	text = strings.TrimSpace(text)
 	d.mu.Lock()
 	d.typed[me.SlackID] = append(d.typed[me.SlackID], typedCommand{channel: req.Channel, text: strings.TrimSpace("/apppass " + text), ts: slackTS(d.now())})
 	d.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
 	defer cancel()
 	if _, err := d.Slack.SlashCommand(ctx, me.SlackID, req.Channel, "/apppass", d.slackText(text)); err != nil {
-		return fmt.Errorf("apppass did not acknowledge the command: %w", err)
+		return "", fmt.Errorf("apppass did not acknowledge the command: %w", err)
 	}
-	return nil
+	return "", nil
 }
 
 // visibleChannel reports whether the page shows channel to me.

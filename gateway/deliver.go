@@ -36,7 +36,12 @@ func (g *Gateway) deliver(ctx context.Context, l Login, addr, from string, rcpts
 	defer cancel()
 	msg := &deviceReader{r: io.MultiReader(bytes.NewReader(hdr), body)}
 	d, err := g.upstream.Deliver(ctx, Envelope{From: from, To: rcpts, Owner: l.Mailbox}, msg)
-	event.Name = fmt.Sprintf("from %s, %d recipients, %d bytes, Message-ID %s", addr, len(rcpts), msg.n, msgID)
+	// The owner acts (ActorID) with the password KeyID; the Message-ID is
+	// what finds the message again in Exchange's message trace.
+	if msgID = strings.TrimSpace(msgID); msgID == "" {
+		msgID = "none (the device set no Message-ID)"
+	}
+	event.Name = fmt.Sprintf("from %s, %s, %d bytes, Message-ID %s", addr, domain.Count(len(rcpts), "recipient", "recipients"), msg.n, msgID)
 	return g.answer(ctx, l, event, msg.n, d, err, readErr)
 }
 

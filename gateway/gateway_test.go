@@ -462,7 +462,7 @@ func TestRecordsAndLastUse(t *testing.T) {
 		t.Errorf("login event: %+v", login)
 	}
 	if send == nil || send.KeyID != r.password.KeyID || send.Outcome != "ok" || send.Ref == "" ||
-		!strings.Contains(send.Name, "1 recipients") || !strings.Contains(send.Name, fmt.Sprintf("%d bytes", len(msg))) ||
+		!strings.Contains(send.Name, "1 recipient,") || !strings.Contains(send.Name, fmt.Sprintf("%d bytes", len(msg))) ||
 		!strings.Contains(send.Name, "<audit-me@scanner.local>") {
 		t.Errorf("send event: %+v", send)
 	}

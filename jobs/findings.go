@@ -32,11 +32,11 @@ func (r *Runner) applicationAlertsJob(ctx context.Context) (domain.Counts, error
 // findingText is the helpdesk alert about f.
 func findingText(f domain.ApplicationFinding) string {
 	if f.Kind == domain.FindingDuplicate {
-		return fmt.Sprintf("Entra user %s has a second apppass application (client id %s, object id %s, %d password(s)); "+
+		return fmt.Sprintf("Entra user %s has a second apppass application (client id %s, object id %s, %s); "+
 			"apppass keeps using the first one it recorded and never this one. Delete the duplicate in Entra once its passwords, if any, are no longer needed.",
-			f.OwnerID, f.AppID, f.ObjectID, f.Passwords)
+			f.OwnerID, f.AppID, f.ObjectID, domain.Count(f.Passwords, "password", "passwords"))
 	}
 	return fmt.Sprintf("Look-alike application: client id %s (object id %s) is tagged as apppass's for Entra user %s, "+
-		"but apppass does not own it, so someone else registered it (%d password(s)). apppass never lists it, revokes on it or issues passwords on it. "+
-		"Find out who registered it and delete it.", f.AppID, f.ObjectID, f.OwnerID, f.Passwords)
+		"but apppass does not own it, so someone else registered it (%s). apppass never lists it, revokes on it or issues passwords on it. "+
+		"Find out who registered it and delete it.", f.AppID, f.ObjectID, f.OwnerID, domain.Count(f.Passwords, "password", "passwords"))
 }

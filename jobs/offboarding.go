@@ -133,10 +133,12 @@ func (r *Runner) offboardOne(ctx context.Context, c domain.DirectoryChange, coun
 	}
 	counts["removed"] += l.Removed
 	if l.Removed > 0 {
-		msg := fmt.Sprintf("Offboarding: removed all %d app password(s) of %s because their Entra account was %s.", l.Removed, l.Name, l.Reason)
+		msg := fmt.Sprintf("Offboarding: removed %s of %s because their Entra account was %s.",
+			domain.Plural(l.Removed, "the only app password", "all "+domain.Count(l.Removed, "app password", "app passwords")), l.Name, l.Reason)
 		if l.Failed > 0 {
-			msg = fmt.Sprintf("Offboarding: removed %d of %d app password(s) of %s because their Entra account was %s; %d removal(s) failed and are retried.",
-				l.Removed, l.Held, l.Name, l.Reason, l.Failed)
+			msg = fmt.Sprintf("Offboarding: removed %d of %s of %s because their Entra account was %s; %s and %s retried.",
+				l.Removed, domain.Count(l.Held, "app password", "app passwords"), l.Name, l.Reason,
+				domain.Count(l.Failed, "removal failed", "removals failed"), domain.Plural(l.Failed, "is", "are"))
 		}
 		if aerr := r.slack.AlertHelpdesk(ctx, msg); aerr != nil {
 			r.log.WarnContext(ctx, "offboarding: helpdesk not told", "owner", c.UserID, "err", aerr)

@@ -99,7 +99,7 @@ func New(deps Deps, cfg Config) (*Runner, error) {
 	for _, d := range definitions() {
 		j := &job{name: d.name, background: d.background, run: func(ctx context.Context) (domain.Counts, error) { return d.run(r, ctx) }}
 		if d.background {
-			j.spec, j.schedule = "every "+cfg.BackgroundInterval.String(), every(cfg.BackgroundInterval)
+			j.spec, j.schedule = "every "+domain.HumanDuration(cfg.BackgroundInterval), every(cfg.BackgroundInterval)
 		} else {
 			j.spec = strings.TrimSpace(cfg.Schedules[d.name])
 			sched, err := cron.ParseStandard(j.spec)

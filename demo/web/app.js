@@ -5,7 +5,7 @@
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-let user = params.get("user") || localStorage.getItem("apppass-demo-user") || "";
+let user = params.get("user") || localStorage.getItem("apppass-demo-user") || "UALICE";
 let view = params.get("view") || "";
 let state = null;
 let source = null;
@@ -231,12 +231,28 @@ const hintsByRole = {
   helpdesk: ["/apppass requests", "/apppass show @alice", "/apppass list"],
 };
 
+// seen counts, per person and conversation, the messages already read:
+// what was there when the page first showed it, then all of it whenever
+// it is open. Badges show the rest, as Slack's do.
+const seen = {};
+let lastUnread = {};
+
+function unread(id, total) {
+  const k = user + "/" + id;
+  if (view === id || !(k in seen)) seen[k] = total;
+  return Math.max(0, total - seen[k]);
+}
+
 function nav() {
   const n = $("nav");
   n.replaceChildren();
-  const item = (id, label, count, section) => {
+  const fresh = [];
+  const item = (id, label, total, section) => {
     if (section) n.appendChild(el("div", "nav-section", section));
-    const b = el("button", "nav-item" + (view === id ? " active" : ""), label);
+    const count = unread(id, total);
+    if (count > (lastUnread[user + "/" + id] || 0)) fresh.push(label);
+    lastUnread[user + "/" + id] = count;
+    const b = el("button", "nav-item" + (view === id ? " active" : "") + (count ? " unread" : ""), label);
     b.type = "button";
     if (count) b.appendChild(el("span", "count", String(count)));
     b.addEventListener("click", () => select(id));
@@ -250,6 +266,9 @@ function nav() {
   }
   for (const c of state.conversations.filter((c) => c.kind === "dm")) item(c.id, "● " + c.name, c.messages.length, "Direct messages");
   item("mailbox", "✉ Mailbox", state.mailbox.mail.length, "Stand-in mailbox");
+  // Say where something new landed, since it is often not where one looks
+  // (a password created from Home arrives in the DM).
+  if (fresh.length) status("New in " + fresh.join(", ") + " (see the sidebar)");
 }
 
 function render() {
@@ -345,6 +364,7 @@ async function closeModal() {
 
 function select(id) {
   view = id;
+  status("");
   const u = new URL(location.href);
   u.searchParams.set("view", id);
   u.searchParams.set("user", user);
@@ -388,8 +408,11 @@ async function start() {
     if (!text) return;
     input.value = "";
     try {
-      await api("/api/command", { channel: view, text });
-      status("");
+      const res = await api("/api/command", { channel: view, text });
+      if (res.notice) {
+        status(res.notice.replaceAll("`", ""));
+        input.value = text;
+      } else status("");
     } catch (err) {
       status("Command failed: " + err.message, true);
       input.value = text;
