@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 )
 
 // Read is the gateway's reading side (SPEC §15): IMAP and POP3 listeners
@@ -54,10 +55,14 @@ func (r Read) validate(s SMTP) error {
 		if f.addr == "" {
 			continue
 		}
+		smtp := f.example == "" // SMTP.validate reports the SMTP listeners' own problems
 		if _, port, err := net.SplitHostPort(f.addr); err != nil || port == "" {
+			if smtp {
+				continue
+			}
 			return fmt.Errorf("%s must be host:port or :port, such as %s, got %q", f.name, f.example, f.addr)
 		}
-		if other, dup := seen[f.addr]; dup {
+		if other, dup := seen[f.addr]; dup && !(smtp && strings.HasPrefix(other, "APPPASS_SMTP")) {
 			return fmt.Errorf("%s and %s must be different addresses", other, f.name)
 		}
 		seen[f.addr] = f.name
