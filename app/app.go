@@ -78,6 +78,8 @@ type App struct {
 	// and SMTPSAddr are its listeners' addresses ("" when not listening).
 	Gateway             *gateway.Gateway
 	SMTPAddr, SMTPSAddr string
+	// IMAPAddr and POP3Addr are its STARTTLS/STLS reading listeners' ("" when not listening).
+	IMAPAddr, POP3Addr string
 }
 
 // NewMain reads the configuration (opts relax it for verbs that need
@@ -274,6 +276,7 @@ func (m *Main) serve(ctx context.Context, want serveParts) (err error) {
 		}
 		closers = append(closers, listeners.close)
 		app.Gateway, app.SMTPAddr, app.SMTPSAddr = gw, addr(listeners.starttls), addr(listeners.implicit)
+		app.IMAPAddr, app.POP3Addr = addr(listeners.imap), addr(listeners.pop3)
 	}
 	httpLn, err := m.listenHTTP()
 	if err != nil {

@@ -165,11 +165,13 @@ Nothing is needed from the environment; data live in a temporary directory remov
 exit unless APPPASS_DB names a database to keep.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return portHint(runDemo(cmd.Context(), o, env.getenv, env.stdout), "--addr or --smtp-addr")
+			return portHint(runDemo(cmd.Context(), o, env.getenv, env.stdout), "--addr, --smtp-addr, --imap-addr or --pop3-addr")
 		},
 	}
 	cmd.Flags().StringVar(&o.addr, "addr", demo.DefaultAddr, "where the demo page listens (HOST:PORT)")
-	cmd.Flags().StringVar(&o.smtpAddr, "smtp-addr", "127.0.0.1:2587", `where the demo's mail gateway listens, STARTTLS (HOST:PORT, or "off")`)
+	cmd.Flags().StringVar(&o.smtpAddr, "smtp-addr", "127.0.0.1:2587", `where the demo's mail gateway listens, STARTTLS (HOST:PORT, or "off" for no gateway)`)
+	cmd.Flags().StringVar(&o.imapAddr, "imap-addr", "127.0.0.1:2143", "where the gateway's IMAP listener (STARTTLS) reads the stand-in mailboxes")
+	cmd.Flags().StringVar(&o.pop3Addr, "pop3-addr", "127.0.0.1:2110", "where the gateway's POP3 listener (STLS) reads the stand-in mailboxes")
 	return cmd
 }
 

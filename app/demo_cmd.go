@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,8 @@ const demoStartTimeout = 30 * time.Second
 type demoOptions struct {
 	addr     string // the page
 	smtpAddr string // the gateway's STARTTLS listener, or "off"
+	imapAddr string // its IMAP listener (STARTTLS), with the gateway
+	pop3Addr string // its POP3 listener (STLS), with the gateway
 }
 
 // runDemo is `apppass demo [--addr HOST:PORT]`: it starts the Slack and
@@ -56,6 +59,7 @@ func runDemo(ctx context.Context, o demoOptions, getenv func(string) string, std
 	}
 	defer func() { err = errors.Join(err, d.Close()) }()
 	env := d.Env(dbPath)
+	var exchangeTLS *tls.Config
 	if *smtpAddr != "off" {
 		cert, key, err := demo.WriteGatewayCert(dir, time.Now())
 		if err != nil {
@@ -65,12 +69,24 @@ func runDemo(ctx context.Context, o demoOptions, getenv func(string) string, std
 		env["APPPASS_SMTP_TLS_CERT"], env["APPPASS_SMTP_TLS_KEY"] = cert, key
 		env["APPPASS_SMTP_HOSTNAME"] = demo.GatewayHost
 		d.UseEntraMailbox()
+		// The stand-in Exchange holds the mailboxes the gateway's IMAP and
+		// POP3 listeners read; it reuses the gateway's certificate, which
+		// names 127.0.0.1 too.
+		x, err := d.StartExchange(ctx, cert, key)
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, x.Close()) }()
+		env["APPPASS_IMAP_ADDR"], env["APPPASS_POP3_ADDR"] = o.imapAddr, o.pop3Addr
+		env["APPPASS_EXCHANGE_IMAP"], env["APPPASS_EXCHANGE_POP"] = x.IMAP, x.POP
+		exchangeTLS = &tls.Config{RootCAs: x.Pool, MinVersion: tls.VersionTLS12}
 	}
 	m, err := NewMain(func(k string) string { return env[k] }, log)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	m.GraphTransport = d.GraphTransport()
+	m.ExchangeTLS = exchangeTLS
 	ready := make(chan *App, 1)
 	m.Ready = func(a *App) { ready <- a }
 
@@ -104,6 +120,9 @@ func runDemo(ctx context.Context, o demoOptions, getenv func(string) string, std
 	if app.SMTPAddr != "" {
 		fmt.Fprintf(stdout, "Mail gateway: %s (STARTTLS, self-signed certificate for %s); user alice@contoso.test, password: an app password she created.\n",
 			app.SMTPAddr, demo.GatewayHost)
+	}
+	if app.IMAPAddr != "" {
+		fmt.Fprintf(stdout, "Reading mail: IMAP %s (STARTTLS), POP3 %s (STLS); the same user, with a password made with --read.\n", app.IMAPAddr, app.POP3Addr)
 	}
 	fmt.Fprintf(stdout, "Data and logs: %s (removed on exit). Stop with Ctrl-C.\n", filepath.Dir(logPath))
 	if dbPath != filepath.Join(dir, "apppass.db") {

@@ -3,11 +3,14 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,6 +22,8 @@ import (
 	"github.com/apppass/apppass/app/apptest"
 	"github.com/apppass/apppass/demo"
 	"github.com/apppass/apppass/internal/testkit"
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 )
 
 // demoPage drives `apppass demo`'s page through its HTTP API, as the
@@ -27,6 +32,8 @@ type demoPage struct {
 	t    *testing.T
 	url  string
 	smtp string         // the mail gateway's address
+	imap string         // its IMAP listener (STARTTLS)
+	pop3 string         // its POP3 listener (STLS)
 	ca   *x509.CertPool // trusts the gateway's self-signed certificate
 }
 
@@ -44,7 +51,7 @@ func startDemoOn(t *testing.T, smtpAddr string) demoPage {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- app.Run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--smtp-addr", smtpAddr}, func(string) string { return "" }, out, io.Discard)
+		done <- app.Run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--smtp-addr", smtpAddr, "--imap-addr", "127.0.0.1:0", "--pop3-addr", "127.0.0.1:0"}, func(string) string { return "" }, out, io.Discard)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -72,7 +79,11 @@ func startDemoOn(t *testing.T, smtpAddr string) demoPage {
 			}
 			ca := x509.NewCertPool()
 			ca.AppendCertsFromPEM(pem)
-			return demoPage{t, m[1], gw[1], ca}
+			read := regexp.MustCompile(`Reading mail: IMAP (\S+) \(STARTTLS\), POP3 (\S+) `).FindStringSubmatch(out.String())
+			if read == nil {
+				t.Fatalf("apppass demo printed no IMAP and POP3 addresses: %q", out.String())
+			}
+			return demoPage{t: t, url: m[1], smtp: gw[1], imap: read[1], pop3: read[2], ca: ca}
 		}
 		select {
 		case err := <-done:
@@ -308,4 +319,87 @@ func TestDemo(t *testing.T) {
 	if strings.Contains(text, secret) {
 		t.Error("the secret is in the App Home")
 	}
+}
+
+// secretOf returns the secret in a secret message's preformatted block.
+func secretOf(t *testing.T, m demo.Message) string {
+	t.Helper()
+	for _, b := range m.Blocks {
+		for _, s := range b.Text {
+			if s.T == "pre" {
+				return strings.TrimSpace(s.S)
+			}
+		}
+	}
+	t.Fatalf("no secret in a preformatted block of %q", pageText(m))
+	return ""
+}
+
+// The demo's mailboxes can be read through apppass's IMAP and POP3
+// listeners with a password made in the page with --read: the welcome
+// message, and what the gateway sent to that mailbox.
+func TestDemoReadsMail(t *testing.T) {
+	p := startDemo(t)
+	alice := demo.Employee
+	p.command(alice, "create Mail client --read")
+	secret := secretOf(t, p.waitMessage(alice, "D"+alice, "shown only this once"))
+	note := []byte("From: alice@contoso.test\r\nTo: alice@contoso.test\r\nSubject: Note to self\r\n\r\nRead me over IMAP.\r\n")
+	if err := sendMail(p.smtp, p.ca, "alice@contoso.test", secret, "alice@contoso.test", []string{"alice@contoso.test"}, note); err != nil {
+		t.Fatalf("sending through the demo's gateway: %v", err)
+	}
+
+	c, err := imapclient.DialStartTLS(p.imap, &imapclient.Options{TLSConfig: &tls.Config{RootCAs: p.ca, ServerName: demo.GatewayHost}})
+	if err != nil {
+		t.Fatalf("IMAP: %v", err)
+	}
+	defer c.Close()
+	if err := c.Login("alice@contoso.test", secret).Wait(); err != nil {
+		t.Fatalf("IMAP LOGIN with a read password: %v", err)
+	}
+	testkit.Eventually(t, 10*time.Second, "the note in alice's inbox", func() bool {
+		sel, err := c.Select("INBOX", nil).Wait()
+		return err == nil && sel.NumMessages == 2
+	})
+	msgs, err := c.Fetch(imap.SeqSetNum(1, 2), &imap.FetchOptions{Envelope: true}).Collect()
+	if err != nil {
+		t.Fatalf("IMAP FETCH: %v", err)
+	}
+	var subjects []string
+	for _, m := range msgs {
+		subjects = append(subjects, m.Envelope.Subject)
+	}
+	if got, want := strings.Join(subjects, "|"), "Welcome to the demo mailbox|Note to self"; got != want {
+		t.Errorf("IMAP subjects = %q, want %q", got, want)
+	}
+
+	// POP3 sees the same two messages.
+	conn, err := net.Dial("tcp", p.pop3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tp := textproto.NewConn(conn)
+	ask := func(cmd string) string {
+		t.Helper()
+		if cmd != "" {
+			if err := tp.PrintfLine("%s", cmd); err != nil {
+				t.Fatal(err)
+			}
+		}
+		line, err := tp.ReadLine()
+		if err != nil || !strings.HasPrefix(line, "+OK") {
+			t.Fatalf("POP3 %q: %q %v", strings.Fields(cmd + " x")[0], line, err)
+		}
+		return line
+	}
+	ask("")
+	ask("STLS")
+	tconn := tls.Client(conn, &tls.Config{RootCAs: p.ca, ServerName: demo.GatewayHost})
+	tp = textproto.NewConn(tconn)
+	ask("USER alice@contoso.test")
+	ask("PASS " + secret)
+	if stat := ask("STAT"); !strings.HasPrefix(stat, "+OK 2 ") {
+		t.Errorf("POP3 STAT = %q, want two messages", stat)
+	}
+	ask("QUIT")
 }

@@ -56,13 +56,15 @@ func (r Read) validate(s SMTP) error {
 			continue
 		}
 		smtp := f.example == "" // SMTP.validate reports the SMTP listeners' own problems
-		if _, port, err := net.SplitHostPort(f.addr); err != nil || port == "" {
+		_, port, err := net.SplitHostPort(f.addr)
+		if err != nil || port == "" {
 			if smtp {
 				continue
 			}
 			return fmt.Errorf("%s must be host:port or :port, such as %s, got %q", f.name, f.example, f.addr)
 		}
-		if other, dup := seen[f.addr]; dup && !(smtp && strings.HasPrefix(other, "APPPASS_SMTP")) {
+		// Port 0 asks the system for a free port, so two of those differ.
+		if other, dup := seen[f.addr]; dup && port != "0" && !(smtp && strings.HasPrefix(other, "APPPASS_SMTP")) {
 			return fmt.Errorf("%s and %s must be different addresses", other, f.name)
 		}
 		seen[f.addr] = f.name
