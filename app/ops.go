@@ -31,7 +31,7 @@ func (m *Main) Check(ctx context.Context, out io.Writer) error {
 		SlackTeam: cfg.SlackTeam, HelpdeskChannel: cfg.HelpdeskChannel, ReportChannel: cfg.ReportChannel,
 		AdminGroup: cfg.AdminGroup, HelpdeskGroup: cfg.HelpdeskGroup,
 		Gateway: cfg.SMTP.Enabled(), TLSCertFile: cfg.SMTP.CertFile, TLSKeyFile: cfg.SMTP.KeyFile, SMTPHostname: cfg.SMTP.Hostname,
-		Now: m.Now,
+		PasswordLifetime: cfg.PasswordLifetime, Now: m.Now,
 	}, slack, graph)
 	if !check.Print(out, results) {
 		return errors.New("some checks failed")

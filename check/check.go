@@ -26,6 +26,7 @@ type Graph interface {
 	TokenRoles(ctx context.Context) (roles []string, known bool, err error)
 	ProbePermission(ctx context.Context, perm string) error
 	GroupName(ctx context.Context, id string) (string, error)
+	PolicyReader
 }
 
 // Settings are the parts of apppass's configuration the checks try.
@@ -40,7 +41,9 @@ type Settings struct {
 	TLSCertFile  string
 	TLSKeyFile   string
 	SMTPHostname string
-	Now          func() time.Time
+	// PasswordLifetime is APPPASS_PASSWORD_LIFETIME (zero: unset).
+	PasswordLifetime time.Duration
+	Now              func() time.Time
 }
 
 // Result is one check's outcome. Fix says what to do when it failed.
@@ -192,6 +195,7 @@ func graphChecks(ctx context.Context, s Settings, graph Graph) []Result {
 	if s.Gateway {
 		out = append(out, mailSendCheck(roles, known))
 	}
+	out = append(out, lifetimeCheck(ctx, s.PasswordLifetime, graph))
 	for _, g := range []struct{ setting, id string }{{"APPPASS_ADMIN_GROUP", s.AdminGroup}, {"APPPASS_HELPDESK_GROUP", s.HelpdeskGroup}} {
 		if g.id == "" {
 			continue

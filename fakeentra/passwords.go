@@ -71,6 +71,7 @@ func (s *Server) addPassword(x *exchange) {
 	}
 	c := cred{added: now.UnixNano()}
 	c.Start = now
+	endGiven := false
 	if pc := body.PasswordCredential; pc != nil {
 		c.DisplayName = pc.DisplayName
 		if pc.StartDateTime != nil {
@@ -78,7 +79,13 @@ func (s *Server) addPassword(x *exchange) {
 		}
 		if pc.EndDateTime != nil {
 			c.End = pc.EndDateTime.UTC()
+			endGiven = true
 		}
+	}
+	if s.lifetimeRefused(c.Start, c.End, endGiven) {
+		x.graphError(http.StatusBadRequest, "CredentialInvalidLifetimeAsPerAppPolicy",
+			"Credential lifetime exceeds the max value allowed as per assigned policy '"+policyID+"'.")
+		return
 	}
 	if c.End.IsZero() {
 		c.End = c.Start.AddDate(2, 0, 0)

@@ -123,6 +123,8 @@ type Server struct {
 	objectQuota    int             // < 0: no quota
 	revoked        map[string]bool // permissions taken from apppass's identity, lower case
 	secretLag      time.Duration
+	// maxPasswordLifetime is the tenant policy's cap (policy.go); 0: none.
+	maxPasswordLifetime time.Duration
 
 	mail mailState
 
