@@ -50,6 +50,11 @@ type Application struct {
 	// application's service principal: only then may it issue passwords
 	// on it (a password without one cannot sign in).
 	HasServicePrincipal bool
+	// OwnersKnown is set when a listing brought the application's owners
+	// along ($expand=owners); OwnedByApppass then says whether apppass's
+	// service principal is its only owner, so trust needs no call.
+	OwnersKnown    bool
+	OwnedByApppass bool
 }
 
 // Created is a new app password as it is handed to the person: its

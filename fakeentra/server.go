@@ -18,7 +18,8 @@
 // GET /v1.0/users/delta; POST /v1.0/users/{id}/checkMemberGroups; GET and
 // POST /v1.0/applications; GET /v1.0/applications/{id}/owners;
 // POST /v1.0/applications/{id}/addPassword and …/removePassword;
-// POST /v1.0/servicePrincipals; GET /beta/reports/appCredentialSignInActivities;
+// POST /v1.0/servicePrincipals; GET /v1.0/policies/defaultAppManagementPolicy
+// (policy.go); GET /beta/reports/appCredentialSignInActivities;
 // and for the mail gateway POST /v1.0/users/{id}/sendMail (MIME), POST
 // /v1.0/users/{id}/messages (a draft from MIME), …/attachments/createUploadSession,
 // PUT to the upload URL and …/messages/{mid}/send (see mail.go, uploads.go;

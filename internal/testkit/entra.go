@@ -267,7 +267,7 @@ func (e *Entra) CredentialPolicy(context.Context) (domain.CredentialPolicy, erro
 
 // ScanHolders implements jobs.Scanner: every application, in the order
 // they were made, with copies of their credentials.
-func (e *Entra) ScanHolders(ctx context.Context, fn func(app domain.Application, upn string) error) error {
+func (e *Entra) ScanHolders(ctx context.Context, _ func() bool, fn func(app domain.Application, upn string) error) error {
 	if e.ScanFunc != nil {
 		return e.ScanFunc(ctx, fn)
 	}
