@@ -48,6 +48,11 @@ func (s *Passwords) Create(ctx context.Context, actor domain.Actor, name string)
 	if err != nil {
 		return refuse(domain.User{}, err)
 	}
+	if ok, err := s.id.MayCreate(ctx, owner); err != nil {
+		return refuse(owner, fmt.Errorf("create: %w", err))
+	} else if !ok {
+		return refuse(owner, ErrNotCreator())
+	}
 	unlock, err := s.store.LockPerson(ctx, owner.ID)
 	if err != nil {
 		return refuse(owner, fmt.Errorf("create: %w", err))
