@@ -81,7 +81,7 @@ func NormalizeName(name string) (string, error) {
 		return "", Errorf(KindInvalid, "That name is %d characters long; names can be at most %d.", c, MaxNameLength)
 	}
 	for _, r := range n {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
+		if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) || r == utf8.RuneError {
 			return "", Errorf(KindInvalid, "Names cannot contain line breaks, tabs or other control characters.")
 		}
 	}
