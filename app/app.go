@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +39,10 @@ type Main struct {
 	// GraphTransport carries Entra and Graph requests; nil means the
 	// default transport.
 	GraphTransport http.RoundTripper
+	// ExchangeTLS, when set, is the TLS configuration for Exchange
+	// Online's SMTP (tests trust their fake with RootCAs); nil: the
+	// system's roots.
+	ExchangeTLS *tls.Config
 	// SlackHTTPClient carries Slack Web API calls and response URL posts.
 	SlackHTTPClient *http.Client
 	Now             func() time.Time
@@ -245,7 +250,9 @@ func (m *Main) serve(ctx context.Context, want serveParts) (err error) {
 	health := m.healthServer(p.db, p.graph)
 	var b *bot.Bot
 	if want.bot {
-		b = bot.New(m.botConfig(), p.slack, p.handlers, log)
+		bcfg := m.botConfig()
+		bcfg.Writes = p.db // the write limit holds across replicas
+		b = bot.New(bcfg, p.slack, p.handlers, log)
 		app.Bot = b
 		m.observeBot(health, p, b)
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -21,8 +22,8 @@ func (m *Main) graphOptions() graphclient.Options {
 	return graphclient.Options{
 		TenantID: cfg.TenantID, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
 		AuthorityHost: cfg.AuthorityHost, GraphBaseURL: cfg.GraphBaseURL, AppNamePrefix: cfg.AppNamePrefix,
-		ServicePrincipalID: cfg.ServicePrincipalID,
-		Transport:          m.Metrics.Transport(m.GraphTransport, "graph", metrics.GraphOperation), Now: m.Now, Logger: m.Log,
+		ServicePrincipalID: cfg.ServicePrincipalID, ExchangeResource: cfg.Upstream.ExchangeResource,
+		Transport: m.Metrics.Transport(m.GraphTransport, "graph", metrics.GraphOperation), Now: m.Now, Logger: m.Log,
 	}
 }
 
@@ -30,24 +31,46 @@ func (m *Main) graphOptions() graphclient.Options {
 // verifying through graph and recording in db. alert tells the helpdesk
 // channel about guessing (nil: only logged). It returns nil, nil when no
 // gateway listener is configured.
-func newGateway(cfg config.Config, graph *graphclient.Client, db *store.DB, alert gateway.Alerter, now func() time.Time, log *slog.Logger) (*gateway.Gateway, error) {
+func newGateway(cfg config.Config, graph *graphclient.Client, db *store.DB, alert gateway.Alerter, exchangeTLS *tls.Config, now func() time.Time, log *slog.Logger) (*gateway.Gateway, error) {
 	if !cfg.SMTP.Enabled() {
 		return nil, nil
 	}
+	upstream, err := newUpstream(cfg, graph, exchangeTLS, now, log)
+	if err != nil {
+		return nil, err
+	}
 	g, err := gateway.New(gateway.Options{
-		Hostname: cfg.SMTP.Hostname,
-		CertFile: cfg.SMTP.CertFile,
-		KeyFile:  cfg.SMTP.KeyFile,
-		MaxBytes: cfg.SMTP.MaxBytes,
-		Now:      now,
-		Logger:   log,
+		Hostname:  cfg.SMTP.Hostname,
+		CertFile:  cfg.SMTP.CertFile,
+		KeyFile:   cfg.SMTP.KeyFile,
+		MaxBytes:  cfg.SMTP.MaxBytes,
+		Limits:    gateway.Limits{MaxConnections: cfg.SMTP.MaxConnections, MaxPerAddress: cfg.SMTP.MaxPerAddress},
+		MaxMemory: cfg.SMTP.Memory,
+		Now:       now,
+		Logger:    log,
 	}, gateway.Deps{
-		Mailboxes: graph, Applications: graph, Verifier: graph, Sender: graph, Records: db, Failures: db, Alerter: alert,
+		Mailboxes: graph, Applications: graph, Verifier: graph, Sender: graph, Upstream: upstream, Records: db, Failures: db, Alerter: alert,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mail gateway: %w", err)
 	}
 	return g, nil
+}
+
+// newUpstream is the delivery APPPASS_MAIL_UPSTREAM names: Exchange
+// Online's SMTP with apppass's token, or nil for the gateway's default,
+// Graph. exchangeTLS (tests: a pool trusting the fake) may be nil.
+func newUpstream(cfg config.Config, graph *graphclient.Client, exchangeTLS *tls.Config, now func() time.Time, log *slog.Logger) (gateway.Upstream, error) {
+	if cfg.Upstream.Mail != config.UpstreamSMTP {
+		return nil, nil
+	}
+	u, err := gateway.NewSMTPUpstream(gateway.SMTPUpstreamOptions{
+		Addr: cfg.Upstream.ExchangeSMTP, TLS: exchangeTLS, Tokens: graph, Hostname: cfg.SMTP.Hostname, Now: now, Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mail gateway: %w", err)
+	}
+	return u, nil
 }
 
 // gatewayListeners are the gateway's open listeners; either may be nil.
@@ -93,7 +116,7 @@ func addr(ln net.Listener) string {
 // startGateway builds the gateway and opens its listeners; it returns a
 // nil gateway when none is configured. The caller serves it (serveGateway).
 func (m *Main) startGateway(graph *graphclient.Client, db *store.DB, alert gateway.Alerter) (*gateway.Gateway, gatewayListeners, error) {
-	g, err := newGateway(m.Config, graph, db, alert, m.Now, m.Log)
+	g, err := newGateway(m.Config, graph, db, alert, m.ExchangeTLS, m.Now, m.Log)
 	if err != nil || g == nil {
 		return nil, gatewayListeners{}, err
 	}

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -143,22 +144,26 @@ func TestGatewayGuessingAlertsTheHelpdesk(t *testing.T) {
 	h := newHarness(t)
 	pool := h.withGateway()
 	h.Start()
-	user := "<!channel> `*x*`"
-	for range 7 {
-		err := sendMail(h.App.SMTPAddr, pool, user, "wrong-password", "alice@example.test", []string{"bob@example.test"}, scan("guess"))
+	// A junk name (not an address) is counted against the client address
+	// only, and never shown.
+	junk := "<!channel> `*x*`"
+	if err := sendMail(h.App.SMTPAddr, pool, junk, "wrong-password", "alice@example.test", []string{"bob@example.test"}, scan("junk")); smtpCode(err) != 535 {
+		t.Fatalf("a junk user name answered %v, want 535", err)
+	}
+	for range 6 {
+		err := sendMail(h.App.SMTPAddr, pool, "Alice@example.test", "wrong-password", "alice@example.test", []string{"bob@example.test"}, scan("guess"))
 		if code := smtpCode(err); code != 535 && code != 454 {
 			t.Fatalf("a wrong password answered %v, want 535 or 454", err)
 		}
 	}
-	// The alert is posted before the failing login is answered, so every
-	// alert these seven attempts caused has been posted by now.
+	h.WaitFor("the guessing alert", func() bool { return len(h.Slack.MessagesIn(helpdesk)) > 0 })
 	alerts := h.Slack.MessagesIn(helpdesk)
 	if len(alerts) != 1 {
 		t.Fatalf("%d helpdesk messages, want one alert", len(alerts))
 	}
 	text := messageText(alerts[0])
-	if !strings.Contains(text, "password guessing") || !strings.Contains(text, "&lt;!channel&gt;") || strings.Contains(text, "<!channel>") {
-		t.Errorf("alert:\n%s", text)
+	if !strings.Contains(text, "password guessing") || !strings.Contains(text, "alice@example.test") || strings.Contains(text, "channel") {
+		t.Errorf("alert (naming Alice by her directory name, never the junk):\n%s", text)
 	}
 }
 
@@ -228,5 +233,46 @@ func TestGatewayVerbNeedsNoSlack(t *testing.T) {
 	err := app.Run(context.Background(), []string{"gateway"}, func(k string) string { return env[k] }, &out, &errb)
 	if err == nil || strings.Contains(err.Error(), "SLACK_") || !strings.Contains(err.Error(), "APPPASS_SMTP_ADDR") {
 		t.Errorf("apppass gateway without a listener: %v, want an error naming APPPASS_SMTP_ADDR, not Slack", err)
+	}
+}
+
+// A flood of 1,000 idle connections from one address leaves apppass
+// serving: /readyz answers, Slack commands work, and a device elsewhere
+// sends (issue 15).
+func TestGatewayFloodLeavesTheRestServed(t *testing.T) {
+	h := newHarness(t)
+	pool := h.withGateway()
+	h.Start()
+	secret := h.SecretIn(h.Ask(alice, "create Scanner"))
+	kept := 0
+	for range 1000 {
+		d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.3")}}
+		c, err := d.Dial("tcp", h.App.SMTPAddr)
+		if err != nil {
+			t.Fatalf("flood connection: %v", err)
+		}
+		t.Cleanup(func() { c.Close() })
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		greeting, _ := bufio.NewReader(c).ReadString('\n')
+		switch {
+		case strings.HasPrefix(greeting, "220 "):
+			kept++
+		case strings.HasPrefix(greeting, "421 4.7.0"):
+			c.Close() // a low open-file limit must not end the test
+		default:
+			t.Fatalf("flood connection answered %q", greeting)
+		}
+	}
+	if kept != config.DefaultGatewayMaxPerAddress {
+		t.Errorf("%d of 1,000 idle connections from one address kept, want %d", kept, config.DefaultGatewayMaxPerAddress)
+	}
+	if body, status := httpGetStatus(t, "http://"+h.App.HTTPAddr+"/readyz"); status != http.StatusOK {
+		t.Errorf("/readyz during the flood: %d %s", status, body)
+	}
+	if got := h.Ask(alice, "list"); !strings.Contains(got, "Scanner") {
+		t.Errorf("/apppass list during the flood: %q", got)
+	}
+	if err := sendMail(h.App.SMTPAddr, pool, "alice@example.test", secret, "alice@example.test", []string{"bob@example.test"}, scan("flood")); err != nil {
+		t.Errorf("a device on another address during the flood: %v", err)
 	}
 }

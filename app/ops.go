@@ -31,6 +31,7 @@ func (m *Main) Check(ctx context.Context, out io.Writer) error {
 		SlackTeam: cfg.SlackTeam, HelpdeskChannel: cfg.HelpdeskChannel, ReportChannel: cfg.ReportChannel,
 		AdminGroup: cfg.AdminGroup, HelpdeskGroup: cfg.HelpdeskGroup,
 		Gateway: cfg.SMTP.Enabled(), TLSCertFile: cfg.SMTP.CertFile, TLSKeyFile: cfg.SMTP.KeyFile, SMTPHostname: cfg.SMTP.Hostname,
+		MailUpstream: cfg.Upstream.Mail, ExchangeResource: cfg.Upstream.ExchangeResource,
 		PasswordLifetime: cfg.PasswordLifetime, Now: m.Now,
 	}, slack, graph)
 	if !check.Print(out, results) {

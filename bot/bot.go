@@ -63,6 +63,16 @@ type Config struct {
 	// Observer is told how each command, click and submission ended; nil:
 	// nobody.
 	Observer Observer
+	// Writes counts each person's creates and deletes across replicas
+	// (store.DB); nil: counted in this process only.
+	Writes WriteCounter
+}
+
+// WriteCounter records a create or delete by person at at and reports
+// whether it is within limit per window, counting every replica's.
+// store.DB implements it.
+type WriteCounter interface {
+	AllowWrite(ctx context.Context, person string, at time.Time, window time.Duration, limit int) (bool, error)
 }
 
 // Observer is told how each command, click and submission ended: verb is
@@ -122,7 +132,7 @@ func New(cfg Config, s *Slack, h *handlers.Handlers, log *slog.Logger) *Bot {
 		h:          h,
 		log:        log,
 		profiles:   expirable.NewLRU[string, domain.Actor](10000, nil, 5*time.Minute),
-		writes:     &writeRate{now: cfg.Now},
+		writes:     &writeRate{now: cfg.Now, shared: cfg.Writes, log: log},
 		workers:    make(chan struct{}, cfg.Workers),
 		work:       work,
 		cancelWork: cancel,

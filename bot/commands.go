@@ -166,7 +166,7 @@ const deliveryTimeout = 10 * time.Second
 // writeAllowed counts a create or delete by the person of w against their
 // rate, and tells them when it is exceeded.
 func (b *Bot) writeAllowed(ctx context.Context, w where, op string) bool {
-	if b.writes.allow(w.User) {
+	if b.writes.allow(ctx, w.User) {
 		return true
 	}
 	b.fail(ctx, w, op, domain.Errorf(domain.KindLimit,

@@ -15,19 +15,24 @@ import (
 const maxAlertUserName = 100
 
 // AlertGatewayGuessing tells the helpdesk channel that the mail gateway
-// stopped asking Entra about userName from clientAddr after failures
-// failed logins within window. userName is whatever the client typed: it
-// is shown inert (no mention, link or formatting, no control characters,
+// stopped asking Entra about userName (an owner's principal name, or ""
+// for a client address's failures over all names) from clientAddr after
+// failures failed logins within window. It is shown inert (no mention, link or formatting, no control characters,
 // clipped). It returns an error when no helpdesk channel is set or Slack
 // did not take the message.
 func (s *Slack) AlertGatewayGuessing(ctx context.Context, userName, clientAddr string, failures int, window time.Duration) error {
 	if s.helpdeskChannel == "" {
 		return errors.New("APPPASS_HELPDESK_CHANNEL is not set")
 	}
-	text := fmt.Sprintf(":rotating_light: *Mail gateway: password guessing?* %d failed sign-ins for user name %s from %s within %s. "+
-		"Further attempts from that address for that name are refused without asking Entra until the window passes. "+
-		"If the name is a real person's, check their devices; `/apppass show` lists their app passwords.",
+	text := fmt.Sprintf(":rotating_light: *Mail gateway: password guessing?* %d failed sign-ins for %s from %s within %s. "+
+		"Further attempts from that address for that person are refused without asking Entra until the window passes. "+
+		"Check their devices; `/apppass show` lists their app passwords.",
 		failures, inert(userName), inert(clientAddr), window.Round(time.Minute))
+	if userName == "" { // the gateway names only real owners; this is the address's total
+		text = fmt.Sprintf(":rotating_light: *Mail gateway: password guessing?* %d failed sign-ins from %s within %s, whatever the user names. "+
+			"Further attempts from that address are refused without asking Entra until the window passes.",
+			failures, inert(clientAddr), window.Round(time.Minute))
+	}
 	if _, err := s.post(ctx, s.helpdeskChannel, text, []slack.Block{section(text)}); err != nil {
 		return fmt.Errorf("gateway guessing alert: %w", err)
 	}

@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"context"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -14,17 +16,33 @@ const (
 )
 
 // writeRate counts each person's create and delete attempts in a sliding
-// window. It is safe for concurrent use.
+// window: in the store when shared is set, so that the limit holds across
+// replicas, else in this process. It is safe for concurrent use.
 type writeRate struct {
-	now func() time.Time
+	now    func() time.Time
+	shared WriteCounter
+	log    *slog.Logger
 
 	mu     sync.Mutex
 	recent map[string][]time.Time // by Slack id, oldest first
 }
 
 // allow records an attempt by slackID and reports whether it is within
-// the rate. A refused attempt is not recorded.
-func (r *writeRate) allow(slackID string) bool {
+// the rate. A refused attempt is not recorded. When the store cannot
+// count, this process's count decides: a store outage does not stop
+// people from removing passwords.
+func (r *writeRate) allow(ctx context.Context, slackID string) bool {
+	if r.shared != nil {
+		ok, err := r.shared.AllowWrite(ctx, slackID, r.now(), writeWindow, writesPerWindow)
+		if err == nil {
+			return ok
+		}
+		r.log.WarnContext(ctx, "counting writes in the store failed; counting in this process", "err", err)
+	}
+	return r.allowLocal(slackID)
+}
+
+func (r *writeRate) allowLocal(slackID string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()

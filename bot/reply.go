@@ -105,7 +105,11 @@ func (b *Bot) fail(ctx context.Context, w where, op string, err error, replace b
 	runOf(ctx).failed(kind)
 	msg := escape(domain.MessageOf(err))
 	ctx, ref := workRef(ctx)
-	if kind == domain.KindInternal || kind == domain.KindUpstream {
+	// A refusal Graph gave apppass itself (it carries Graph's request id)
+	// is a missing permission of apppass's identity, not the person's:
+	// logged as an error with its cause, like an upstream failure.
+	graphRefused := kind == domain.KindForbidden && domain.RefOf(err) != ""
+	if kind == domain.KindInternal || kind == domain.KindUpstream || graphRefused {
 		b.log.ErrorContext(ctx, "command failed", "op", op, "user", w.User, "kind", kind.String(), "graph_ref", domain.RefOf(err), "err", err)
 	} else {
 		b.log.InfoContext(ctx, "command refused", "op", op, "user", w.User, "kind", kind.String())

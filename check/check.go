@@ -10,6 +10,8 @@ import (
 	"io"
 	"slices"
 	"time"
+
+	"github.com/apppass/apppass/domain"
 )
 
 // Slack is what the checks ask of Slack.
@@ -26,6 +28,9 @@ type Graph interface {
 	TokenRoles(ctx context.Context) (roles []string, known bool, err error)
 	ProbePermission(ctx context.Context, perm string) error
 	GroupName(ctx context.Context, id string) (string, error)
+	// ExchangeToken gets apppass's own token for Exchange Online, as the
+	// smtp mail upstream does.
+	ExchangeToken(ctx context.Context) (domain.Secret, error)
 	PolicyReader
 }
 
@@ -41,6 +46,10 @@ type Settings struct {
 	TLSCertFile  string
 	TLSKeyFile   string
 	SMTPHostname string
+	// MailUpstream is APPPASS_MAIL_UPSTREAM ("smtp" or "graph"), and
+	// ExchangeResource APPPASS_EXCHANGE_RESOURCE.
+	MailUpstream     string
+	ExchangeResource string
 	// PasswordLifetime is APPPASS_PASSWORD_LIFETIME (zero: unset).
 	PasswordLifetime time.Duration
 	Now              func() time.Time
@@ -194,6 +203,9 @@ func graphChecks(ctx context.Context, s Settings, graph Graph) []Result {
 	}
 	if s.Gateway {
 		out = append(out, mailSendCheck(roles, known))
+		if s.MailUpstream == "smtp" {
+			out = append(out, exchangeTokenCheck(ctx, s, graph))
+		}
 	}
 	out = append(out, lifetimeCheck(ctx, s.PasswordLifetime, graph))
 	for _, g := range []struct{ setting, id string }{{"APPPASS_ADMIN_GROUP", s.AdminGroup}, {"APPPASS_HELPDESK_GROUP", s.HelpdeskGroup}} {
@@ -215,6 +227,19 @@ func graphChecks(ctx context.Context, s Settings, graph Graph) []Result {
 	return out
 }
 
+// exchangeTokenCheck gets the token the smtp upstream signs in to
+// Exchange Online with. Whether Exchange then lets apppass send as a
+// mailbox (the RBAC role on its scope, SMTP AUTH allowed on the mailbox)
+// cannot be seen without sending: the fix names the PowerShell check.
+func exchangeTokenCheck(ctx context.Context, s Settings, graph Graph) Result {
+	name := "Exchange Online token for the smtp mail upstream"
+	if _, err := graph.ExchangeToken(ctx); err != nil {
+		return fail(name, err.Error(),
+			"apppass's identity must get a token for "+s.ExchangeResource+"/.default: check APPPASS_EXCHANGE_RESOURCE (national clouds have their own) and apppass's credential")
+	}
+	return pass(name, "obtained for "+s.ExchangeResource+"; that Exchange lets apppass send as a mailbox shows only in Exchange: Test-ServicePrincipalAuthorization -Identity <AZURE_CLIENT_ID> -Resource <a gateway user> must list Application SMTP.SendAsApp (README: The mail gateway's upstream)")
+}
+
 // mailSendCheck looks at how apppass may send mail for the gateway.
 // Mail.Send belongs in Exchange Online's RBAC for Applications, scoped to
 // the employees who use the gateway; that grant puts nothing in the
@@ -223,9 +248,11 @@ func graphChecks(ctx context.Context, s Settings, graph Graph) []Result {
 // could send as every mailbox in the organisation, which check refuses.
 func mailSendCheck(roles []string, known bool) Result {
 	const name = "permission Mail.Send"
-	if known && slices.Contains(roles, "Mail.Send") {
-		return fail(name, "granted tenant-wide in Entra: apppass could send as every mailbox",
-			"remove the admin consent for Mail.Send from apppass's app registration and grant it with Exchange Online RBAC for Applications, scoped to the gateway's users (README: The mail gateway)")
+	for _, p := range []string{"Mail.Send", "Mail.ReadWrite"} {
+		if known && slices.Contains(roles, p) {
+			return fail(name, p+" granted tenant-wide in Entra: apppass could act on every mailbox",
+				"remove the admin consent for "+p+" from apppass's app registration and grant it with Exchange Online RBAC for Applications, scoped to the gateway's users (README: The mail gateway's upstream)")
+		}
 	}
 	return pass(name, "not granted tenant-wide; the Exchange scope cannot be seen from here: check it with Test-ServicePrincipalAuthorization -Identity <AZURE_CLIENT_ID> -Resource <a gateway user>")
 }

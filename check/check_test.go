@@ -47,6 +47,7 @@ func newEnv(t *testing.T) *env {
 		SlackTeam: fakeslack.TeamID, HelpdeskChannel: "CHELP", ReportChannel: "CREPORT",
 		AdminGroup: adminGroup, HelpdeskGroup: helpdeskGroup,
 		Gateway: true, SMTPHostname: "smtp.contoso.test", Now: func() time.Time { return now },
+		MailUpstream: "smtp", ExchangeResource: "https://outlook.office365.com",
 	}
 	e.settings.TLSCertFile, e.settings.TLSKeyFile, _ = testkit.WriteCert(t, dir, testkit.Cert{Host: "smtp.contoso.test", NotBefore: now.Add(-time.Hour), NotAfter: now.Add(90 * 24 * time.Hour)})
 	return e
@@ -76,7 +77,8 @@ func TestAllPass(t *testing.T) {
 	}
 	for _, want := range []string{"✓ Slack bot token", "✓ Slack app token", "✓ bot in APPPASS_HELPDESK_CHANNEL CHELP", "✓ bot in APPPASS_REPORT_CHANNEL CREPORT",
 		"✓ Entra token", "✓ permission Application.ReadWrite.OwnedBy", "✓ permission User.Read.All", "✓ permission GroupMember.Read.All",
-		"✓ permission AuditLog.Read.All", "✓ permission Mail.Send", "✓ APPPASS_ADMIN_GROUP", "✓ APPPASS_HELPDESK_GROUP", "✓ mail gateway certificate: valid for smtp.contoso.test, 89 days left"} {
+		"✓ permission AuditLog.Read.All", "✓ permission Mail.Send", "✓ APPPASS_ADMIN_GROUP", "✓ APPPASS_HELPDESK_GROUP", "✓ mail gateway certificate: valid for smtp.contoso.test, 89 days left",
+		"✓ Exchange Online token for the smtp mail upstream: obtained for https://outlook.office365.com"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
@@ -105,7 +107,7 @@ func TestEachFailure(t *testing.T) {
 		{"no User.Read.All", func(t *testing.T, e *env) { e.entra.RevokePermission(fakeentra.PermUserReadAll) }, "✗ permission User.Read.All", true},
 		{"no Application.ReadWrite.OwnedBy", func(t *testing.T, e *env) { e.entra.RevokePermission(fakeentra.PermApplicationOwnedBy) }, "✗ permission Application.ReadWrite.OwnedBy", true},
 		{"no GroupMember.Read.All", func(t *testing.T, e *env) { e.entra.RevokePermission(fakeentra.PermGroupMemberReadAll) }, "✗ permission GroupMember.Read.All", true},
-		{"Mail.Send granted tenant-wide", func(t *testing.T, e *env) { e.entra.GrantPermission(fakeentra.PermMailSend) }, "✗ permission Mail.Send: granted tenant-wide in Entra", true},
+		{"Mail.Send granted tenant-wide", func(t *testing.T, e *env) { e.entra.GrantPermission(fakeentra.PermMailSend) }, "✗ permission Mail.Send: Mail.Send granted tenant-wide in Entra", true},
 		{"no AuditLog.Read.All is optional", func(t *testing.T, e *env) { e.entra.RevokePermission(fakeentra.PermAuditLogReadAll) }, "– permission AuditLog.Read.All", false},
 		{"missing admin group", func(t *testing.T, e *env) { e.settings.AdminGroup = "22222222-0000-0000-0000-000000000009" }, "✗ APPPASS_ADMIN_GROUP", true},
 		{"certificate for another host", func(t *testing.T, e *env) { e.settings.SMTPHostname = "mail.other.test" }, "✗ mail gateway certificate: does not name mail.other.test", true},

@@ -115,6 +115,8 @@ type Config struct {
 
 	// SMTP is the mail gateway (smtp.go).
 	SMTP SMTP `yaml:",inline"`
+	// Upstream is how the gateway delivers (upstream.go).
+	Upstream Upstream `yaml:",inline"`
 }
 
 // Default returns a Config holding every documented default.
@@ -153,8 +155,10 @@ func Default() Config {
 		LagWindow:          15 * time.Minute,
 		ReconcileAfter:     2 * time.Minute,
 		GiveUpAfter:        30 * time.Minute,
-		SMTP:               SMTP{MaxBytes: DefaultSMTPMaxBytes},
-		HTTPAddr:           DefaultHTTPAddr,
+		SMTP: SMTP{MaxBytes: DefaultSMTPMaxBytes, MaxConnections: DefaultGatewayMaxConnections,
+			MaxPerAddress: DefaultGatewayMaxPerAddress, Memory: DefaultGatewayMemory},
+		Upstream: DefaultUpstream(),
+		HTTPAddr: DefaultHTTPAddr,
 	}
 }
 
@@ -204,6 +208,7 @@ func Load(getenv func(string) string, opts ...LoadOption) (Config, error) {
 	c.OffboardingAction = e.str("APPPASS_OFFBOARDING_ACTION", c.OffboardingAction)
 	c.AuditRetention = e.duration("APPPASS_AUDIT_RETENTION", c.AuditRetention)
 	loadSMTP(&e, &c.SMTP)
+	loadUpstream(&e, &c.Upstream)
 	c.HTTPAddr = e.opt("APPPASS_HTTP_ADDR", c.HTTPAddr)
 	if e.err != nil {
 		return Config{}, e.err
@@ -253,6 +258,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("APPPASS_TIME_ZONE: unknown time zone %q", c.TimeZone)
 	}
 	if err := validateHTTPAddr(c.HTTPAddr); err != nil {
+		return err
+	}
+	if err := c.Upstream.validate(); err != nil {
 		return err
 	}
 	return c.SMTP.validate()

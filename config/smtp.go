@@ -17,7 +17,27 @@ type SMTP struct {
 	KeyFile  string `yaml:"smtp_tls_key"`   // APPPASS_SMTP_TLS_KEY: PEM private key
 	Hostname string `yaml:"smtp_hostname"`  // APPPASS_SMTP_HOSTNAME: the name devices connect to
 	MaxBytes int64  `yaml:"smtp_max_bytes"` // APPPASS_SMTP_MAX_BYTES: largest message accepted
+
+	// MaxConnections is APPPASS_GATEWAY_MAX_CONNECTIONS: connections in
+	// all, over every gateway listener (default 1,000). Keep it below the
+	// process's open-file limit, with room for the database and HTTP.
+	MaxConnections int `yaml:"gateway_max_connections"`
+	// MaxPerAddress is APPPASS_GATEWAY_MAX_PER_ADDRESS: connections not
+	// yet logged in from one client address (default 20). Logged-in
+	// sessions count per owner instead (20 per owner and protocol).
+	MaxPerAddress int `yaml:"gateway_max_per_address"`
+	// Memory is APPPASS_GATEWAY_MEMORY: bytes of message bodies held at
+	// once over all sessions (default 512 MiB); beyond it, and past two
+	// messages in flight per owner, senders get 451 4.3.0 and retry.
+	Memory int64 `yaml:"gateway_memory"`
 }
+
+// The gateway's defaults (SPEC §10).
+const (
+	DefaultGatewayMaxConnections = 1000
+	DefaultGatewayMaxPerAddress  = 20
+	DefaultGatewayMemory         = 512 << 20
+)
 
 // DefaultSMTPMaxBytes is the default APPPASS_SMTP_MAX_BYTES: 35 MiB,
 // Exchange Online's default send limit. SPEC §8 says 25 MiB, but a 20 MB
@@ -41,6 +61,15 @@ func loadSMTP(e *envReader, s *SMTP) {
 			e.err = fmt.Errorf("APPPASS_SMTP_MAX_BYTES must be a whole number of bytes, got %q", v)
 		}
 		s.MaxBytes = n
+	}
+	s.MaxConnections = e.int("APPPASS_GATEWAY_MAX_CONNECTIONS", s.MaxConnections)
+	s.MaxPerAddress = e.int("APPPASS_GATEWAY_MAX_PER_ADDRESS", s.MaxPerAddress)
+	if v := e.str("APPPASS_GATEWAY_MEMORY", ""); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil && e.err == nil {
+			e.err = fmt.Errorf("APPPASS_GATEWAY_MEMORY must be a whole number of bytes, got %q", v)
+		}
+		s.Memory = n
 	}
 }
 
@@ -72,6 +101,12 @@ func (s SMTP) validate() error {
 		return fmt.Errorf("APPPASS_SMTP_MAX_BYTES must be at least 1048576 (1 MiB), got %d", s.MaxBytes)
 	case s.MaxBytes > 150<<20:
 		return fmt.Errorf("APPPASS_SMTP_MAX_BYTES must be at most 157286400 (150 MiB, Graph's attachment limit), got %d", s.MaxBytes)
+	case s.MaxConnections < 1 || s.MaxConnections > 100000:
+		return fmt.Errorf("APPPASS_GATEWAY_MAX_CONNECTIONS must be between 1 and 100000, got %d", s.MaxConnections)
+	case s.MaxPerAddress < 1 || s.MaxPerAddress > s.MaxConnections:
+		return fmt.Errorf("APPPASS_GATEWAY_MAX_PER_ADDRESS must be between 1 and APPPASS_GATEWAY_MAX_CONNECTIONS (%d), got %d", s.MaxConnections, s.MaxPerAddress)
+	case s.Memory < s.MaxBytes:
+		return fmt.Errorf("APPPASS_GATEWAY_MEMORY must be at least APPPASS_SMTP_MAX_BYTES (%d), so one message fits, got %d", s.MaxBytes, s.Memory)
 	}
 	for name, f := range map[string]string{"APPPASS_SMTP_TLS_CERT": s.CertFile, "APPPASS_SMTP_TLS_KEY": s.KeyFile} {
 		if _, err := os.Stat(f); err != nil {

@@ -36,6 +36,11 @@ func TestSMTPSettings(t *testing.T) {
 		{"max bytes not a number", map[string]string{"APPPASS_SMTP_MAX_BYTES": "25MB"}, "APPPASS_SMTP_MAX_BYTES"},
 		{"max bytes too small", map[string]string{"APPPASS_SMTP_MAX_BYTES": "1000"}, "APPPASS_SMTP_MAX_BYTES"},
 		{"max bytes too large", map[string]string{"APPPASS_SMTP_MAX_BYTES": "200000000"}, "APPPASS_SMTP_MAX_BYTES"},
+		{"connections not a number", map[string]string{"APPPASS_GATEWAY_MAX_CONNECTIONS": "many"}, "APPPASS_GATEWAY_MAX_CONNECTIONS"},
+		{"no connections", map[string]string{"APPPASS_GATEWAY_MAX_CONNECTIONS": "0"}, "APPPASS_GATEWAY_MAX_CONNECTIONS"},
+		{"per address past all", map[string]string{"APPPASS_GATEWAY_MAX_CONNECTIONS": "10", "APPPASS_GATEWAY_MAX_PER_ADDRESS": "11"}, "APPPASS_GATEWAY_MAX_PER_ADDRESS"},
+		{"memory not a number", map[string]string{"APPPASS_GATEWAY_MEMORY": "512MiB"}, "APPPASS_GATEWAY_MEMORY"},
+		{"memory below one message", map[string]string{"APPPASS_GATEWAY_MEMORY": "1048576"}, "APPPASS_GATEWAY_MEMORY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,6 +60,9 @@ func TestSMTPSettings(t *testing.T) {
 				}
 				if c.SMTP.MaxBytes != config.DefaultSMTPMaxBytes {
 					t.Errorf("MaxBytes = %d, want the default %d", c.SMTP.MaxBytes, config.DefaultSMTPMaxBytes)
+				}
+				if c.SMTP.MaxConnections != 1000 || c.SMTP.MaxPerAddress != 20 || c.SMTP.Memory != 512<<20 {
+					t.Errorf("limits = %d, %d, %d; want the defaults 1000, 20, 512 MiB", c.SMTP.MaxConnections, c.SMTP.MaxPerAddress, c.SMTP.Memory)
 				}
 				if got, want := c.SMTP.Enabled(), tt.set != nil; got != want {
 					t.Errorf("Enabled = %v, want %v", got, want)

@@ -61,7 +61,11 @@ type Removal struct {
 	OwnerID string
 	KeyID   string // empty: every password of OwnerID (owner disabled or deleted)
 	Reason  string // "deleted", "revoked", "disabled", …
-	At      time.Time
+	// Hint is the removed password's hint (its first characters), when
+	// known: the gateway refuses a typed password starting with it for a
+	// day, whatever Entra's token service still accepts.
+	Hint string
+	At   time.Time
 }
 
 // DirectoryChange is one user in the directory's delta (SPEC §3
@@ -82,3 +86,12 @@ func (c DirectoryChange) Left() bool { return c.Removed != "" || !c.Enabled }
 // ErrDeltaExpired means a stored delta link is no longer valid
 // (syncStateNotFound): the directory must be read in full again.
 var ErrDeltaExpired = errors.New("the directory delta link expired; a full sync is needed")
+
+// Sent is how Microsoft 365 took a message the gateway handed on.
+type Sent struct {
+	// Unconfirmed is true when the answer was lost after the message went
+	// out and it is not known not to have been sent.
+	Unconfirmed bool
+	// Ref is Microsoft's reference for it (a Graph request id), if any.
+	Ref string
+}

@@ -29,6 +29,9 @@ func (s *Server) employeeSignIn(x *exchange, clientID, secret string, now time.T
 	}
 	ref, ok := s.secrets[secret]
 	c := a.cred(ref.keyID)
+	if g, seen := s.ghosts[secret]; !ok && seen && g.app == a {
+		c, ok, ref.app = &g.cred, true, a // a removed secret the token service still honours
+	}
 	if !ok || ref.app != a || c == nil {
 		s.badSecret(x, clientID)
 		return false
@@ -70,6 +73,24 @@ func (s *Server) SetSecretLag(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.secretLag = d
+}
+
+// ghost is a removed credential the token service still honours.
+type ghost struct {
+	app  *app
+	cred cred
+}
+
+// SetHonourRemovedSecrets makes the token endpoint keep accepting secrets
+// removed (removePassword) from now on, as Entra's token service does for
+// minutes or longer after a removal: what apppass must not rely on.
+func (s *Server) SetHonourRemovedSecrets(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.honourRemoved = on
+	if s.ghosts == nil {
+		s.ghosts = map[string]ghost{}
+	}
 }
 
 // AddSecret adds a password credential named name to the application with

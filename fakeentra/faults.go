@@ -10,7 +10,10 @@ import (
 // Fault is an injected failure, answered instead of (or, with AfterEffect,
 // after performing) the operation.
 type Fault struct {
-	// Status is the HTTP status; 0 means 503.
+	// Status is the HTTP status; 0 means 503. A 2xx answers that status
+	// with no body, without performing the operation (unless AfterEffect):
+	// Graph's field-reported sendMail answered 200 and dropped
+	// (microsoft-graph-docs #13979).
 	Status int
 	// Code is the Graph error code (or the OAuth "error" for op "token");
 	// empty picks Graph's usual code for Status, e.g. TooManyRequests for 429.
@@ -80,6 +83,11 @@ func (s *Server) writeFault(x *exchange, f Fault) {
 	status := f.Status
 	if status == 0 {
 		status = http.StatusServiceUnavailable
+	}
+	if status/100 == 2 {
+		x.status = status
+		x.w.WriteHeader(status)
+		return
 	}
 	if f.RetryAfter > 0 {
 		x.w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))

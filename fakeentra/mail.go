@@ -26,6 +26,29 @@ type mailState struct {
 	// identity may send as: Exchange Online RBAC for Applications'
 	// management scope. nil: every mailbox (a tenant-wide grant).
 	senders map[string]bool
+	// readWriters, likewise, are the mailboxes whose messages apppass's
+	// identity may create and delete (Mail.ReadWrite): drafts and their
+	// attachments. nil: every mailbox.
+	readWriters map[string]bool
+	// discard drops the content of sent messages (DiscardMailContent).
+	discard bool
+}
+
+// keep is m as the fake records it: without its content when discarding.
+func (ms *mailState) keep(m SentMessage) SentMessage {
+	if ms.discard {
+		m.MIME, m.Attachments = nil, nil
+	}
+	return m
+}
+
+// DiscardMailContent records messages sent from now on without their MIME
+// and attachments, so that benchmarks measure apppass's memory rather
+// than the fake's.
+func (s *Server) DiscardMailContent(discard bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mail.discard = discard
 }
 
 // draft is a message created from MIME, waiting for attachments and send.
@@ -33,13 +56,25 @@ type draft struct {
 	id, userID string
 	mime       []byte
 	sessions   []*uploadSession
+	posted     []SentAttachment // added with POST …/attachments
 }
 
 // mailCaller checks that the call may use mail: the token must be apppass's
 // own (only it holds Mail.Send), and the mailbox must exist and be inside
-// the RBAC scope. It answers Graph's error and returns "" otherwise; on
-// success it returns the mailbox's user ID. s.mu must not be held.
+// the RBAC scope of Mail.Send (sendMail, send) or, for the calls that
+// create or delete messages, of Mail.ReadWrite too. It answers Graph's
+// error and returns "" otherwise; on success it returns the mailbox's
+// user ID. s.mu must not be held.
 func (s *Server) mailCaller(x *exchange) string {
+	return s.mailCallerFor(x, false)
+}
+
+// mailWriter is mailCaller for the calls that need Mail.ReadWrite.
+func (s *Server) mailWriter(x *exchange) string {
+	return s.mailCallerFor(x, true)
+}
+
+func (s *Server) mailCallerFor(x *exchange, readWrite bool) string {
 	_, tok, _ := strings.Cut(x.r.Header.Get("Authorization"), " ")
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -52,7 +87,11 @@ func (s *Server) mailCaller(x *exchange) string {
 		x.graphError(http.StatusNotFound, "ErrorInvalidUser", "The requested user '"+x.args[0]+"' is invalid.")
 		return ""
 	}
-	if s.mail.senders != nil && !s.mail.senders[strings.ToLower(u.ID)] {
+	if s.mail.senders != nil && !s.mail.senders[strings.ToLower(u.ID)] && !readWrite {
+		x.graphError(http.StatusForbidden, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+		return ""
+	}
+	if readWrite && s.mail.readWriters != nil && !s.mail.readWriters[strings.ToLower(u.ID)] {
 		x.graphError(http.StatusForbidden, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
 		return ""
 	}
@@ -110,7 +149,7 @@ func (s *Server) sendMail(x *exchange) {
 		return
 	}
 	s.mu.Lock()
-	s.mail.sent = append(s.mail.sent, SentMessage{UserID: userID, Via: ViaSendMail, MIME: raw, Recipients: rcpts, At: s.now()})
+	s.mail.sent = append(s.mail.sent, s.mail.keep(SentMessage{UserID: userID, Via: ViaSendMail, MIME: raw, Recipients: rcpts, At: s.now()}))
 	s.mu.Unlock()
 	x.status = http.StatusAccepted
 	x.w.WriteHeader(http.StatusAccepted)
@@ -119,7 +158,7 @@ func (s *Server) sendMail(x *exchange) {
 // createDraft serves POST /v1.0/users/{id}/messages with base64 MIME: a
 // draft in the mailbox, answered 201 with its id.
 func (s *Server) createDraft(x *exchange) {
-	userID := s.mailCaller(x)
+	userID := s.mailWriter(x)
 	if userID == "" {
 		return
 	}
@@ -160,7 +199,7 @@ func (s *Server) sendDraft(x *exchange) {
 		x.graphError(http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
 		return
 	}
-	var atts []SentAttachment
+	atts := append([]SentAttachment(nil), d.posted...)
 	for _, us := range d.sessions {
 		if us.received == us.size {
 			atts = append(atts, us.attachment())
@@ -181,7 +220,7 @@ func (s *Server) sendDraft(x *exchange) {
 		return
 	}
 	s.mu.Lock()
-	s.mail.sent = append(s.mail.sent, SentMessage{UserID: userID, Via: ViaDraft, MIME: full, Recipients: rcpts, Attachments: atts, At: now})
+	s.mail.sent = append(s.mail.sent, s.mail.keep(SentMessage{UserID: userID, Via: ViaDraft, MIME: full, Recipients: rcpts, Attachments: atts, At: now}))
 	s.mu.Unlock()
 	x.status = http.StatusAccepted
 	x.w.WriteHeader(http.StatusAccepted)
@@ -227,6 +266,109 @@ func (s *Server) RestrictMailSend(userIDs []string) {
 	for _, id := range userIDs {
 		s.mail.senders[strings.ToLower(id)] = true
 	}
+}
+
+// RestrictMailReadWrite limits the mailboxes whose messages apppass's
+// identity may create and delete (Mail.ReadWrite: drafts, attachments,
+// DELETE) to userIDs, as an Exchange Online RBAC for Applications
+// management scope does; others answer 403 ErrorAccessDenied. An empty,
+// non-nil list grants none (Mail.Send alone); nil lifts the limit.
+func (s *Server) RestrictMailReadWrite(userIDs []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if userIDs == nil {
+		s.mail.readWriters = nil
+		return
+	}
+	s.mail.readWriters = map[string]bool{}
+	for _, id := range userIDs {
+		s.mail.readWriters[strings.ToLower(id)] = true
+	}
+}
+
+// Drafts returns the number of drafts in userID's Drafts folder: messages
+// created and neither sent nor deleted.
+func (s *Server) Drafts(userID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, d := range s.mail.drafts {
+		if eq(d.userID, userID) {
+			n++
+		}
+	}
+	return n
+}
+
+// deleteMessage serves DELETE /v1.0/users/{id}/messages/{mid}: the draft
+// and its upload sessions are gone, 204; 404 ErrorItemNotFound for one
+// that is not there (sent, or deleted before).
+func (s *Server) deleteMessage(x *exchange) {
+	userID := s.mailWriter(x)
+	if userID == "" {
+		return
+	}
+	s.mu.Lock()
+	d := s.mail.drafts[x.args[1]]
+	if d == nil || !eq(d.userID, userID) {
+		s.mu.Unlock()
+		x.graphError(http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
+		return
+	}
+	for _, us := range d.sessions {
+		delete(s.mail.sessions, us.id)
+	}
+	delete(s.mail.drafts, d.id)
+	s.mu.Unlock()
+	x.noContent()
+}
+
+// addAttachment serves POST /v1.0/users/{id}/messages/{mid}/attachments
+// with a fileAttachment (name, contentType, contentBytes, …) in JSON of
+// at most 4 MB: the attachment is added to the draft, 201.
+func (s *Server) addAttachment(x *exchange) {
+	userID := s.mailWriter(x)
+	if userID == "" {
+		return
+	}
+	if x.r.ContentLength > maxMailRequest {
+		x.graphError(http.StatusRequestEntityTooLarge, "ErrorRequestEntityTooLarge", "The request exceeds the maximum request length supported (4 MB).")
+		return
+	}
+	var a struct {
+		Type         string `json:"@odata.type"`
+		Name         string `json:"name"`
+		ContentType  string `json:"contentType"`
+		ContentID    string `json:"contentId"`
+		IsInline     bool   `json:"isInline"`
+		ContentBytes []byte `json:"contentBytes"`
+	}
+	if !x.decodeJSON(&a) {
+		return
+	}
+	if !eq(a.Type, "#microsoft.graph.fileAttachment") || a.Name == "" {
+		x.graphError(http.StatusBadRequest, "ErrorInvalidRequest", "A fileAttachment with @odata.type #microsoft.graph.fileAttachment and a name is required.")
+		return
+	}
+	if a.ContentType == "" {
+		a.ContentType = "application/octet-stream"
+	}
+	s.mu.Lock()
+	d := s.mail.drafts[x.args[1]]
+	if d == nil || !eq(d.userID, userID) {
+		s.mu.Unlock()
+		x.graphError(http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
+		return
+	}
+	id := "AAMkAtt" + strings.ReplaceAll(uuid.NewString(), "-", "")
+	d.posted = append(d.posted, SentAttachment{Name: a.Name, ContentType: a.ContentType, ContentID: a.ContentID, IsInline: a.IsInline, Data: a.ContentBytes})
+	s.mu.Unlock()
+	x.object(http.StatusCreated, func(o *objWriter) {
+		o.str("@odata.type", "#microsoft.graph.fileAttachment")
+		o.str("id", id)
+		o.str("name", a.Name)
+		o.str("contentType", a.ContentType)
+	})
 }
 
 // sessionLifetime is how long an upload session's URL stays valid.

@@ -33,13 +33,14 @@ type SentMessage struct {
 	MIME []byte
 	// Recipients are the To, Cc and Bcc addresses of the MIME headers.
 	Recipients []string
-	// Attachments are those uploaded through upload sessions (drafts only).
+	// Attachments are those added to the draft, with POST …/attachments
+	// or through upload sessions (drafts only).
 	Attachments []SentAttachment
 	// At is when the message was accepted, by the fake's clock.
 	At time.Time
 }
 
-// SentAttachment is an attachment uploaded through an upload session.
+// SentAttachment is an attachment added to a draft.
 type SentAttachment struct {
 	Name, ContentType, ContentID string
 	IsInline                     bool

@@ -132,6 +132,9 @@ func (s *Server) removePassword(x *exchange) {
 			continue
 		}
 		if sec := a.creds[i].SecretText; sec != "" {
+			if s.honourRemoved {
+				s.ghosts[sec] = ghost{app: a, cred: a.creds[i]}
+			}
 			delete(s.secrets, sec)
 		}
 		if s.keyIndex != nil {

@@ -20,7 +20,31 @@ const (
 	PermGroupMemberReadAll = "GroupMember.Read.All"
 	PermAuditLogReadAll    = "AuditLog.Read.All"
 	PermMailSend           = "Mail.Send"
+	// Office 365 Exchange Online's permissions for reading mailboxes
+	// (SPEC §15), in tokens for Exchange only; granted unless revoked.
+	PermIMAPAccessAsApp = "IMAP.AccessAsApp"
+	PermPOPAccessAsApp  = "POP.AccessAsApp"
 )
+
+// isExchangeResource reports whether a token is asked for Exchange Online
+// (APPPASS_EXCHANGE_RESOURCE) rather than Graph: Entra puts each
+// resource's own app roles in its tokens.
+func isExchangeResource(resource string) bool {
+	r := strings.ToLower(resource)
+	return strings.Contains(r, "outlook.office") || r == "00000002-0000-0ff1-ce00-000000000000"
+}
+
+// exchangeRolesLocked lists apppass's Exchange Online app roles, for the
+// roles claim of its Exchange tokens.
+func (s *Server) exchangeRolesLocked() []string {
+	var roles []string
+	for _, p := range []string{PermIMAPAccessAsApp, PermPOPAccessAsApp} {
+		if !s.revoked[strings.ToLower(p)] {
+			roles = append(roles, p)
+		}
+	}
+	return roles
+}
 
 // opPermission is the permission each Graph operation needs when apppass's
 // identity calls it, as Graph's permission reference lists it.

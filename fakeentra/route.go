@@ -25,6 +25,8 @@ const (
 	OpCreateUploadSession    = "createUploadSession"    // POST /v1.0/users/{id}/messages/{mid}/attachments/createUploadSession
 	OpUploadChunk            = "uploadChunk"            // PUT /upload/{session}?authtoken=… (the uploadUrl; no bearer token)
 	OpSendDraft              = "sendDraft"              // POST /v1.0/users/{id}/messages/{mid}/send
+	OpAddAttachment          = "addAttachment"          // POST /v1.0/users/{id}/messages/{mid}/attachments (a fileAttachment)
+	OpDeleteMessage          = "deleteMessage"          // DELETE /v1.0/users/{id}/messages/{mid}
 	OpUnknown                = "unknown"                // any route the fake does not serve
 	// OpUsersDelta (GET /v1.0/users/delta) is in delta.go, OpListOwners
 	// (GET /v1.0/applications/{id}/owners) in owners.go and
@@ -51,6 +53,8 @@ func route(r *http.Request) routeInfo {
 	get, post := r.Method == http.MethodGet, r.Method == http.MethodPost
 	n := len(segs)
 	switch {
+	case n == 5 && r.Method == http.MethodDelete && eq(segs[0], "v1.0") && eq(segs[1], "users") && eq(segs[3], "messages"):
+		return routeInfo{op: OpDeleteMessage, graph: true, args: []string{segs[2], segs[4]}, handle: (*Server).deleteMessage}
 	case n == 4 && get && eq(segs[1], "v2.0") && eq(segs[2], ".well-known") && eq(segs[3], "openid-configuration"):
 		return routeInfo{op: OpDiscovery, args: segs[:1], handle: (*Server).discovery}
 	case n == 4 && post && eq(segs[1], "oauth2") && eq(segs[2], "v2.0") && eq(segs[3], "token"):
@@ -92,6 +96,8 @@ func routeV1(segs []string, get, post bool) routeInfo {
 		return g(OpCreateDraft, (*Server).createDraft, segs[1])
 	case n == 6 && post && eq(segs[0], "users") && eq(segs[2], "messages") && eq(segs[4], "attachments") && action == "createuploadsession":
 		return g(OpCreateUploadSession, (*Server).createUploadSession, segs[1], segs[3])
+	case n == 5 && post && eq(segs[0], "users") && eq(segs[2], "messages") && eq(segs[4], "attachments"):
+		return g(OpAddAttachment, (*Server).addAttachment, segs[1], segs[3])
 	case n == 5 && post && eq(segs[0], "users") && eq(segs[2], "messages") && action == "send":
 		return g(OpSendDraft, (*Server).sendDraft, segs[1], segs[3])
 	case n == 1 && get && eq(segs[0], "applications"):

@@ -21,9 +21,12 @@
 // POST /v1.0/servicePrincipals; GET /v1.0/policies/defaultAppManagementPolicy
 // (policy.go); GET /beta/reports/appCredentialSignInActivities;
 // and for the mail gateway POST /v1.0/users/{id}/sendMail (MIME), POST
-// /v1.0/users/{id}/messages (a draft from MIME), …/attachments/createUploadSession,
-// PUT to the upload URL and …/messages/{mid}/send (see mail.go, uploads.go;
-// [Server.SentMessages] and [Server.Mailbox] show what arrived).
+// /v1.0/users/{id}/messages (a draft from MIME, needing Mail.ReadWrite),
+// POST …/messages/{mid}/attachments (a fileAttachment),
+// …/attachments/createUploadSession (3 MB to 150 MB), PUT to the upload URL,
+// …/messages/{mid}/send and DELETE /v1.0/users/{id}/messages/{mid} (see
+// mail.go, uploads.go; [Server.SentMessages], [Server.Mailbox] and
+// [Server.Drafts] show what arrived and what was left behind).
 // Anything else answers 400 and is recorded as op "unknown".
 //
 // Where apppass must cope with how Entra really behaves, the fake does the
@@ -124,6 +127,8 @@ type Server struct {
 	objectQuota    int             // < 0: no quota
 	revoked        map[string]bool // permissions taken from apppass's identity, lower case
 	secretLag      time.Duration
+	honourRemoved  bool             // SetHonourRemovedSecrets
+	ghosts         map[string]ghost // removed secrets the token service still takes
 	// maxPasswordLifetime is the tenant policy's cap (policy.go); 0: none.
 	maxPasswordLifetime time.Duration
 

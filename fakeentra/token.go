@@ -19,6 +19,8 @@ const tokenLifetime = 3599
 // tokenInfo is what the fake remembers about an access token it issued.
 type tokenInfo struct {
 	clientID string
+	resource string   // the audience: the scope's resource
+	roles    []string // the roles claim
 	expired  bool
 }
 
@@ -110,8 +112,8 @@ func (s *Server) token(x *exchange) {
 	} else if !s.employeeSignIn(x, clientID, secret, now) {
 		return
 	}
-	tok := s.mintToken(clientID, resource, now)
-	s.tokens[tok] = tokenInfo{clientID: clientID}
+	tok, roles := s.mintToken(clientID, resource, now)
+	s.tokens[tok] = tokenInfo{clientID: clientID, resource: resource, roles: roles}
 	x.writeJSONValue(http.StatusOK, "application/json; charset=utf-8", map[string]any{
 		"token_type": "Bearer", "expires_in": tokenLifetime, "ext_expires_in": tokenLifetime, "access_token": tok,
 	})
@@ -136,7 +138,7 @@ func (s *Server) badSecret(x *exchange, clientID string) {
 
 // mintToken returns a fresh JWT-shaped opaque access token. The signature is
 // random: the fake only recognises tokens by their exact text.
-func (s *Server) mintToken(clientID, resource string, now time.Time) string {
+func (s *Server) mintToken(clientID, resource string, now time.Time) (string, []string) {
 	enc := base64.RawURLEncoding
 	header, _ := json.Marshal(map[string]string{"typ": "JWT", "alg": "RS256", "kid": "fakeentra"})
 	c := map[string]any{
@@ -146,11 +148,16 @@ func (s *Server) mintToken(clientID, resource string, now time.Time) string {
 	}
 	// Entra puts the application permissions granted to the client in the
 	// roles claim; employee applications hold none.
+	var roles []string
 	if eq(clientID, ClientID) {
-		c["roles"] = s.grantedRolesLocked()
+		roles = s.grantedRolesLocked()
+		if isExchangeResource(resource) {
+			roles = s.exchangeRolesLocked()
+		}
+		c["roles"] = roles
 	}
 	claims, _ := json.Marshal(c)
-	return enc.EncodeToString(header) + "." + enc.EncodeToString(claims) + "." + enc.EncodeToString([]byte(rand.Text()+rand.Text()))
+	return enc.EncodeToString(header) + "." + enc.EncodeToString(claims) + "." + enc.EncodeToString([]byte(rand.Text()+rand.Text())), roles
 }
 
 // aadError answers with Entra's OAuth error shape.

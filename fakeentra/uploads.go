@@ -16,6 +16,9 @@ import (
 const (
 	// maxAttachment is the largest attachment an upload session takes.
 	maxAttachment = 150 << 20
+	// minUploadSession is the smallest: 3 MB. Graph refuses smaller ones
+	// (they go as a plain fileAttachment).
+	minUploadSession = 3_000_000
 	// maxChunk is the largest byte range one PUT to an upload URL may carry.
 	maxChunk = 4 << 20
 )
@@ -39,9 +42,9 @@ func (us *uploadSession) attachment() SentAttachment {
 // createUploadSession serves
 // POST /v1.0/users/{id}/messages/{mid}/attachments/createUploadSession: it
 // answers 201 with an uploadUrl on the fake (pre-authenticated by a token
-// in its query, as Outlook's are) for a file attachment of up to 150 MB.
+// in its query, as Outlook's are) for a file attachment of 3 MB to 150 MB.
 func (s *Server) createUploadSession(x *exchange) {
-	userID := s.mailCaller(x)
+	userID := s.mailWriter(x)
 	if userID == "" {
 		return
 	}
@@ -62,6 +65,10 @@ func (s *Server) createUploadSession(x *exchange) {
 	switch {
 	case it == nil || !eq(it.AttachmentType, "file") || it.Name == "":
 		x.graphError(http.StatusBadRequest, "ErrorInvalidRequest", "AttachmentItem with attachmentType 'file' and a name is required.")
+		return
+	case it.Size > 0 && it.Size < minUploadSession:
+		x.graphError(http.StatusBadRequest, "ErrorAttachmentSizeShouldNotBeLessThanMinimumSize",
+			fmt.Sprintf("Attachment size must be greater than the minimum size (%d bytes) for an upload session.", minUploadSession))
 		return
 	case it.Size <= 0 || it.Size > maxAttachment:
 		x.graphError(http.StatusBadRequest, "ErrorAttachmentSizeLimitExceeded",

@@ -4,72 +4,177 @@ import (
 	"context"
 	"strings"
 	"time"
-
-	"github.com/emersion/go-smtp"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/apppass/apppass/domain"
 )
 
-// The answers to a login; the same 535 whatever was wrong.
-var (
-	errBadCredentials = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication credentials invalid"}
-	errTooManyFails   = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many failed logins; try again later"}
-	errNotYetActive   = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "This password is new and not active yet; try again in a few minutes"}
-	errAuthTemporary  = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Temporary authentication failure; try again later"}
-)
+// maxUserName is the longest address-shaped user name (RFC 5321's 64
+// bytes of local part, @, 255 of domain).
+const maxUserName = 320
 
-// authenticate decides a login by user name and password from client
-// address addr. It returns the login, or one of the SMTP errors above.
-// Every outcome but a cached success and a temporary failure is audited.
-func (g *Gateway) authenticate(ctx context.Context, user string, password domain.Secret, addr string) (login, error) {
-	user = strings.ToLower(strings.TrimSpace(user))
-	now := g.now()
-	switch blocked, err := g.blocked(ctx, user, addr, now); {
-	case err != nil:
-		g.log.Error("gateway: guessing limit unavailable; login refused", "user", user, "client", addr, "err", err)
-		g.metrics.login("temporary")
-		return login{}, errAuthTemporary
-	case blocked:
-		g.metrics.login("limited")
-		return login{}, errTooManyFails
+// addressShaped reports whether user (trimmed, lower-cased) can be an
+// address: one '@' with something on both sides, at most maxUserName
+// bytes, valid UTF-8, no spaces or control characters. Nothing else a
+// client types is looked up, logged, counted by name or shown.
+func addressShaped(user string) bool {
+	if len(user) == 0 || len(user) > maxUserName || !utf8.ValidString(user) || strings.Count(user, "@") != 1 {
+		return false
 	}
-	if err := g.cache.sync(ctx, g.records, now); err != nil {
-		g.log.Warn("gateway: reading removals failed; cached logins dropped", "err", err)
+	if i := strings.IndexByte(user, '@'); i == 0 || i == len(user)-1 {
+		return false
 	}
-	id := g.cache.id(user, password)
-	if l, ok := g.cache.get(id, now); ok && !g.cache.wasRemoved(l.mailbox.ID, l.keyID) {
-		g.loggedIn(ctx, l, addr, now, "ok (cached)")
-		return l, nil
-	}
-	l, err := g.verify(ctx, user, password, addr, now)
-	switch {
-	case err == nil:
-		g.succeeded(ctx, user, addr)
-		g.cache.put(id, l, now, g.expiryOf(ctx, l))
-		g.loggedIn(ctx, l, addr, now, "ok")
-		return l, nil
-	case err == errAuthTemporary:
-		g.metrics.login("temporary")
-		return login{}, err
-	}
-	g.failed(ctx, user, addr, now)
-	g.metrics.login("refused")
-	return login{}, err
+	return strings.IndexFunc(user, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) < 0
 }
 
-// verify looks the owner and their application up and asks Entra.
-func (g *Gateway) verify(ctx context.Context, user string, password domain.Secret, addr string, now time.Time) (login, error) {
-	mb, err := g.mailboxes.FindMailbox(ctx, user)
-	if err != nil {
-		if domain.KindOf(err) == domain.KindNotFound {
-			return login{}, errBadCredentials
-		}
-		g.log.Warn("gateway: finding the mailbox failed", "err", err)
-		return login{}, errAuthTemporary
+// authenticate decides req; it returns the login, or the kind of refusal.
+// The order matters: the cache and the removed-password check need no
+// look-up; the address's failures are checked before any look-up; the
+// owner is resolved before counting, so that all of a person's addresses
+// share one budget; and an attempt holds the owner's place in the store
+// before Entra is asked, so that parallel attempts on any replica wait
+// for each other's outcome instead of each asking Entra.
+func (g *Gateway) authenticate(ctx context.Context, req AuthRequest, now time.Time) (Login, AuthErrorKind) {
+	user := strings.ToLower(strings.TrimSpace(req.User))
+	addr := req.ClientAddr.String()
+	shaped := addressShaped(user)
+	if err := g.cache.sync(ctx, g.records, now); err != nil {
+		g.log.WarnContext(ctx, "gateway: reading removals failed; cached logins dropped", "err", err)
 	}
-	refuse := func(reason string) (login, error) {
-		g.audit(ctx, domain.AuditEvent{ActorID: mb.ID, SubjectID: mb.ID, Action: "smtp-login", Outcome: "refused: " + reason, Name: "from " + addr, At: now})
-		return login{}, errBadCredentials
+	var id [32]byte
+	if shaped {
+		id = g.cache.id(user, req.Password)
+		if l, ok := g.cache.get(id, now); ok {
+			if g.cache.refused(l.Mailbox.ID, l.KeyID, req.Password) {
+				g.cache.drop(id)
+				g.refusedRemoved(ctx, l.Mailbox.ID, req, now)
+				return Login{}, AuthBadCredentials
+			}
+			g.succeeded(ctx, ownerSubject(l.Mailbox.ID), addr)
+			g.loggedIn(ctx, l, req, now, "ok (cached)")
+			return l, 0
+		}
+	}
+	switch blocked, err := g.blocked(ctx, addressSubject, addr, g.opts.MaxAddressFailures, now); {
+	case err != nil:
+		g.log.ErrorContext(ctx, "gateway: guessing limit unavailable; login refused", "client", addr, "err", err)
+		g.metrics.login("temporary")
+		return Login{}, AuthTemporary
+	case blocked:
+		g.metrics.login("limited")
+		return Login{}, AuthTooManyFailures
+	}
+	if !shaped {
+		// Not a name anyone has: counted against the address only, and
+		// never looked up or written down.
+		g.failed(ctx, "", nil, req.ClientAddr, now)
+		g.metrics.login("refused")
+		return Login{}, AuthBadCredentials
+	}
+	mb, found, err := g.findOwner(ctx, user)
+	if err != nil {
+		g.log.WarnContext(ctx, "gateway: finding the mailbox failed", "err", err)
+		g.metrics.login("temporary")
+		return Login{}, AuthTemporary
+	}
+	subject := g.nameSubject(ctx, user)
+	if found {
+		subject = ownerSubject(mb.ID)
+		if g.cache.refused(mb.ID, "", req.Password) {
+			g.refusedRemoved(ctx, mb.ID, req, now)
+			return Login{}, AuthBadCredentials
+		}
+	}
+	switch blocked, err := g.blocked(ctx, subject, addr, g.opts.MaxFailures, now); {
+	case err != nil:
+		g.log.ErrorContext(ctx, "gateway: guessing limit unavailable; login refused", "client", addr, "err", err)
+		g.metrics.login("temporary")
+		return Login{}, AuthTemporary
+	case blocked:
+		g.metrics.login("limited")
+		return Login{}, AuthTooManyFailures
+	}
+	release, err := g.reserve(ctx, subject)
+	if err != nil {
+		g.log.WarnContext(ctx, "gateway: no place for the login attempt", "client", addr, "err", err)
+		g.metrics.login("temporary")
+		return Login{}, AuthTemporary
+	}
+	defer release()
+	// The place was held by someone else's attempt a moment ago: its
+	// failure may have used up the budget.
+	if blocked, err := g.blocked(ctx, subject, addr, g.opts.MaxFailures, g.now()); err != nil || blocked {
+		if err != nil {
+			g.metrics.login("temporary")
+			return Login{}, AuthTemporary
+		}
+		g.metrics.login("limited")
+		return Login{}, AuthTooManyFailures
+	}
+	if !found {
+		g.failed(ctx, subject, nil, req.ClientAddr, now)
+		g.metrics.login("refused")
+		return Login{}, AuthBadCredentials
+	}
+	l, kind := g.verify(ctx, mb, req, now)
+	switch kind {
+	case 0:
+		g.succeeded(ctx, subject, addr)
+		g.cache.put(id, l, now, g.expiryOf(ctx, l))
+		g.loggedIn(ctx, l, req, now, "ok")
+		return l, 0
+	case AuthTemporary:
+		g.metrics.login("temporary")
+		return Login{}, kind
+	}
+	g.failed(ctx, subject, &mb, req.ClientAddr, now)
+	g.metrics.login("refused")
+	return Login{}, kind
+}
+
+// findOwner resolves an address-shaped user name to its owner; found is
+// false when nobody has it.
+func (g *Gateway) findOwner(ctx context.Context, user string) (domain.Mailbox, bool, error) {
+	mb, err := g.mailboxes.FindMailbox(ctx, user)
+	switch {
+	case err == nil:
+		return mb, true, nil
+	case domain.KindOf(err) == domain.KindNotFound:
+		return domain.Mailbox{}, false, nil
+	}
+	return domain.Mailbox{}, false, err
+}
+
+// refusedRemoved audits a password refused because it matches a removed
+// one. It is not counted as guessing: a device still holding a dead
+// password is not an attacker, and must not lock its owner's other
+// devices out.
+func (g *Gateway) refusedRemoved(ctx context.Context, ownerID string, req AuthRequest, now time.Time) {
+	g.metrics.login("refused")
+	g.audit(ctx, domain.AuditEvent{ActorID: ownerID, SubjectID: ownerID, Action: loginAction(req.Protocol),
+		Outcome: "refused: password removed", Name: "from " + req.ClientAddr.String(), At: now})
+}
+
+// loginAction is the audit action of a login over p.
+func loginAction(p Protocol) string {
+	if p == "" {
+		p = ProtocolSMTP
+	}
+	return string(p) + "-login"
+}
+
+// verify checks mb's application and asks Entra about the password. A
+// password Entra refuses whose hint is that of one apppass made within
+// the replication window is asked about again (Entra's token service can
+// lag behind a new password) until ReplicationWait passes: accepted, the
+// login succeeds; still refused, it is a wrong password like any other.
+// No answer tells a wrong password with a known hint from another.
+func (g *Gateway) verify(ctx context.Context, mb domain.Mailbox, req AuthRequest, now time.Time) (Login, AuthErrorKind) {
+	refuse := func(reason string) (Login, AuthErrorKind) {
+		g.audit(ctx, domain.AuditEvent{ActorID: mb.ID, SubjectID: mb.ID, Action: loginAction(req.Protocol), Outcome: "refused: " + reason,
+			Name: "from " + req.ClientAddr.String(), At: now})
+		return Login{}, AuthBadCredentials
 	}
 	if !mb.AccountEnabled {
 		return refuse("owner disabled")
@@ -82,40 +187,44 @@ func (g *Gateway) verify(ctx context.Context, user string, password domain.Secre
 		if domain.KindOf(err) == domain.KindNotFound {
 			return refuse("no application of apppass's")
 		}
-		g.log.Warn("gateway: reading the application failed", "owner", mb.ID, "err", err)
-		return login{}, errAuthTemporary
+		g.log.WarnContext(ctx, "gateway: reading the application failed", "owner", mb.ID, "err", err)
+		return Login{}, AuthTemporary
 	}
 	pw := g.knownPasswords(ctx, mb.ID, app.ObjectID, now)
-	key := identify(pw, password)
+	key := identify(pw, req.Password)
 	if key != nil && g.cache.wasRemoved(mb.ID, key.KeyID) {
 		return refuse("password removed")
 	}
 	if key != nil && !key.Expires.IsZero() && !now.Before(key.Expires) {
 		return refuse("password expired")
 	}
-	err = g.verifier.VerifyPassword(ctx, app.AppID, password)
-	switch domain.KindOf(err) {
-	case domain.KindInternal:
-		if err != nil {
-			g.log.Warn("gateway: verifying failed", "owner", mb.ID, "err", err)
-			return login{}, errAuthTemporary
+	fresh := key != nil && now.Sub(key.Created) < g.opts.ReplicationWindow
+	// Counted, not timed: the retries are a fixed number of Entra's
+	// token requests whatever the clocks do.
+	retries := int(g.opts.ReplicationWait / g.opts.ReplicationRetry)
+	for try := 0; ; try++ {
+		err = g.verifier.VerifyPassword(ctx, app.AppID, req.Password)
+		if err == nil || !fresh || domain.KindOf(err) != domain.KindForbidden || try >= retries {
+			break
 		}
-	case domain.KindUpstream:
-		g.log.Warn("gateway: Entra could not verify", "owner", mb.ID, "err", err, "ref", domain.RefOf(err))
-		return login{}, errAuthTemporary
-	default:
-		if key != nil && now.Sub(key.Created) < g.opts.ReplicationWindow {
-			g.audit(ctx, domain.AuditEvent{ActorID: mb.ID, SubjectID: mb.ID, Action: "smtp-login", KeyID: key.KeyID, Name: "from " + addr,
-				Outcome: "not active yet", At: now})
-			return login{}, errNotYetActive
+		g.log.InfoContext(ctx, "gateway: a new password is not accepted by Entra yet; asking again", "owner", mb.ID, "key", key.KeyID)
+		if g.opts.Sleep(ctx, g.opts.ReplicationRetry) != nil {
+			break
 		}
+	}
+	switch {
+	case err == nil:
+	case domain.KindOf(err) == domain.KindForbidden:
 		return refuse("password not accepted by Entra")
+	default:
+		g.log.WarnContext(ctx, "gateway: Entra could not verify", "owner", mb.ID, "err", err, "graph_ref", domain.RefOf(err))
+		return Login{}, AuthTemporary
 	}
-	l := login{mailbox: mb, appID: app.AppID, appObjectID: app.ObjectID}
+	l := Login{Mailbox: mb, AppID: app.AppID, AppObjectID: app.ObjectID}
 	if key != nil {
-		l.keyID = key.KeyID
+		l.KeyID = key.KeyID
 	}
-	return l, nil
+	return l, 0
 }
 
 // knownPasswords lists the metadata of ownerID's passwords: Graph's view
@@ -124,13 +233,13 @@ func (g *Gateway) verify(ctx context.Context, user string, password domain.Secre
 func (g *Gateway) knownPasswords(ctx context.Context, ownerID, appObjectID string, now time.Time) []domain.Password {
 	var out []domain.Password
 	if app, ok, err := g.listed(ctx, ownerID, appObjectID); err != nil {
-		g.log.Warn("gateway: listing the application failed", "owner", ownerID, "err", err)
+		g.log.WarnContext(ctx, "gateway: listing the application failed", "owner", ownerID, "err", err)
 	} else if ok {
 		out = append(out, app.Passwords...)
 	}
 	recs, err := g.records.RecentCredentials(ctx, ownerID, now.Add(-g.opts.ReplicationWindow))
 	if err != nil {
-		g.log.Warn("gateway: reading recent credentials failed", "owner", ownerID, "err", err)
+		g.log.WarnContext(ctx, "gateway: reading recent credentials failed", "owner", ownerID, "err", err)
 	}
 	for _, r := range recs {
 		if r.Password.KeyID != "" && (r.State == domain.CredentialDelivered || r.State == domain.CredentialIssued) {
@@ -178,16 +287,16 @@ func identify(pw []domain.Password, password domain.Secret) *domain.Password {
 
 // expiryOf returns when l's password expires, when known, so that a cached
 // login never outlives it.
-func (g *Gateway) expiryOf(ctx context.Context, l login) time.Time {
-	if l.keyID == "" {
+func (g *Gateway) expiryOf(ctx context.Context, l Login) time.Time {
+	if l.KeyID == "" {
 		return time.Time{}
 	}
-	app, ok, err := g.listed(ctx, l.mailbox.ID, l.appObjectID)
+	app, ok, err := g.listed(ctx, l.Mailbox.ID, l.AppObjectID)
 	if err != nil || !ok {
 		return time.Time{}
 	}
 	for _, p := range app.Passwords {
-		if strings.EqualFold(p.KeyID, l.keyID) {
+		if strings.EqualFold(p.KeyID, l.KeyID) {
 			return p.Expires
 		}
 	}
@@ -195,21 +304,25 @@ func (g *Gateway) expiryOf(ctx context.Context, l login) time.Time {
 }
 
 // loggedIn records a successful login: audit and the password's last use.
-func (g *Gateway) loggedIn(ctx context.Context, l login, addr string, now time.Time, outcome string) {
+func (g *Gateway) loggedIn(ctx context.Context, l Login, req AuthRequest, now time.Time, outcome string) {
 	g.metrics.login("ok")
-	g.audit(ctx, domain.AuditEvent{ActorID: l.mailbox.ID, SubjectID: l.mailbox.ID, Action: "smtp-login", KeyID: l.keyID,
-		Name: "from " + addr, Outcome: outcome, At: now})
-	if l.keyID == "" {
+	g.audit(ctx, domain.AuditEvent{ActorID: l.Mailbox.ID, SubjectID: l.Mailbox.ID, Action: loginAction(req.Protocol), KeyID: l.KeyID,
+		Name: "from " + req.ClientAddr.String(), Outcome: outcome, At: now})
+	if l.KeyID == "" {
 		return
 	}
-	if err := g.records.PasswordUsed(ctx, l.mailbox.ID, l.keyID, now); err != nil {
-		g.log.Warn("gateway: recording last use failed", "owner", l.mailbox.ID, "key", l.keyID, "err", err)
+	if err := g.records.PasswordUsed(ctx, l.Mailbox.ID, l.KeyID, now); err != nil {
+		g.log.WarnContext(ctx, "gateway: recording last use failed", "owner", l.Mailbox.ID, "key", l.KeyID, "err", err)
 	}
 }
 
-// audit writes e, logging a failure (the login or message goes on).
+// audit writes e with the context's correlation id, logging a failure
+// (the login or message goes on).
 func (g *Gateway) audit(ctx context.Context, e domain.AuditEvent) {
+	if e.Ref == "" {
+		e.Ref = refOf(ctx)
+	}
 	if err := g.records.Audit(context.WithoutCancel(ctx), e); err != nil {
-		g.log.Error("gateway: audit failed", "action", e.Action, "err", err)
+		g.log.ErrorContext(ctx, "gateway: audit failed", "action", e.Action, "err", err)
 	}
 }

@@ -73,7 +73,7 @@ func BenchmarkManyDevices(b *testing.B) {
 // BenchmarkIdleConnection measures the memory one authenticated, idle
 // connection holds (client and server side together, in one process).
 func BenchmarkIdleConnection(b *testing.B) {
-	r := newRig(b, quiet)
+	r := newRig(b, quiet, func(o *gateway.Options) { o.Limits.MaxPerOwner = 1000 })
 	const n = 200
 	for range b.N {
 		runtime.GC()

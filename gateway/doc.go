@@ -11,6 +11,17 @@
 // Failed logins are counted in the store, so that the guessing limit holds
 // across replicas (guessing.go).
 //
+// The gateway faces the network (SPEC §10): connections are capped in all
+// and per client address, and given little time and few commands before
+// login (limiter.go); the login decision (Authenticate, authapi.go) is
+// protocol-neutral, shared with the IMAP and POP3 listeners; failures are
+// counted per owner and client address in bounded rows, with one attempt
+// per owner in flight across replicas; a password apppass removed is
+// refused by its hint for a day, whatever Entra still accepts; message
+// headers are checked before the body goes on, and bodies in flight are
+// bounded (memory.go). Every session carries a correlation id, the
+// reference a device sees in an error.
+//
 // The package speaks SMTP through github.com/emersion/go-smtp and declares
 // the small interfaces it needs from Graph and the store (ports.go); the
 // wiring lives in the root package.

@@ -12,6 +12,11 @@ type Metrics struct {
 type Stats struct {
 	LoginsOK, LoginsRefused, LoginsLimited, LoginsTemporary   int64
 	Messages, MessageBytes, DeliveryTemporary, DeliveryFailed int64
+	// Connections: what the limiter counted and refused.
+	Connections LimiterStats
+	// MemoryInUse and MemoryPeak are the message-body bytes held now and
+	// at most since start.
+	MemoryInUse, MemoryPeak int64
 }
 
 func (m *Metrics) login(outcome string) {

@@ -31,11 +31,14 @@ type Verifier interface {
 	VerifyPassword(ctx context.Context, appID string, password domain.Secret) error
 }
 
-// Sender delivers a message as a mailbox. graphclient.Client implements it.
+// Sender delivers a message as a mailbox through Graph, for the
+// GraphUpstream. graphclient.Client implements it.
 type Sender interface {
-	// SendMail returns nil once Graph accepted msg; KindUpstream when the
-	// device should retry later; any other kind when it never will work.
-	SendMail(ctx context.Context, userID string, msg []byte) error
+	// SendMail returns once Graph accepted msg (Unconfirmed when its
+	// answer was lost and the message may have gone); KindUpstream when
+	// the device should retry later; any other kind when it never will
+	// work.
+	SendMail(ctx context.Context, userID string, msg []byte) (domain.Sent, error)
 }
 
 // Records is what the gateway reads from and writes to apppass's store.
@@ -56,35 +59,49 @@ type Records interface {
 }
 
 // Failures are the failed logins every replica counts, so that the
-// guessing limit holds across replicas (SPEC §10). store.DB implements it.
-// User names are compared without case.
+// guessing limit holds across replicas (SPEC §10), and the places that
+// keep one attempt per owner in flight. store.DB implements it. A
+// subject is an owner ("o:…"), a keyed hash of an unknown name ("u:…")
+// or "*" (the client address alone); nothing typed is passed.
 type Failures interface {
-	// LoginFailed records a failed login of user from addr at at.
-	LoginFailed(ctx context.Context, user, addr string, at time.Time) error
-	// LoginFailures counts the pair's failures at or after since.
-	LoginFailures(ctx context.Context, user, addr string, since time.Time) (int, error)
-	// ForgetLoginFailures forgets the pair's failures and alert claim after
-	// a successful login.
-	ForgetLoginFailures(ctx context.Context, user, addr string) error
+	// GatewayKey returns the key, the same for every replica, under
+	// which unknown user names are hashed.
+	GatewayKey(ctx context.Context) ([]byte, error)
+	// LoginFailed counts a failed login of subject from addr at at, in a
+	// window that starts with the pair's first failure and lasts window,
+	// and returns the count in the window.
+	LoginFailed(ctx context.Context, subject, addr string, at time.Time, window time.Duration) (int, error)
+	// LoginFailures returns the pair's count when its window started at
+	// or after since, else 0.
+	LoginFailures(ctx context.Context, subject, addr string, since time.Time) (int, error)
+	// ForgetLoginFailures forgets the pair's failures and alert claim
+	// after a successful login.
+	ForgetLoginFailures(ctx context.Context, subject, addr string) error
 	// ClaimGuessingAlert returns true to exactly one caller, across
 	// replicas, unless the pair's alert was claimed at or after since.
-	ClaimGuessingAlert(ctx context.Context, user, addr string, at, since time.Time) (bool, error)
+	ClaimGuessingAlert(ctx context.Context, subject, addr string, at, since time.Time) (bool, error)
+	// ClaimLoginAttempt gives subject's one place for an attempt in
+	// flight to holder until at+ttl, unless another holder has it.
+	ClaimLoginAttempt(ctx context.Context, subject, holder string, at time.Time, ttl time.Duration) (bool, error)
+	// ReleaseLoginAttempt gives holder's place back.
+	ReleaseLoginAttempt(ctx context.Context, subject, holder string) error
 }
 
-// GuessingAlert tells the helpdesk that a user name and client address
-// passed the failure limit. UserName is what the client typed: escape it
-// before rendering.
+// GuessingAlert tells the helpdesk that an owner (OwnerID and their
+// principal name, both from the directory, never as typed) or, with
+// OwnerID empty, a client address passed the failure limit.
 type GuessingAlert struct {
-	UserName   string
+	OwnerID    string
+	UserName   string // the owner's user principal name; "" for an address alert
 	ClientAddr string
 	Failures   int
 	Window     time.Duration
 	At         time.Time
 }
 
-// Alerter tells the helpdesk channel about guessing; the root package
-// wires it to Slack. It is called at most once per user name and client
-// address per window.
+// Alerter tells the helpdesk channel about guessing; the wiring connects
+// it to Slack. It is called at most once per owner (or address) and
+// client address per window, and rate-limited beyond that.
 type Alerter interface {
 	AlertGuessing(ctx context.Context, a GuessingAlert) error
 }

@@ -94,6 +94,8 @@ type rig struct {
 	alice    fakeentra.User
 	app      fakeentra.Application
 	password fakeentra.Credential
+
+	upstream gateway.Upstream // nil: Graph (upstream_e2e_test.go)
 }
 
 type rigOption func(*gateway.Options)
@@ -158,14 +160,16 @@ func (r *rig) serve() {
 		Hostname: hostname, CertFile: r.certFile, KeyFile: r.keyFile, Now: r.clock.now, CertCheck: time.Nanosecond,
 		// The size limit apppass runs with unless told otherwise.
 		MaxBytes: config.DefaultSMTPMaxBytes,
-		Logger:   slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Debug: r.trace,
+		// Refusals answer at once unless a test is about their timing.
+		FailureFloor: time.Nanosecond,
+		Logger:       slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Debug: r.trace,
 	}
 	for _, f := range r.opts {
 		f(&o)
 	}
 	var err error
 	r.gw, err = gateway.New(o, gateway.Deps{
-		Mailboxes: r.graph, Applications: r.graph, Verifier: r.graph, Sender: r.graph, Records: r.db, Failures: r.db, Alerter: r.alerts,
+		Mailboxes: r.graph, Applications: r.graph, Verifier: r.graph, Sender: r.graph, Upstream: r.upstream, Records: r.db, Failures: r.db, Alerter: r.alerts,
 	})
 	if err != nil {
 		r.t.Fatal(err)

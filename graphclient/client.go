@@ -53,7 +53,10 @@ type Options struct {
 	Transport http.RoundTripper
 	// CacheTTL bounds how stale a cached user or application may be.
 	CacheTTL time.Duration
-	Now      func() time.Time
+	// ExchangeResource is the resource of ExchangeToken's tokens; empty:
+	// DefaultExchangeResource.
+	ExchangeResource string
+	Now              func() time.Time
 	// Sleep waits d or until ctx ends, between retries of a Graph call;
 	// nil: a real wait (domain.Sleep). Tests pass one that returns at
 	// once, or that moves their clock, so they never sleep for real.
@@ -86,6 +89,8 @@ type Client struct {
 	verify verifier     // the gateway's password checks (verify.go)
 	http   *http.Client // plain transport, no token: upload URLs (sendmail.go)
 	wait   waiter       // clock, sleep and jitter of every retry (retry.go)
+	// exchange caches the token for Exchange Online (exchange_token.go).
+	exchange *exchangeTokens
 }
 
 // cachedApps are the applications tagged for one owner.
@@ -156,6 +161,7 @@ func New(opts Options) (*Client, error) {
 	}
 	return &Client{
 		verify:   verify,
+		exchange: &exchangeTokens{scope: exchangeScope(opts.ExchangeResource)},
 		http:     &http.Client{Transport: transport, Timeout: 5 * time.Minute},
 		wait:     waiter{now: time.Now, sleep: opts.Sleep, jitter: rand.Float64, log: opts.Logger},
 		graph:    msgraph.NewGraphServiceClient(adapter),

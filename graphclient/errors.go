@@ -112,7 +112,7 @@ func networkFailure(err error) bool {
 
 // mailOps are the calls of SendMail: their failures are about the message
 // and the mailbox, and are told to a device, not to a person in Slack.
-var mailOps = map[string]bool{"sendMail": true, "createDraft": true, "createUploadSession": true, "uploadChunk": true, "sendDraft": true}
+var mailOps = map[string]bool{"sendMail": true, "createDraft": true, "createUploadSession": true, "uploadChunk": true, "sendDraft": true, "addAttachment": true, "deleteDraft": true}
 
 // classify is the one mapping from Graph's answer to the domain's error
 // kinds, for every call, mail included. The message is safe to show (it

@@ -147,7 +147,7 @@ func TestSendMail(t *testing.T) {
 			defer cancel()
 			before, waitsBefore := len(s.Mailbox("u1")), len(sl.waits())
 			start := time.Now()
-			err := c.SendMail(cx, "u1", tt.msg)
+			_, err := c.SendMail(cx, "u1", tt.msg)
 			if time.Since(start) > timeout+2*time.Second {
 				t.Errorf("SendMail took %v, well past its deadline %v", time.Since(start), timeout)
 			}

@@ -52,11 +52,13 @@ func (d *DB) SetCredentialState(ctx context.Context, id int64, state domain.Cred
 }
 
 // CredentialRemoved records that keyID was removed from ownerID's
-// application, so listings hide it while Graph still shows it.
+// application, so listings hide it while Graph still shows it, with its
+// hint, so the mail gateway refuses it whatever Entra still accepts.
 func (d *DB) CredentialRemoved(ctx context.Context, ownerID, appObjectID string, p domain.Password) error {
 	now := d.now()
-	res, err := d.db.ExecContext(ctx, `UPDATE credentials SET state = ?, updated_at = ? WHERE owner_id = ? AND key_id = ?`,
-		domain.CredentialRemoved, now, ownerID, p.KeyID)
+	res, err := d.db.ExecContext(ctx, `UPDATE credentials SET state = ?, updated_at = ?, hint = CASE WHEN hint = '' THEN ? ELSE hint END
+		WHERE owner_id = ? AND key_id = ?`,
+		domain.CredentialRemoved, now, p.Hint, ownerID, p.KeyID)
 	if err != nil {
 		return fmt.Errorf("credential %s removed: %w", p.KeyID, err)
 	}

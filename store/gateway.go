@@ -46,8 +46,8 @@ func (d *DB) PasswordsLastUsed(ctx context.Context, ownerID string) (map[string]
 // a disabled or deleted owner with an empty KeyID.
 func (d *DB) RecordRemoval(ctx context.Context, r domain.Removal) error {
 	at := d.millisOrNow(r.At)
-	_, err := d.db.ExecContext(ctx, `INSERT INTO removals (at, owner_id, key_id, reason) VALUES (?, ?, ?, ?)`,
-		at, r.OwnerID, r.KeyID, r.Reason)
+	_, err := d.db.ExecContext(ctx, `INSERT INTO removals (at, owner_id, key_id, reason, hint) VALUES (?, ?, ?, ?, ?)`,
+		at, r.OwnerID, r.KeyID, r.Reason, r.Hint)
 	if err != nil {
 		return fmt.Errorf("record removal for %s: %w", r.OwnerID, err)
 	}
@@ -56,12 +56,13 @@ func (d *DB) RecordRemoval(ctx context.Context, r domain.Removal) error {
 
 // RemovalsSince returns the removals recorded at or after since, oldest
 // first: those of RecordRemoval, and the passwords apppass deleted or
-// revoked (credentials moved to removed, with reason "removed").
+// revoked (credentials moved to removed, with reason "removed"), each
+// with the password's hint when known.
 func (d *DB) RemovalsSince(ctx context.Context, since time.Time) ([]domain.Removal, error) {
 	rows, err := d.db.QueryContext(ctx, `
-		SELECT at, owner_id, key_id, reason FROM removals WHERE at >= ?
+		SELECT at, owner_id, key_id, reason, hint FROM removals WHERE at >= ?
 		UNION ALL
-		SELECT updated_at, owner_id, key_id, 'removed' FROM credentials WHERE state = ? AND updated_at >= ?
+		SELECT updated_at, owner_id, key_id, 'removed', hint FROM credentials WHERE state = ? AND updated_at >= ?
 		ORDER BY 1`, toMillis(since), domain.CredentialRemoved, toMillis(since))
 	if err != nil {
 		return nil, fmt.Errorf("removals since %s: %w", since.Format(time.RFC3339), err)
@@ -71,7 +72,7 @@ func (d *DB) RemovalsSince(ctx context.Context, since time.Time) ([]domain.Remov
 	for rows.Next() {
 		var r domain.Removal
 		var at int64
-		if err := rows.Scan(&at, &r.OwnerID, &r.KeyID, &r.Reason); err != nil {
+		if err := rows.Scan(&at, &r.OwnerID, &r.KeyID, &r.Reason, &r.Hint); err != nil {
 			return nil, fmt.Errorf("removals since: %w", err)
 		}
 		r.At = fromMillis(at)
