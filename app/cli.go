@@ -14,7 +14,7 @@ import (
 // -ldflags "-X github.com/apppass/apppass/app.Version=…".
 var Version = "dev"
 
-const usage = "usage: apppass [serve] | apppass gateway | apppass demo [--addr HOST:PORT] | apppass check | apppass health [URL] | apppass job run NAME | apppass job list | apppass audit export [--since T] | apppass version"
+const usage = "usage: apppass [serve] | apppass gateway | apppass demo [--addr HOST:PORT] | apppass check | apppass health [URL] | apppass job run NAME | apppass job list | apppass audit export [--since T] | apppass store copy --to postgres://… | apppass version"
 
 // UsageError is a command line apppass cannot take; main exits 2 for it.
 type UsageError struct{ msg string }
@@ -85,6 +85,15 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return m.ExportAudit(ctx, since, stdout)
+	case "store":
+		if len(args) != 4 || args[1] != "copy" || args[2] != "--to" {
+			return UsageError{usage}
+		}
+		from := getenv("APPPASS_DB")
+		if from == "" {
+			from = "apppass.db"
+		}
+		return StoreCopy(ctx, from, args[3], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
