@@ -169,7 +169,8 @@ func (m *Main) botConfig() bot.Config {
 	return bot.Config{
 		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
 		HelpdeskChannel: cfg.HelpdeskChannel, Team: cfg.SlackTeam, Workers: cfg.Workers, Observer: m.observer(),
-		Gateway:        bot.Gateway{Hostname: cfg.SMTP.Hostname, SubmissionAddr: cfg.SMTP.Addr, TLSAddr: cfg.SMTP.TLSAddr},
+		Gateway: bot.Gateway{Hostname: cfg.SMTP.Hostname, SubmissionAddr: cfg.SMTP.Addr, TLSAddr: cfg.SMTP.TLSAddr,
+			IMAPAddr: cfg.Read.IMAPAddr, IMAPSAddr: cfg.Read.IMAPSAddr, POP3Addr: cfg.Read.POP3Addr, POP3SAddr: cfg.Read.POP3SAddr},
 		CommandTimeout: cfg.CommandTimeout, ShutdownGrace: cfg.ShutdownGrace,
 		HTTPClient: m.slackHTTPClient(), Now: m.Now,
 	}
@@ -199,7 +200,7 @@ func (m *Main) slackHTTPClient() *http.Client {
 // Run is `apppass serve`: the bot, the jobs and, when configured, the
 // mail gateway, until ctx ends (see serve).
 func (m *Main) Run(ctx context.Context) error {
-	return m.serve(ctx, serveParts{bot: true, gateway: m.Config.SMTP.Enabled()})
+	return m.serve(ctx, serveParts{bot: true, gateway: m.Config.SMTP.Enabled() || m.Config.Read.Enabled()})
 }
 
 // RunGateway is `apppass gateway`: the mail gateway alone, without the
@@ -207,8 +208,8 @@ func (m *Main) Run(ctx context.Context) error {
 // channel when SLACK_BOT_TOKEN and APPPASS_HELPDESK_CHANNEL are set, and
 // are only logged otherwise.
 func (m *Main) RunGateway(ctx context.Context) error {
-	if !m.Config.SMTP.Enabled() {
-		return errors.New("apppass gateway needs APPPASS_SMTP_ADDR or APPPASS_SMTPS_ADDR")
+	if !m.Config.SMTP.Enabled() && !m.Config.Read.Enabled() {
+		return errors.New("apppass gateway needs APPPASS_SMTP_ADDR or APPPASS_SMTPS_ADDR (or an IMAP or POP3 listener)")
 	}
 	return m.serve(ctx, serveParts{gateway: true})
 }
@@ -311,7 +312,7 @@ func (m *Main) serve(ctx context.Context, want serveParts) (err error) {
 		run("health and metrics endpoint", true, func(ctx context.Context) error { return health.ServeListener(ctx, httpLn) })
 	}
 	if gw != nil {
-		run("mail gateway", true, func(ctx context.Context) error { return gw.Serve(ctx, listeners.starttls, listeners.implicit) })
+		run("mail gateway", true, func(ctx context.Context) error { return serveGateway(ctx, gw, listeners) })
 	}
 	if want.bot {
 		// The job runner shares the bot's fate: a bot that stops (Slack

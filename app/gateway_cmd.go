@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -32,24 +33,36 @@ func (m *Main) graphOptions() graphclient.Options {
 // channel about guessing (nil: only logged). It returns nil, nil when no
 // gateway listener is configured.
 func newGateway(cfg config.Config, graph *graphclient.Client, db *store.DB, alert gateway.Alerter, exchangeTLS *tls.Config, now func() time.Time, log *slog.Logger) (*gateway.Gateway, error) {
-	if !cfg.SMTP.Enabled() {
+	if !cfg.SMTP.Enabled() && !cfg.Read.Enabled() {
 		return nil, nil
 	}
 	upstream, err := newUpstream(cfg, graph, exchangeTLS, now, log)
 	if err != nil {
 		return nil, err
 	}
+	// Reading mail needs apppass's Exchange token (graphclient's
+	// ExchangeToken).
+	tokens, _ := any(graph).(gateway.ExchangeTokens)
+	if cfg.Read.Enabled() && tokens == nil {
+		return nil, errors.New("mail gateway: IMAP and POP3 need apppass's Exchange token, which this build's graphclient cannot get")
+	}
+	var reading gateway.ReadingAlerter
+	if r, ok := alert.(gateway.ReadingAlerter); ok {
+		reading = r
+	}
 	g, err := gateway.New(gateway.Options{
-		Hostname:  cfg.SMTP.Hostname,
-		CertFile:  cfg.SMTP.CertFile,
-		KeyFile:   cfg.SMTP.KeyFile,
-		MaxBytes:  cfg.SMTP.MaxBytes,
-		Limits:    gateway.Limits{MaxConnections: cfg.SMTP.MaxConnections, MaxPerAddress: cfg.SMTP.MaxPerAddress},
-		MaxMemory: cfg.SMTP.Memory,
-		Now:       now,
-		Logger:    log,
+		Hostname:     cfg.SMTP.Hostname,
+		CertFile:     cfg.SMTP.CertFile,
+		KeyFile:      cfg.SMTP.KeyFile,
+		MaxBytes:     cfg.SMTP.MaxBytes,
+		Limits:       gateway.Limits{MaxConnections: cfg.SMTP.MaxConnections, MaxPerAddress: cfg.SMTP.MaxPerAddress},
+		MaxMemory:    cfg.SMTP.Memory,
+		ExchangeIMAP: cfg.Read.ExchangeIMAP, ExchangePOP: cfg.Read.ExchangePOP, ExchangeTLS: exchangeTLS, ServicePrincipal: cfg.ClientID,
+		Now:    now,
+		Logger: log,
 	}, gateway.Deps{
 		Mailboxes: graph, Applications: graph, Verifier: graph, Sender: graph, Upstream: upstream, Records: db, Failures: db, Alerter: alert,
+		Scopes: db, ExchangeTokens: tokens, ReadingAlerter: reading,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mail gateway: %w", err)
@@ -73,16 +86,30 @@ func newUpstream(cfg config.Config, graph *graphclient.Client, exchangeTLS *tls.
 	return u, nil
 }
 
-// gatewayListeners are the gateway's open listeners; either may be nil.
+// gatewayListeners are the gateway's open listeners; any may be nil.
 type gatewayListeners struct {
-	starttls, implicit net.Listener
+	starttls, implicit       net.Listener
+	imap, imaps, pop3, pop3s net.Listener
 }
 
 // listenGateway opens the configured listeners, so that a port in use
 // stops start-up before anything else runs.
-func listenGateway(cfg config.SMTP) (gatewayListeners, error) {
+func listenGateway(cfg config.SMTP, read config.Read) (gatewayListeners, error) {
 	var l gatewayListeners
 	var err error
+	for _, r := range []struct {
+		ln         *net.Listener
+		name, addr string
+	}{{&l.imap, "APPPASS_IMAP_ADDR", read.IMAPAddr}, {&l.imaps, "APPPASS_IMAPS_ADDR", read.IMAPSAddr},
+		{&l.pop3, "APPPASS_POP3_ADDR", read.POP3Addr}, {&l.pop3s, "APPPASS_POP3S_ADDR", read.POP3SAddr}} {
+		if r.addr == "" {
+			continue
+		}
+		if *r.ln, err = net.Listen("tcp", r.addr); err != nil {
+			l.close()
+			return gatewayListeners{}, fmt.Errorf("mail gateway: listen on %s %s: %w", r.name, r.addr, err)
+		}
+	}
 	if cfg.Addr != "" {
 		if l.starttls, err = net.Listen("tcp", cfg.Addr); err != nil {
 			return l, fmt.Errorf("mail gateway: listen on APPPASS_SMTP_ADDR %s: %w", cfg.Addr, err)
@@ -98,7 +125,7 @@ func listenGateway(cfg config.SMTP) (gatewayListeners, error) {
 }
 
 func (l gatewayListeners) close() {
-	for _, ln := range []net.Listener{l.starttls, l.implicit} {
+	for _, ln := range []net.Listener{l.starttls, l.implicit, l.imap, l.imaps, l.pop3, l.pop3s} {
 		if ln != nil {
 			ln.Close()
 		}
@@ -120,7 +147,7 @@ func (m *Main) startGateway(graph *graphclient.Client, db *store.DB, alert gatew
 	if err != nil || g == nil {
 		return nil, gatewayListeners{}, err
 	}
-	l, err := listenGateway(m.Config.SMTP)
+	l, err := listenGateway(m.Config.SMTP, m.Config.Read)
 	if err != nil {
 		g.Close()
 		return nil, gatewayListeners{}, err
@@ -133,8 +160,35 @@ func (m *Main) startGateway(graph *graphclient.Client, db *store.DB, alert gatew
 			Bytes:    st.MessageBytes,
 		}
 	})
-	m.Log.Info("mail gateway listening", "starttls", addr(l.starttls), "implicit_tls", addr(l.implicit), "hostname", m.Config.SMTP.Hostname)
+	m.Log.Info("mail gateway listening", "starttls", addr(l.starttls), "implicit_tls", addr(l.implicit), "hostname", m.Config.SMTP.Hostname,
+		"imap", addr(l.imap), "imaps", addr(l.imaps), "pop3", addr(l.pop3), "pop3s", addr(l.pop3s))
 	return g, l, nil
+}
+
+// serveGateway runs g on l until ctx ends; it returns nil on a clean stop.
+func serveGateway(ctx context.Context, g *gateway.Gateway, l gatewayListeners) error {
+	var serves []func() error
+	if l.starttls != nil || l.implicit != nil {
+		serves = append(serves, func() error { return g.Serve(ctx, l.starttls, l.implicit) })
+	}
+	if l.imap != nil || l.imaps != nil {
+		serves = append(serves, func() error { return g.ServeIMAP(ctx, l.imap, l.imaps) })
+	}
+	if l.pop3 != nil || l.pop3s != nil {
+		serves = append(serves, func() error { return g.ServePOP3(ctx, l.pop3, l.pop3s) })
+	}
+	errc := make(chan error, len(serves))
+	for _, serve := range serves {
+		go func() { errc <- serve() }()
+	}
+	var first error
+	for range serves {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+			g.Close()
+		}
+	}
+	return first
 }
 
 // guessingAlerts is the gateway's Alerter: the helpdesk channel, through
@@ -143,4 +197,10 @@ type guessingAlerts struct{ slack *bot.Slack }
 
 func (a guessingAlerts) AlertGuessing(ctx context.Context, g gateway.GuessingAlert) error {
 	return a.slack.AlertGatewayGuessing(ctx, g.UserName, g.ClientAddr, g.Failures, g.Window)
+}
+
+// AlertReadingDisabled is the gateway's ReadingAlerter, on the same
+// channel.
+func (a guessingAlerts) AlertReadingDisabled(ctx context.Context, r gateway.ReadingAlert) error {
+	return a.slack.AlertReadingDisabled(ctx, r.Mailbox, r.Protocol, r.Commands)
 }

@@ -30,7 +30,8 @@ func (m *Main) Check(ctx context.Context, out io.Writer) error {
 	results := check.Run(ctx, check.Settings{
 		SlackTeam: cfg.SlackTeam, HelpdeskChannel: cfg.HelpdeskChannel, ReportChannel: cfg.ReportChannel,
 		AdminGroup: cfg.AdminGroup, HelpdeskGroup: cfg.HelpdeskGroup,
-		Gateway: cfg.SMTP.Enabled(), TLSCertFile: cfg.SMTP.CertFile, TLSKeyFile: cfg.SMTP.KeyFile, SMTPHostname: cfg.SMTP.Hostname,
+		ReadIMAP: cfg.Read.IMAPEnabled(), ReadPOP: cfg.Read.POP3Enabled(),
+		Gateway: cfg.SMTP.Enabled() || cfg.Read.Enabled(), TLSCertFile: cfg.SMTP.CertFile, TLSKeyFile: cfg.SMTP.KeyFile, SMTPHostname: cfg.SMTP.Hostname,
 		MailUpstream: cfg.Upstream.Mail, ExchangeResource: cfg.Upstream.ExchangeResource,
 		PasswordLifetime: cfg.PasswordLifetime, Now: m.Now,
 	}, slack, graph)

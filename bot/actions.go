@@ -145,11 +145,20 @@ func (b *Bot) onViewSubmission(evt *socketmode.Event, c *socketmode.Client) {
 			fmt.Sprintf("You already have an app password called “%s”. Choose another name, or delete that one first.", stored))}))
 		return
 	}
+	scope, err := modalScope(cb.View.State.Values)
+	if err != nil {
+		field := "scope"
+		if scope.Send || scope.Read {
+			field = "networks"
+		}
+		b.ack(c, evt.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{field: domain.MessageOf(err)}))
+		return
+	}
 	b.ack(c, evt.Request, nil)
 	var meta modalMeta
 	_ = json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta)
 	w := where{ResponseURL: meta.ResponseURL, Channel: meta.Channel, User: cb.User.ID}
-	b.spawnAs("create", w, false, func(ctx context.Context, a domain.Actor) { b.create(ctx, w, a, name) })
+	b.spawnAs("create", w, false, func(ctx context.Context, a domain.Actor) { b.create(ctx, w, a, name, scope) })
 }
 
 // formNameCheck bounds the duplicate check of a form submission, which

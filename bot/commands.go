@@ -44,7 +44,7 @@ func (b *Bot) onSlashCommand(evt *socketmode.Event, c *socketmode.Client) {
 			b.spawn("create-modal", func(ctx context.Context) { b.openCreateModal(ctx, cmd) })
 			return
 		}
-		b.spawnAs("create", w, false, func(ctx context.Context, a domain.Actor) { b.create(ctx, w, a, parsed.Name) })
+		b.spawnAs("create", w, false, func(ctx context.Context, a domain.Actor) { b.create(ctx, w, a, parsed.Name, parsed.Scope) })
 	case verbList:
 		b.spawnAs("list", w, false, func(ctx context.Context, a domain.Actor) { b.list(ctx, w, a) })
 	case verbDelete:
@@ -106,7 +106,7 @@ func usage(unknown string) string {
 		s = fmt.Sprintf("I don't know `%s`. ", escape(domain.Clip(unknown, 40)))
 	}
 	return s + "*apppass* manages your Microsoft 365 app passwords, for mail apps and devices that can't do modern sign-in.\n" +
-		"• `/apppass create NAME` — a new app password, named for the device (e.g. `iPhone Mail`); shown to you once\n" +
+		"• `/apppass create NAME` — a new app password, named for the device (e.g. `iPhone Mail`); shown to you once. It sends mail only; add `--read` to let it read mail (IMAP, POP3) too, and `--from 192.0.2.0/24` to limit the networks it works from\n" +
 		"• `/apppass list` — your app passwords, with a Delete button each\n" +
 		"• `/apppass delete NAME` — delete one (asks to confirm)\n" +
 		"• `/apppass help` — this message\n" +
@@ -127,11 +127,11 @@ func (b *Bot) list(ctx context.Context, w where, a domain.Actor) {
 // create makes the password and delivers it in one ephemeral message. If
 // that message cannot be shown, the password is removed again and the
 // person is told (SPEC §4): no secret exists that nobody holds.
-func (b *Bot) create(ctx context.Context, w where, a domain.Actor, name string) {
+func (b *Bot) create(ctx context.Context, w where, a domain.Actor, name string, scope domain.Scope) {
 	if !b.writeAllowed(ctx, w, "create") {
 		return
 	}
-	issued, eff, err := b.h.Passwords.Create(ctx, a, name)
+	issued, eff, err := b.h.Passwords.CreateScoped(ctx, a, name, scope)
 	b.carryOut(ctx, eff)
 	if err != nil {
 		if domain.KindOf(err) == domain.KindLimit {
@@ -183,6 +183,52 @@ type modalMeta struct {
 	ResponseURL string `json:"r"`
 }
 
+// scopeInput offers what the password may do (SPEC §16): sending is on
+// by default, reading is opt-in.
+func scopeInput() slack.Block {
+	send := slack.NewOptionBlockObject("send", plain("Send mail (SMTP)"), nil)
+	read := slack.NewOptionBlockObject("read", plain("Read mail (IMAP, POP3)"), nil)
+	boxes := slack.NewCheckboxGroupsBlockElement("scope", send, read)
+	boxes.InitialOptions = []*slack.OptionBlockObject{send}
+	return slack.NewInputBlock("scope", plain("It may"), nil, boxes)
+}
+
+// networksInput is the optional --from field.
+func networksInput() slack.Block {
+	in := slack.NewPlainTextInputBlockElement(plain("e.g. 192.0.2.0/24, 198.51.100.7"), "networks")
+	in.MaxLength = 500
+	b := slack.NewInputBlock("networks", plain("Only from these networks (optional)"), nil, in)
+	b.Optional = true
+	return b
+}
+
+// modalScope reads the create form's scope fields.
+func modalScope(values map[string]map[string]slack.BlockAction) (domain.Scope, error) {
+	var sc domain.Scope
+	if _, ok := values["scope"]; !ok {
+		sc.Send = true // a form without the choice (opened before it existed): send-only
+	}
+	for _, o := range values["scope"]["scope"].SelectedOptions {
+		switch o.Value {
+		case "send":
+			sc.Send = true
+		case "read":
+			sc.Read = true
+		}
+	}
+	if !sc.Send && !sc.Read {
+		return sc, domain.Errorf(domain.KindInvalid, "Choose what the password may do: send mail, read mail, or both.")
+	}
+	if nets := strings.TrimSpace(values["networks"]["networks"].Value); nets != "" {
+		n, err := domain.ParseNetworks(nets)
+		if err != nil {
+			return sc, err
+		}
+		sc.Networks = n
+	}
+	return sc, nil
+}
+
 func (b *Bot) openCreateModal(ctx context.Context, cmd slack.SlashCommand) {
 	meta, _ := json.Marshal(modalMeta{Channel: cmd.ChannelID, ResponseURL: cmd.ResponseURL})
 	input := slack.NewPlainTextInputBlockElement(plain("e.g. iPhone Mail"), "name")
@@ -196,6 +242,8 @@ func (b *Bot) openCreateModal(ctx context.Context, cmd slack.SlashCommand) {
 		PrivateMetadata: string(meta),
 		Blocks: slack.Blocks{BlockSet: []slack.Block{
 			slack.NewInputBlock("name", plain("Name it after the device or app that will use it"), nil, input),
+			scopeInput(),
+			networksInput(),
 			contextBlock("The password will be shown to you once, in this conversation, visible only to you."),
 		}},
 	}

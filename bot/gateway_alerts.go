@@ -61,3 +61,22 @@ func inert(s string) string {
 	}
 	return "`" + escape(s) + "`"
 }
+
+// AlertReadingDisabled tells the helpdesk channel that Exchange Online
+// refused apppass a mailbox for reading mail (IMAP or POP3), with the
+// PowerShell lines that enable it. The gateway sends it at most once a
+// day per mailbox. The mailbox is a real owner's primary address; it is
+// shown inert all the same.
+func (s *Slack) AlertReadingDisabled(ctx context.Context, mailbox, protocol string, commands []string) error {
+	if s.helpdeskChannel == "" {
+		return errors.New("APPPASS_HELPDESK_CHANNEL is not set")
+	}
+	text := fmt.Sprintf(":envelope_with_arrow: *Reading mail is not enabled for %s.* A device signed in to apppass's %s with a good app password, "+
+		"but Exchange Online refused apppass that mailbox (no FullAccess for apppass, or %s turned off for it). "+
+		"To enable it, run in Exchange Online PowerShell:\n```%s```",
+		inert(mailbox), inert(protocol), inert(protocol), escape(strings.Join(commands, "\n")))
+	if _, err := s.post(ctx, s.helpdeskChannel, text, []slack.Block{section(text)}); err != nil {
+		return fmt.Errorf("reading alert: %w", err)
+	}
+	return nil
+}

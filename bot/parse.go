@@ -47,6 +47,9 @@ type command struct {
 	TargetEmail string
 	All         bool
 	Reason      string
+	// Scope is what a created password may be used for: send-only unless
+	// --read (and --from CIDR,…) follow the name (SPEC §16).
+	Scope domain.Scope
 }
 
 // mention matches an escaped Slack user mention, <@U123> or <@U123|name>.
@@ -120,7 +123,11 @@ func parseCommand(text string) (command, error) {
 	switch v {
 	case verbCreate:
 		// No name: the bot asks for one in a modal.
-		return command{Verb: v, Name: strings.TrimSpace(plainText(rest))}, nil
+		name, scope, err := parseCreateOptions(plainText(rest))
+		if err != nil {
+			return command{}, err
+		}
+		return command{Verb: v, Name: name, Scope: scope}, nil
 	case verbDelete:
 		name := strings.TrimSpace(plainText(rest))
 		if name == "" {
@@ -206,4 +213,41 @@ func cutWord(s string) (word, rest string) {
 		return s, ""
 	}
 	return s[:i], strings.TrimSpace(s[i:])
+}
+
+// parseCreateOptions takes --read and --from CIDR[,CIDR] off the end of
+// create's text (SPEC §16) and returns the name before them.
+func parseCreateOptions(text string) (string, domain.Scope, error) {
+	scope := domain.SendOnly
+	for {
+		trimmed := strings.TrimRight(text, " ")
+		i := strings.LastIndexByte(trimmed, ' ')
+		last := trimmed[i+1:]
+		switch {
+		case strings.EqualFold(last, "--read"):
+			scope.Read = true
+			text = trimmed[:max(i, 0)]
+			continue
+		case strings.HasPrefix(strings.ToLower(last), "--from="):
+			nets, err := domain.ParseNetworks(last[len("--from="):])
+			if err != nil {
+				return "", domain.Scope{}, err
+			}
+			scope.Networks, text = nets, trimmed[:max(i, 0)]
+			continue
+		}
+		if j := strings.LastIndexByte(strings.TrimRight(trimmed[:max(i, 0)], " "), ' '); i > 0 && strings.EqualFold(strings.TrimSpace(trimmed[j+1:i]), "--from") {
+			nets, err := domain.ParseNetworks(last)
+			if err != nil {
+				return "", domain.Scope{}, err
+			}
+			scope.Networks, text = nets, trimmed[:max(j, 0)]
+			continue
+		}
+		if strings.HasPrefix(last, "--") {
+			return "", domain.Scope{}, domain.Errorf(domain.KindInvalid,
+				"I don't know the option `%s`. Use `/apppass create NAME [--read] [--from 192.0.2.0/24,…]`.", domain.Clip(last, 40))
+		}
+		return strings.TrimSpace(text), scope, nil
+	}
 }

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -78,7 +79,12 @@ func TestParseCommand(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parseCommand(%q): %v", tt.in, err)
 			}
-			if got != tt.want {
+			// Scopes have their own test (TestParseCreateOptions).
+			if got.Verb == verbCreate && got.Scope.String() != "send" {
+				t.Errorf("parseCommand(%q) scope %s, want send-only", tt.in, got.Scope)
+			}
+			got.Scope = domain.Scope{}
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("parseCommand(%q) = %+v, want %+v", tt.in, got, tt.want)
 			}
 		})
@@ -157,4 +163,32 @@ func FuzzParseCommand(f *testing.F) {
 			t.Fatalf("unknown verb %q from %q", c.Verb, in)
 		}
 	})
+}
+
+func TestParseCreateOptions(t *testing.T) {
+	tests := []struct {
+		text, name, scope string
+		bad               bool
+	}{
+		{"create Scanner", "Scanner", "send", false},
+		{"create Help desk --read", "Help desk", "send, read", false},
+		{"create Printer --from 192.0.2.0/24,198.51.100.7", "Printer", "send · from 192.0.2.0/24,198.51.100.7/32", false},
+		{"create Archiver --read --from=10.0.0.0/8", "Archiver", "send, read · from 10.0.0.0/8", false},
+		{"create Archiver --from 10.0.0.0/8 --read", "Archiver", "send, read · from 10.0.0.0/8", false},
+		{"create --read", "", "send, read", false},
+		{"create Printer --from nowhere", "", "", true},
+		{"create Printer --write", "", "", true},
+	}
+	for _, tt := range tests {
+		c, err := parseCommand(tt.text)
+		if tt.bad {
+			if domain.KindOf(err) != domain.KindInvalid {
+				t.Errorf("%q: err = %v, want KindInvalid", tt.text, err)
+			}
+			continue
+		}
+		if err != nil || c.Name != tt.name || c.Scope.String() != tt.scope {
+			t.Errorf("%q = name %q scope %q, %v; want %q, %q", tt.text, c.Name, c.Scope.String(), err, tt.name, tt.scope)
+		}
+	}
 }

@@ -47,6 +47,28 @@ func passwordLine(p domain.Password) string {
 	if p.Hint != "" {
 		s += fmt.Sprintf(" · starts `%s…`", escape(p.Hint))
 	}
+	if p.Scope != nil {
+		s += " · " + escape(scopeWords(*p.Scope))
+	}
+	return s
+}
+
+// scopeWords says what a password is for (SPEC §16).
+func scopeWords(sc domain.Scope) string {
+	var s string
+	switch {
+	case sc.Send && sc.Read:
+		s = "sends and reads mail"
+	case sc.Read:
+		s = "reads mail"
+	case sc.Send:
+		s = "sends mail"
+	default:
+		s = "no mail"
+	}
+	if len(sc.Networks) > 0 {
+		s += " from " + sc.NetworksString()
+	}
 	return s
 }
 

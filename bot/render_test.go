@@ -95,3 +95,19 @@ func TestSecretReplyExplainsDeviceSetup(t *testing.T) {
 		})
 	}
 }
+
+func TestSecretReplyForReadPassword(t *testing.T) {
+	gw := Gateway{Hostname: "mail.contoso.test", TLSAddr: ":465", IMAPSAddr: ":993", POP3Addr: ":110"}
+	c := domain.Created{Password: domain.Password{Name: "Helpdesk"}, Secret: domain.NewSecret("s3cr3t"), ClientID: "cid", TenantID: "tid",
+		Scope: domain.Scope{Read: true}}
+	b, _ := json.Marshal(secretReply(c, gw, "alice@contoso.test").Blocks)
+	got := string(b)
+	for _, want := range []string{"reads mail", "IMAP: `mail.contoso.test`, port `993` with *SSL/TLS*", "POP3: `mail.contoso.test`, port `110` with *STARTTLS (STLS)*", "reconnects about once an hour"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("read password's message lacks %q: %s", want, got)
+		}
+	}
+	if strings.Contains(got, "465") {
+		t.Errorf("a read-only password's message explains sending: %s", got)
+	}
+}

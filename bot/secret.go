@@ -17,6 +17,47 @@ type Gateway struct {
 	Hostname       string // APPPASS_SMTP_HOSTNAME
 	SubmissionAddr string // APPPASS_SMTP_ADDR: STARTTLS, e.g. :587
 	TLSAddr        string // APPPASS_SMTPS_ADDR: implicit TLS, e.g. :465
+	// The reading listeners (SPEC §15), shown for a password that reads.
+	IMAPAddr, IMAPSAddr string // APPPASS_IMAP_ADDR (STARTTLS), APPPASS_IMAPS_ADDR (SSL/TLS)
+	POP3Addr, POP3SAddr string // APPPASS_POP3_ADDR (STLS), APPPASS_POP3S_ADDR (SSL/TLS)
+}
+
+// readSetup is how a device reads mail through gw with a password of
+// scope sc, or "" when it does not read or no reading listener runs.
+func (gw Gateway) readSetup(address string, sc domain.Scope) string {
+	if !sc.Read || gw.Hostname == "" {
+		return ""
+	}
+	var lines []string
+	for _, l := range []struct{ proto, starttls, implicit, word string }{
+		{"IMAP", gw.IMAPAddr, gw.IMAPSAddr, "STARTTLS"}, {"POP3", gw.POP3Addr, gw.POP3SAddr, "STARTTLS (STLS)"},
+	} {
+		var ports []string
+		if p := portOf(l.starttls); p != "" {
+			ports = append(ports, fmt.Sprintf("`%s` with *%s*", p, l.word))
+		}
+		if p := portOf(l.implicit); p != "" {
+			ports = append(ports, fmt.Sprintf("`%s` with *SSL/TLS*", p))
+		}
+		if len(ports) > 0 {
+			lines = append(lines, fmt.Sprintf("• %s: `%s`, port %s", l.proto, escape(gw.Hostname), strings.Join(ports, " or ")))
+		}
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("*Reading mail* (this password may read your mailbox):\n%s\n• User name: `%s`\n• Password: the app password above\n"+
+		"• Sign-in: normal password. Your mail app reconnects about once an hour, when Exchange Online renews apppass's access; that is expected.",
+		strings.Join(lines, "\n"), escape(address))
+}
+
+// scopeNote says what a new password may be used for.
+func scopeNote(sc domain.Scope) string {
+	s := "This password *" + scopeWords(sc) + "*"
+	if !sc.Read {
+		s += "; it cannot read mail (create another with `--read` for that)"
+	}
+	return s + "."
 }
 
 // setup is how a device uses gw, or "" without a gateway.
@@ -58,8 +99,15 @@ func secretReply(c domain.Created, gw Gateway, address string) reply {
 		"apppass does not keep it and cannot show it again; if you lose it, delete it and create another.", escape(c.Password.Name))
 	creds := fmt.Sprintf("*Password*\n```%s```\n*Client (application) ID*\n`%s`\n*Tenant ID*\n`%s`\n_%s_",
 		c.Secret.Reveal(), c.ClientID, c.TenantID, expiry(c.Password.Expires))
-	blocks := []slack.Block{section(intro), section(creds)}
-	if s := gw.setup(address); s != "" {
+	scope := c.Scope
+	if !scope.Send && !scope.Read {
+		scope = domain.SendOnly // no scope given: what every password was before scopes
+	}
+	blocks := []slack.Block{section(intro), section(creds), section(scopeNote(scope))}
+	if s := gw.setup(address); s != "" && scope.Send {
+		blocks = append(blocks, section(s))
+	}
+	if s := gw.readSetup(address, scope); s != "" {
 		blocks = append(blocks, section(s))
 	}
 	how := "Programs that sign in with OAuth use client credentials: the client ID, the tenant ID and this password as the client secret " +

@@ -50,6 +50,9 @@ type Settings struct {
 	// ExchangeResource APPPASS_EXCHANGE_RESOURCE.
 	MailUpstream     string
 	ExchangeResource string
+	// ReadIMAP and ReadPOP are true when IMAP or POP3 listeners are
+	// configured (reading.go).
+	ReadIMAP, ReadPOP bool
 	// PasswordLifetime is APPPASS_PASSWORD_LIFETIME (zero: unset).
 	PasswordLifetime time.Duration
 	Now              func() time.Time
@@ -75,6 +78,7 @@ func Run(ctx context.Context, s Settings, slack Slack, graph Graph) []Result {
 	var out []Result
 	out = append(out, slackChecks(ctx, s, slack)...)
 	out = append(out, graphChecks(ctx, s, graph)...)
+	out = append(out, readingChecks(ctx, s, graph)...)
 	if s.Gateway {
 		out = append(out, certificateCheck(s))
 	}

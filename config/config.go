@@ -115,6 +115,8 @@ type Config struct {
 
 	// SMTP is the mail gateway (smtp.go).
 	SMTP SMTP `yaml:",inline"`
+	// Read is the gateway's IMAP and POP3 side (read.go).
+	Read Read `yaml:",inline"`
 	// Upstream is how the gateway delivers (upstream.go).
 	Upstream Upstream `yaml:",inline"`
 }
@@ -159,6 +161,7 @@ func Default() Config {
 			MaxPerAddress: DefaultGatewayMaxPerAddress, Memory: DefaultGatewayMemory},
 		Upstream: DefaultUpstream(),
 		HTTPAddr: DefaultHTTPAddr,
+		Read:     Read{ExchangeIMAP: DefaultExchangeIMAP, ExchangePOP: DefaultExchangePOP},
 	}
 }
 
@@ -208,6 +211,7 @@ func Load(getenv func(string) string, opts ...LoadOption) (Config, error) {
 	c.OffboardingAction = e.str("APPPASS_OFFBOARDING_ACTION", c.OffboardingAction)
 	c.AuditRetention = e.duration("APPPASS_AUDIT_RETENTION", c.AuditRetention)
 	loadSMTP(&e, &c.SMTP)
+	loadRead(&e, &c.Read)
 	loadUpstream(&e, &c.Upstream)
 	c.HTTPAddr = e.opt("APPPASS_HTTP_ADDR", c.HTTPAddr)
 	if e.err != nil {
@@ -258,6 +262,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("APPPASS_TIME_ZONE: unknown time zone %q", c.TimeZone)
 	}
 	if err := validateHTTPAddr(c.HTTPAddr); err != nil {
+		return err
+	}
+	if err := c.Read.validate(c.SMTP); err != nil {
 		return err
 	}
 	if err := c.Upstream.validate(); err != nil {

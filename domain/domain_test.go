@@ -111,3 +111,24 @@ func FuzzNormalizeName(f *testing.F) {
 		}
 	})
 }
+
+func TestScope(t *testing.T) {
+	nets, err := domain.ParseNetworks("192.0.2.0/24,10.1.2.3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := domain.Scope{Send: true, Networks: nets}
+	for addr, want := range map[string]bool{"192.0.2.77": true, "10.1.2.3": true, "10.1.2.4": false, "::ffff:192.0.2.1": true, "junk": false} {
+		if got := s.AllowsFrom(addr); got != want {
+			t.Errorf("AllowsFrom(%s) = %v, want %v", addr, got, want)
+		}
+	}
+	if !domain.SendOnly.AllowsFrom("203.0.113.9") {
+		t.Error("a scope without networks refuses an address")
+	}
+	for _, bad := range []string{"", " , ", "192.0.2.0/33", "example.com", "<@U123>"} {
+		if _, err := domain.ParseNetworks(bad); domain.KindOf(err) != domain.KindInvalid {
+			t.Errorf("ParseNetworks(%q) = %v, want KindInvalid", bad, err)
+		}
+	}
+}

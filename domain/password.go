@@ -36,6 +36,9 @@ type Password struct {
 	Expires time.Time // zero when it never expires
 	// LastUsed is the last sign-in with this password, when known.
 	LastUsed *time.Time
+	// Scope is what the password may be used for (SPEC §16), when looked
+	// up (listings); nil otherwise.
+	Scope *Scope
 }
 
 // Application is an employee's app-password holder in Entra.
@@ -64,6 +67,8 @@ type Created struct {
 	Secret   Secret
 	ClientID string
 	TenantID string
+	// Scope is what the new password may be used for.
+	Scope Scope
 }
 
 // NormalizeName trims name and checks it against the naming rules: 1 to 64

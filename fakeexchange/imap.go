@@ -61,8 +61,15 @@ func (s *Store) newIMAPSession(c *imapserver.Conn) (imapserver.Session, *imapser
 	return is, nil, nil
 }
 
-// Login refuses: Basic authentication is off in Exchange Online.
-func (is *imapSession) Login(string, string) error {
+// Login refuses: Basic authentication is off in Exchange Online (unless
+// StoreOptions.TokenAsPassword, for measurements).
+func (is *imapSession) Login(user, password string) error {
+	if is.s.tokenLogin.Load() {
+		if err := is.xoauth2([]byte("user=" + user + "\x01auth=Bearer " + password + "\x01\x01")); err != nil {
+			return errLoginFailed
+		}
+		return nil
+	}
 	is.s.refused("IMAP", "", RefusedBasicAuthOff)
 	return errLoginFailed
 }
@@ -75,7 +82,12 @@ func (is *imapSession) AuthenticateMechanisms() []string { return []string{"PLAI
 func (is *imapSession) Authenticate(mech string) (sasl.Server, error) {
 	switch mech {
 	case "PLAIN":
-		return sasl.NewPlainServer(func(string, string, string) error {
+		return sasl.NewPlainServer(func(_, user, password string) error {
+			if is.s.tokenLogin.Load() { // measurements only: see TokenAsPassword
+				if is.xoauth2([]byte("user="+user+"\x01auth=Bearer "+password+"\x01\x01")) == nil {
+					return nil
+				}
+			}
 			is.s.refused("IMAP", "", RefusedBasicAuthOff)
 			return errAuthenticateFailed
 		}), nil
@@ -215,7 +227,7 @@ func (is *imapSession) Append(mailbox string, r imap.LiteralReader, options *ima
 func (is *imapSession) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	u, err := is.session()
 	if err != nil {
-		return err
+		return nil // nothing to report; the command itself was answered
 	}
 	return u.Poll(w, allowExpunge)
 }

@@ -51,6 +51,10 @@ func (g *Gateway) authenticate(ctx context.Context, req AuthRequest, now time.Ti
 				g.refusedRemoved(ctx, l.Mailbox.ID, req, now)
 				return Login{}, AuthBadCredentials
 			}
+			if scopeRefusal(l.Scope, req) != "" {
+				g.refusedScope(ctx, l.Mailbox.ID, l.KeyID, req, now)
+				return Login{Scope: l.Scope}, AuthOutOfScope
+			}
 			g.succeeded(ctx, ownerSubject(l.Mailbox.ID), addr)
 			g.loggedIn(ctx, l, req, now, "ok (cached)")
 			return l, 0
@@ -127,6 +131,8 @@ func (g *Gateway) authenticate(ctx context.Context, req AuthRequest, now time.Ti
 	case AuthTemporary:
 		g.metrics.login("temporary")
 		return Login{}, kind
+	case AuthOutOfScope:
+		return l, kind // counted by refusedScope; not a guess
 	}
 	g.failed(ctx, subject, &mb, req.ClientAddr, now)
 	g.metrics.login("refused")
@@ -154,6 +160,14 @@ func (g *Gateway) refusedRemoved(ctx context.Context, ownerID string, req AuthRe
 	g.metrics.login("refused")
 	g.audit(ctx, domain.AuditEvent{ActorID: ownerID, SubjectID: ownerID, Action: loginAction(req.Protocol),
 		Outcome: "refused: password removed", Name: "from " + req.ClientAddr.String(), At: now})
+}
+
+// refusedScope records a login refused because the password's scope does
+// not allow it.
+func (g *Gateway) refusedScope(ctx context.Context, ownerID, keyID string, req AuthRequest, now time.Time) {
+	g.metrics.login("refused")
+	g.audit(ctx, domain.AuditEvent{ActorID: ownerID, SubjectID: ownerID, Action: loginAction(req.Protocol), KeyID: keyID,
+		Outcome: "refused: out of scope", Name: "from " + req.ClientAddr.String(), At: now})
 }
 
 // loginAction is the audit action of a login over p.
@@ -198,6 +212,24 @@ func (g *Gateway) verify(ctx context.Context, mb domain.Mailbox, req AuthRequest
 	if key != nil && !key.Expires.IsZero() && !now.Before(key.Expires) {
 		return refuse("password expired")
 	}
+	// The scope is decided before Entra is asked (SPEC §16), and a
+	// refusal is not a guess: the password was not tried. Reading needs a
+	// password its hint identifies; any other has no scope but send-only.
+	scope := domain.SendOnly
+	if key != nil {
+		sc, err := g.scopes.PasswordScope(ctx, mb.ID, key.KeyID)
+		if err != nil {
+			g.log.WarnContext(ctx, "gateway: reading the password's scope failed", "owner", mb.ID, "key", key.KeyID, "err", err)
+			return Login{}, AuthTemporary
+		}
+		scope = sc
+	} else if readsMail(req.Protocol) {
+		return refuse("password not identified by its hint")
+	}
+	if scopeRefusal(scope, req) != "" {
+		g.refusedScope(ctx, mb.ID, key.KeyID, req, now)
+		return Login{Scope: scope}, AuthOutOfScope
+	}
 	fresh := key != nil && now.Sub(key.Created) < g.opts.ReplicationWindow
 	// Counted, not timed: the retries are a fixed number of Entra's
 	// token requests whatever the clocks do.
@@ -220,7 +252,7 @@ func (g *Gateway) verify(ctx context.Context, mb domain.Mailbox, req AuthRequest
 		g.log.WarnContext(ctx, "gateway: Entra could not verify", "owner", mb.ID, "err", err, "graph_ref", domain.RefOf(err))
 		return Login{}, AuthTemporary
 	}
-	l := Login{Mailbox: mb, AppID: app.AppID, AppObjectID: app.ObjectID}
+	l := Login{Mailbox: mb, AppID: app.AppID, AppObjectID: app.ObjectID, Scope: scope}
 	if key != nil {
 		l.KeyID = key.KeyID
 	}

@@ -32,6 +32,9 @@ type Login struct {
 	AppID       string
 	AppObjectID string
 	KeyID       string // "" when the hint does not identify one password
+	// Scope is what the password may be used for (SPEC §16): send-only
+	// when no scope was recorded or the hint does not identify it.
+	Scope domain.Scope
 }
 
 // AuthErrorKind says why a login was refused; each protocol has its own
@@ -61,6 +64,10 @@ const (
 type AuthError struct {
 	Kind AuthErrorKind
 	Ref  string
+	// Detail says, for AuthOutOfScope, what the password is for, in words
+	// safe to show the device ("this app password is for sending mail
+	// only").
+	Detail string
 }
 
 func (e *AuthError) Error() string {
@@ -74,6 +81,9 @@ func (e *AuthError) Error() string {
 		s = "temporary authentication failure; try again later"
 	case AuthOutOfScope:
 		s = "this password may not be used here"
+		if e.Detail != "" {
+			s = e.Detail
+		}
 	default:
 		s = "login refused"
 	}
@@ -108,5 +118,26 @@ func (g *Gateway) Authenticate(ctx context.Context, req AuthRequest) (Login, err
 			_ = g.opts.Sleep(ctx, wait)
 		}
 	}
-	return Login{}, &AuthError{Kind: kind, Ref: logging.Ref(ctx)}
+	ae := &AuthError{Kind: kind, Ref: logging.Ref(ctx)}
+	if kind == AuthOutOfScope {
+		ae.Detail = scopeRefusal(l.Scope, req)
+	}
+	return Login{}, ae
+}
+
+// readsMail reports whether p reads mail (IMAP, POP3) rather than sends.
+func readsMail(p Protocol) bool { return p == ProtocolIMAP || p == ProtocolPOP3 }
+
+// scopeRefusal is why sc does not allow req, in words for the device, or
+// "" when it does (SPEC §16).
+func scopeRefusal(sc domain.Scope, req AuthRequest) string {
+	switch {
+	case readsMail(req.Protocol) && !sc.Read:
+		return "this app password is for sending mail only"
+	case !readsMail(req.Protocol) && !sc.Send:
+		return "this app password is for reading mail only"
+	case !sc.AllowsFrom(req.ClientAddr.String()):
+		return "this app password may not be used from this network"
+	}
+	return ""
 }

@@ -86,6 +86,24 @@ type Options struct {
 	// Debug, when set, receives go-smtp's protocol trace with AUTH
 	// exchanges and message content removed.
 	Debug io.Writer
+	// ExchangeIMAP and ExchangePOP are Exchange Online's IMAP and POP3
+	// endpoints (implicit TLS), SPEC §15; defaults
+	// outlook.office365.com:993 and :995.
+	ExchangeIMAP, ExchangePOP string
+	// ExchangeTLS, when set, is the TLS configuration for connecting to
+	// Exchange (tests trust their fake's certificate with RootCAs); the
+	// certificate is always verified.
+	ExchangeTLS *tls.Config
+	// ServicePrincipal names apppass's principal in the PowerShell lines
+	// of the helpdesk's alerts (its application id).
+	ServicePrincipal string
+	// ReadIdle ends a reading session whose device sent nothing for that
+	// long; default 30 min (RFC 9051's floor, which IDLE relies on).
+	// Limits.SessionTimeout ends every session.
+	ReadIdle time.Duration
+	// ReadCheck is how often the owners of live reading sessions are
+	// asked about in Entra; default 30 s.
+	ReadCheck time.Duration
 	// Now is the clock; default time.Now. Sleep waits d or until ctx
 	// ends; default a timer.
 	Now    func() time.Time
@@ -105,6 +123,12 @@ type Deps struct {
 	Records  Records
 	Failures Failures
 	Alerter  Alerter // may be nil: guessing is only logged
+	// Scopes may be nil: every password then only sends.
+	Scopes Scopes
+	// ExchangeTokens is needed by the IMAP and POP3 listeners only.
+	ExchangeTokens ExchangeTokens
+	// ReadingAlerter may be nil: Exchange's refusals are only logged.
+	ReadingAlerter ReadingAlerter
 }
 
 // Gateway is the SMTP submission server. Create it with New, run it with
@@ -120,6 +144,10 @@ type Gateway struct {
 	records   Records
 	failures  Failures
 	alerter   Alerter
+	scopes    Scopes
+	tokens    ExchangeTokens
+	readAlert ReadingAlerter
+	read      *reader
 
 	cache   *successCache
 	certs   *certReloader
@@ -191,6 +219,17 @@ func New(opts Options, deps Deps) (*Gateway, error) {
 	if opts.MaxFailures <= 0 {
 		opts.MaxFailures = 5
 	}
+	if opts.ExchangeIMAP == "" {
+		opts.ExchangeIMAP = "outlook.office365.com:993"
+	}
+	if opts.ExchangePOP == "" {
+		opts.ExchangePOP = "outlook.office365.com:995"
+	}
+	def(&opts.ReadIdle, 30*time.Minute)
+	def(&opts.ReadCheck, 30*time.Second)
+	if deps.Scopes == nil {
+		deps.Scopes = sendOnlyScopes{}
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -207,6 +246,7 @@ func New(opts Options, deps Deps) (*Gateway, error) {
 		opts: opts, now: opts.Now, log: opts.Logger,
 		mailboxes: deps.Mailboxes, apps: deps.Applications, verifier: deps.Verifier, upstream: deps.Upstream,
 		records: deps.Records, failures: deps.Failures, alerter: deps.Alerter,
+		scopes: deps.Scopes, tokens: deps.ExchangeTokens, readAlert: deps.ReadingAlerter, read: newReader(),
 		cache:   newSuccessCache(opts.CacheTTL, opts.RemovalPoll, opts.ReplicationWindow, opts.RemovedHintWindow),
 		certs:   certs,
 		metrics: &Metrics{},
@@ -277,9 +317,65 @@ func (g *Gateway) Serve(ctx context.Context, starttls, implicit net.Listener) er
 	return first
 }
 
+// ServeIMAP accepts IMAP connections (SPEC §15) on starttls (plain,
+// upgraded with STARTTLS) and implicit (TLS from the first byte) until ctx
+// ends or Close is called; either may be nil. The gateway's limiter
+// counts them with its other listeners. It returns nil on a clean stop.
+func (g *Gateway) ServeIMAP(ctx context.Context, starttls, implicit net.Listener) error {
+	return g.serveReading(ctx, ProtocolIMAP, starttls, implicit)
+}
+
+// ServePOP3 is ServeIMAP for POP3 (STLS on starttls).
+func (g *Gateway) ServePOP3(ctx context.Context, starttls, implicit net.Listener) error {
+	return g.serveReading(ctx, ProtocolPOP3, starttls, implicit)
+}
+
+func (g *Gateway) serveReading(ctx context.Context, proto Protocol, starttls, implicit net.Listener) error {
+	if starttls == nil && implicit == nil {
+		return errors.New("gateway: no listener")
+	}
+	if g.tokens == nil {
+		return errors.New("gateway: reading mail needs apppass's Exchange token (Deps.ExchangeTokens)")
+	}
+	refusal := "* BYE Too many connections; try again later\r\n"
+	if proto == ProtocolPOP3 {
+		refusal = "-ERR [SYS/TEMP] Too many connections; try again later\r\n"
+	}
+	errc := make(chan error, 2)
+	n := 0
+	for _, l := range []struct {
+		ln       net.Listener
+		implicit bool
+	}{{starttls, false}, {implicit, true}} {
+		if l.ln == nil {
+			continue
+		}
+		o := ListenOptions{Protocol: proto, Refusal: refusal}
+		if l.implicit {
+			o.TLS = g.server.TLSConfig
+		}
+		n++
+		ln := g.limiter.Listen(ctx, l.ln, o)
+		go func() { errc <- g.serveRead(ctx, ln, proto) }()
+	}
+	stop := context.AfterFunc(ctx, g.Close)
+	defer stop()
+	var first error
+	for range n {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+			g.Close()
+		}
+	}
+	return first
+}
+
 // Close stops accepting connections and closes open ones.
 func (g *Gateway) Close() {
-	g.closeOnce.Do(func() { _ = g.server.Close() })
+	g.closeOnce.Do(func() {
+		_ = g.server.Close()
+		g.closeRead()
+	})
 }
 
 // Limiter is the gateway's connection limiter, to be shared by its other

@@ -91,6 +91,8 @@ type rig struct {
 	addr     string // STARTTLS listener
 	tlsAddr  string // implicit-TLS listener
 
+	read readRig // the IMAP and POP3 side (read_rig_test.go)
+
 	alice    fakeentra.User
 	app      fakeentra.Application
 	password fakeentra.Credential
@@ -137,6 +139,7 @@ func newRigOn(t testing.TB, dsn string, opts ...rigOption) *rig {
 
 	r.certDir, r.pool = t.TempDir(), x509.NewCertPool()
 	r.writeCert(1)
+	r.startExchange()
 	r.serve()
 	return r
 }
@@ -164,12 +167,14 @@ func (r *rig) serve() {
 		FailureFloor: time.Nanosecond,
 		Logger:       slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Debug: r.trace,
 	}
+	r.readOptions(&o)
 	for _, f := range r.opts {
 		f(&o)
 	}
 	var err error
 	r.gw, err = gateway.New(o, gateway.Deps{
 		Mailboxes: r.graph, Applications: r.graph, Verifier: r.graph, Sender: r.graph, Upstream: r.upstream, Records: r.db, Failures: r.db, Alerter: r.alerts,
+		Scopes: r.db, ExchangeTokens: r.read.tokens, ReadingAlerter: r.read.alerts,
 	})
 	if err != nil {
 		r.t.Fatal(err)
@@ -193,6 +198,7 @@ func (r *rig) serve() {
 			r.t.Errorf("Serve: %v", err)
 		}
 	})
+	r.serveRead(ctx)
 }
 
 // replica is a second gateway process beside r's: its own gateway and

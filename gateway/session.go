@@ -99,8 +99,13 @@ func smtpAuthError(err error) *smtp.SMTPError {
 	}
 	var e smtp.SMTPError
 	switch ae.Kind {
-	case AuthBadCredentials, AuthOutOfScope:
+	case AuthBadCredentials:
 		e = *errBadCredentials
+	case AuthOutOfScope:
+		e = *errBadCredentials
+		if ae.Detail != "" {
+			e.Message = ae.Detail
+		}
 	case AuthTooManyFailures:
 		e = *errTooManyFails
 	default:

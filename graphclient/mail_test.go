@@ -123,7 +123,7 @@ func TestSendMail(t *testing.T) {
 			faults: map[string]fakeentra.Fault{fakeentra.OpSendMail: {Status: 429, RetryAfter: 1, Times: 2}}, waits: 2},
 		{name: "503 on a chunk retried", msg: large, wantVia: fakeentra.ViaDraft,
 			faults: map[string]fakeentra.Fault{fakeentra.OpUploadChunk: {Status: 503, RetryAfter: 1}}, waits: 1},
-		{name: "503 persisting is transient", msg: small, timeout: 3 * time.Second, wantKind: domain.KindUpstream,
+		{name: "503 persisting is transient", msg: small, timeout: 30 * time.Second, wantKind: domain.KindUpstream,
 			faults: map[string]fakeentra.Fault{fakeentra.OpSendMail: {Status: 503, RetryAfter: 1, Times: 100}}},
 		{name: "Retry-After beyond the deadline gives up at once", msg: small, timeout: 3 * time.Second, wantKind: domain.KindUpstream,
 			faults: map[string]fakeentra.Fault{fakeentra.OpSendMail: {Status: 429, RetryAfter: 30}}},

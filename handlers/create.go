@@ -33,6 +33,14 @@ type Issued struct {
 // removing anything the failed call created, or leaving that to the
 // reconciler).
 func (s *Passwords) Create(ctx context.Context, actor domain.Actor, name string) (Issued, Effects, error) {
+	return s.CreateScoped(ctx, actor, name, domain.SendOnly)
+}
+
+// CreateScoped is Create for a password with scope (SPEC §16: send and/or
+// read, and client networks), recorded by its key id before the secret
+// is shown. Should recording fail, the password stays send-only (the
+// narrowest) and Created says so.
+func (s *Passwords) CreateScoped(ctx context.Context, actor domain.Actor, name string, scope domain.Scope) (Issued, Effects, error) {
 	var eff Effects
 	refuse := func(owner domain.User, err error) (Issued, Effects, error) {
 		s.audit.record(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: owner.ID, SubjectID: owner.ID, Action: "create",
@@ -115,8 +123,12 @@ func (s *Passwords) Create(ctx context.Context, actor domain.Actor, name string)
 	if err := s.store.CredentialIssued(ctx, recID, p, domain.CredentialIssued); err != nil {
 		s.log.ErrorContext(ctx, "credential metadata not recorded", "record", recID, "err", err)
 	}
+	if err := s.store.SavePasswordScope(ctx, owner.ID, p.KeyID, scope); err != nil {
+		s.log.ErrorContext(ctx, "password scope not recorded; the password only sends", "owner", owner.ID, "key_id", p.KeyID, "err", err)
+		scope = domain.SendOnly
+	}
 	return Issued{
-		Created: domain.Created{Password: p, Secret: secret, ClientID: app.AppID, TenantID: s.entra.TenantID()},
+		Created: domain.Created{Password: p, Secret: secret, ClientID: app.AppID, TenantID: s.entra.TenantID(), Scope: scope},
 		s:       s, actor: actor, owner: owner, app: app, recID: recID,
 	}, eff, nil
 }

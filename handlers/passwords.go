@@ -109,6 +109,18 @@ func (s *Passwords) addLastUse(ctx context.Context, h holding) {
 			h.passwords[i].LastUsed = &t
 		}
 	}
+	scopes, err := s.store.PasswordScopes(ctx, h.app.OwnerID)
+	if err != nil {
+		s.log.WarnContext(ctx, "password scopes unavailable", "owner", h.app.OwnerID, "err", err)
+		return
+	}
+	for i, p := range h.passwords {
+		sc, ok := scopes[strings.ToLower(p.KeyID)]
+		if !ok {
+			sc = domain.SendOnly // made before scopes, or without options
+		}
+		h.passwords[i].Scope = &sc
+	}
 }
 
 // Find returns the acting person's app password called name. It returns

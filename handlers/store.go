@@ -93,6 +93,7 @@ type ReconcileStore interface {
 // from before the request until it is delivered, removed or abandoned.
 type PasswordStore interface {
 	PersonLocker
+	ScopeStore
 	ApplicationLookup
 	CredentialHistory
 	CredentialStates
@@ -152,4 +153,11 @@ type RevocationStore interface {
 	// request id until at+ttl, unless another holds a live claim; it
 	// reports whether holder won.
 	ClaimResume(ctx context.Context, id int64, holder string, at time.Time, ttl time.Duration) (bool, error)
+}
+
+// ScopeStore keeps what each password may be used for (SPEC §16), by key
+// id; a password without a record is send-only.
+type ScopeStore interface {
+	SavePasswordScope(ctx context.Context, ownerID, keyID string, s domain.Scope) error
+	PasswordScopes(ctx context.Context, ownerID string) (map[string]domain.Scope, error)
 }

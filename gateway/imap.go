@@ -1,0 +1,391 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+
+	"github.com/apppass/apppass/domain"
+)
+
+// imapCaps are the capabilities announced before login: Exchange
+// Online's (PLATFORM.md), since those are what the device gets after
+// login, with PLAIN as the only mechanism and, before TLS, STARTTLS and
+// LOGINDISABLED instead.
+const (
+	imapCapsTLS   = "IMAP4 IMAP4rev1 AUTH=PLAIN SASL-IR UIDPLUS ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+"
+	imapCapsPlain = "IMAP4 IMAP4rev1 STARTTLS LOGINDISABLED SASL-IR UIDPLUS ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+"
+)
+
+// roleIMAP and rolePOP are the Exchange permissions apppass's token needs.
+const (
+	roleIMAP = "IMAP.AccessAsApp"
+	rolePOP  = "POP.AccessAsApp"
+)
+
+// imapConn is one device's IMAP connection before login.
+type imapConn struct {
+	g   *Gateway
+	c   net.Conn
+	r   *bufio.Reader
+	lc  *Conn // the limiter's view: client address, counts
+	tls bool
+}
+
+func (g *Gateway) serveIMAP(ctx context.Context, c net.Conn, lc *Conn) {
+	_, isTLS := c.(*tls.Conn)
+	s := &imapConn{g: g, c: c, r: bufio.NewReaderSize(c, 1024), lc: lc, tls: isTLS}
+	if !s.send("* OK [CAPABILITY " + s.caps() + "] " + g.opts.Hostname + " apppass IMAP4 gateway ready.") {
+		return
+	}
+	for lc.Command() {
+		_ = s.c.SetDeadline(time.Now().Add(time.Minute)) // clamped to the login limits
+		cmd, err := readIMAPCommand(s.r, s.c)
+		switch {
+		case errors.Is(err, errIMAPSyntax):
+			if !s.send(cmd.tag + " BAD Command Error. 10") {
+				return
+			}
+			continue
+		case err != nil:
+			if errors.Is(err, errIMAPTooLong) {
+				s.send("* BYE Command too long.")
+			}
+			return
+		}
+		switch cmd.name {
+		case "CAPABILITY":
+			s.send("* CAPABILITY " + s.caps() + "\r\n" + cmd.tag + " OK CAPABILITY completed.")
+		case "NOOP":
+			s.send(cmd.tag + " OK NOOP completed.")
+		case "ID":
+			s.send("* ID NIL\r\n" + cmd.tag + " OK ID completed.")
+		case "LOGOUT":
+			s.send("* BYE apppass IMAP4 gateway signing off.\r\n" + cmd.tag + " OK LOGOUT completed.")
+			return
+		case "STARTTLS":
+			if !s.starttls(ctx, cmd.tag) {
+				return
+			}
+		case "LOGIN", "AUTHENTICATE":
+			if !s.lc.AuthAttempt() {
+				s.send("* BYE Too many authentication attempts.")
+				return
+			}
+			user, password, ok := s.credentials(cmd)
+			if !ok {
+				continue
+			}
+			if s.login(ctx, cmd.tag, user, password) {
+				return
+			}
+		default:
+			s.send(cmd.tag + " BAD Command received in Invalid state.")
+		}
+	}
+	s.send("* BYE Too many commands before login.")
+}
+
+func (s *imapConn) caps() string {
+	if s.tls {
+		return imapCapsTLS
+	}
+	return imapCapsPlain
+}
+
+// send writes lines and CRLF; false when the device is gone.
+func (s *imapConn) send(lines string) bool {
+	_ = s.c.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	_, err := io.WriteString(s.c, lines+"\r\n")
+	return err == nil
+}
+
+// starttls upgrades the connection; false ends the session.
+func (s *imapConn) starttls(ctx context.Context, tag string) bool {
+	if s.tls {
+		return s.send(tag + " BAD STARTTLS is not available now.")
+	}
+	if s.r.Buffered() > 0 {
+		// Commands sent after STARTTLS in the clear must not be read as
+		// if they came over TLS.
+		s.send("* BYE Data after STARTTLS.")
+		return false
+	}
+	if !s.send(tag + " OK Begin TLS negotiation now.") {
+		return false
+	}
+	tc := tls.Server(s.c, s.g.tlsConfig())
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return false
+	}
+	s.c, s.r, s.tls = tc, bufio.NewReaderSize(tc, 1024), true
+	return true
+}
+
+// credentials reads LOGIN's or AUTHENTICATE PLAIN's user name and
+// password; it answers the device itself when there are none.
+func (s *imapConn) credentials(cmd imapCommand) (user, password string, ok bool) {
+	if !s.tls {
+		s.send(cmd.tag + " NO [PRIVACYREQUIRED] Use STARTTLS first: no password is taken before TLS.")
+		return "", "", false
+	}
+	if cmd.name == "LOGIN" {
+		u, err1 := cmd.astring(0)
+		p, err2 := cmd.astring(1)
+		if err1 != nil || err2 != nil || len(cmd.args) != 2 {
+			s.send(cmd.tag + " BAD Command Argument Error. 11")
+			return "", "", false
+		}
+		return u, p, true
+	}
+	mech, err := cmd.astring(0)
+	if err != nil || len(cmd.args) > 2 {
+		s.send(cmd.tag + " BAD Command Argument Error. 11")
+		return "", "", false
+	}
+	if !strings.EqualFold(mech, sasl.Plain) {
+		s.send(cmd.tag + " NO The specified authentication mechanism is not supported.")
+		return "", "", false
+	}
+	var resp string
+	if len(cmd.args) == 2 {
+		resp = cmd.args[1].val
+	} else {
+		if !s.send("+ ") {
+			return "", "", false
+		}
+		line, err := readIMAPLine(s.r, maxIMAPCommand)
+		if err != nil {
+			return "", "", false
+		}
+		resp = string(line)
+	}
+	if resp == "*" {
+		s.send(cmd.tag + " BAD AUTHENTICATE cancelled.")
+		return "", "", false
+	}
+	if resp == "=" {
+		resp = ""
+	}
+	raw, err := base64.StdEncoding.DecodeString(resp)
+	if err != nil {
+		s.send(cmd.tag + " BAD Malformed SASL response.")
+		return "", "", false
+	}
+	// go-sasl's PLAIN server splits and checks the message; its callback
+	// hands the parts back rather than deciding.
+	plain := sasl.NewPlainServer(func(identity, u, p string) error {
+		if identity != "" && !strings.EqualFold(identity, u) {
+			return errBadCredentials // acting for someone else is not offered
+		}
+		user, password = u, p
+		return nil
+	})
+	if _, _, err := plain.Next(raw); err != nil {
+		s.send(cmd.tag + " NO [AUTHENTICATIONFAILED] Authentication failed.")
+		return "", "", false
+	}
+	return user, password, true
+}
+
+// login checks the password, opens the owner's mailbox at Exchange and,
+// when both succeed, answers the device with Exchange's answer and
+// splices. It returns true when the session is over.
+func (s *imapConn) login(ctx context.Context, tag, user, password string) bool {
+	g := s.g
+	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	l, err := g.Authenticate(actx, AuthRequest{Protocol: ProtocolIMAP, User: user, Password: domain.NewSecret(password), ClientAddr: s.lc.ClientAddr()})
+	cancel()
+	if err != nil {
+		return !s.send(tag + " NO " + imapRefusal(err))
+	}
+	live, ok := g.beginSession(s.lc, ProtocolIMAP, l, func() { s.c.Close() })
+	if !ok {
+		s.send("* BYE Too many sessions for this mailbox; try again later.")
+		return true
+	}
+	defer g.endSession(live)
+	_ = s.c.SetDeadline(time.Time{})
+	up, ur, okLine, untagged, refusal := g.openIMAP(ctx, l)
+	switch refusal {
+	case upstreamOK:
+	case upstreamNotEnabled, upstreamNoRole, upstreamTooManyConns, upstreamUnavailable:
+		s.send(tag + " NO " + upstreamRefusalText(refusal))
+		return true
+	}
+	defer up.Close()
+	live.setCut(func() { s.c.Close(); up.Close() })
+	text := strings.TrimPrefix(okLine, "A1 ")
+	if !s.send(untagged + tag + " " + text) {
+		return true
+	}
+	if err := flushBuffered(up, s.r); err != nil {
+		return true
+	}
+	if err := flushBuffered(s.c, ur); err != nil {
+		return true
+	}
+	g.splice(s.c, up)
+	return true
+}
+
+// flushBuffered writes what r has read ahead to w, so that a command the
+// device pipelined after its login, or a response Exchange sent early, is
+// not lost when the streams are spliced.
+func flushBuffered(w io.Writer, r *bufio.Reader) error {
+	n := r.Buffered()
+	if n == 0 {
+		return nil
+	}
+	b, _ := r.Peek(n)
+	_, err := w.Write(b)
+	return err
+}
+
+// imapRefusal is the NO text for a refused login, with the attempt's
+// reference where there is one.
+func imapRefusal(err error) string {
+	var ae *AuthError
+	if !errors.As(err, &ae) {
+		return "[UNAVAILABLE] Temporary authentication failure; try again later."
+	}
+	ref := ""
+	if ae.Ref != "" {
+		ref = " (ref " + ae.Ref + ")"
+	}
+	switch ae.Kind {
+	case AuthOutOfScope:
+		return "[AUTHORIZATIONFAILED] " + ae.Detail
+	case AuthBadCredentials:
+		return "[AUTHENTICATIONFAILED] Authentication failed." + ref
+	case AuthTooManyFailures:
+		return "[UNAVAILABLE] Too many failed logins; try again later." + ref
+	}
+	return "[UNAVAILABLE] Temporary authentication failure; try again later." + ref
+}
+
+// upstreamRefusalText is what the device is told when Exchange refuses
+// apppass (IMAP: after NO; POP3: after -ERR [AUTH] or [SYS/TEMP]).
+func upstreamRefusalText(r upstreamRefusal) string {
+	switch r {
+	case upstreamNotEnabled:
+		return "[AUTHORIZATIONFAILED] reading mail is not enabled for this mailbox; the helpdesk has been told how to enable it."
+	case upstreamNoRole:
+		return "[UNAVAILABLE] reading mail through apppass is not set up in this organisation yet; please tell the helpdesk."
+	case upstreamTooManyConns:
+		return "[UNAVAILABLE] Exchange Online has too many sessions for this mailbox; try again later."
+	}
+	return "[UNAVAILABLE] Exchange Online did not answer; try again later."
+}
+
+// openIMAP logs in to Exchange as l's owner with apppass's token and
+// checks that the mailbox can be read. On success it returns the
+// connection, its reader, Exchange's tagged OK line and the untagged
+// lines that came before it (each ending in CRLF).
+func (g *Gateway) openIMAP(ctx context.Context, l Login) (*tls.Conn, *bufio.Reader, string, string, upstreamRefusal) {
+	ctx, cancel := context.WithTimeout(ctx, upstreamTimeout)
+	defer cancel()
+	token, err := g.tokens.ExchangeToken(ctx)
+	if err != nil {
+		g.log.Error("gateway: no Exchange token for reading mail", "err", err)
+		return nil, nil, "", "", upstreamUnavailable
+	}
+	c, err := g.dialExchange(ctx, g.opts.ExchangeIMAP)
+	if err != nil {
+		g.log.Warn("gateway: Exchange IMAP unreachable", "err", err)
+		return nil, nil, "", "", upstreamUnavailable
+	}
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	r := bufio.NewReaderSize(c, 1024)
+	fail := func(why string, refusal upstreamRefusal) (*tls.Conn, *bufio.Reader, string, string, upstreamRefusal) {
+		c.Close()
+		if why != "" {
+			g.log.Warn("gateway: Exchange IMAP login failed", "owner", l.Mailbox.ID, "why", why)
+		}
+		return nil, nil, "", "", refusal
+	}
+	greeting, err := readUpstreamLine(r)
+	if err != nil || !strings.HasPrefix(greeting, "* OK") {
+		return fail(fmt.Sprintf("greeting %q: %v", clipLine(greeting), err), upstreamUnavailable)
+	}
+	mailbox := primaryAddress(l.Mailbox)
+	if _, err := io.WriteString(c, "A1 AUTHENTICATE XOAUTH2 "+xoauth2Response(mailbox, token)+"\r\n"); err != nil {
+		return fail(err.Error(), upstreamUnavailable)
+	}
+	var untagged strings.Builder
+	var final string
+	for final == "" {
+		line, err := readUpstreamLine(r)
+		switch {
+		case err != nil:
+			return fail(err.Error(), upstreamUnavailable)
+		case strings.HasPrefix(line, "A1 "):
+			final = line
+		case strings.HasPrefix(line, "+"):
+			// A challenge after a refused token (Google's form): acknowledge
+			// it to get the tagged answer.
+			if _, err := io.WriteString(c, "\r\n"); err != nil {
+				return fail(err.Error(), upstreamUnavailable)
+			}
+		case strings.HasPrefix(line, "* BYE"):
+			return fail(clipLine(line), upstreamUnavailable)
+		default:
+			untagged.WriteString(line + "\r\n")
+		}
+	}
+	if !strings.HasPrefix(final, "A1 OK") {
+		if !tokenHasRole(token, roleIMAP) {
+			g.log.Error("gateway: apppass's Exchange token lacks IMAP.AccessAsApp: grant it with admin consent (see apppass check)")
+			return fail("", upstreamNoRole)
+		}
+		g.alertNotEnabled(ctx, l, ProtocolIMAP, true)
+		return fail(clipLine(final), upstreamNotEnabled)
+	}
+	// Exchange lets a principal without FullAccess log in and then
+	// refuses every command that reaches the mailbox ("BAD User is
+	// authenticated but not connected."): ask once before telling the
+	// device it is in.
+	if _, err := io.WriteString(c, "A2 LIST \"\" INBOX\r\n"); err != nil {
+		return fail(err.Error(), upstreamUnavailable)
+	}
+	for {
+		line, err := readUpstreamLine(r)
+		if err != nil {
+			return fail(err.Error(), upstreamUnavailable)
+		}
+		if strings.HasPrefix(line, "A2 ") {
+			if strings.Contains(line, "not connected") || strings.HasPrefix(line, "A2 BAD") {
+				g.alertNotEnabled(ctx, l, ProtocolIMAP, true)
+				return fail(clipLine(line), upstreamNotEnabled)
+			}
+			break
+		}
+	}
+	return c, r, final, untagged.String(), upstreamOK
+}
+
+// maxUpstreamLine bounds a line read from Exchange before splicing.
+const maxUpstreamLine = 64 << 10
+
+func readUpstreamLine(r *bufio.Reader) (string, error) {
+	b, err := readIMAPLine(r, maxUpstreamLine)
+	return string(b), err
+}
+
+// clipLine shortens an upstream line for a log.
+func clipLine(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "…"
+	}
+	return s
+}

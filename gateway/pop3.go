@@ -1,0 +1,306 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+
+	"github.com/apppass/apppass/domain"
+)
+
+// maxPOP3Line bounds a command line before login (RFC 2449 allows 255
+// octets; a PLAIN response with a long address is a little more).
+const maxPOP3Line = 2 << 10
+
+// pop3Conn is one device's POP3 connection before login.
+type pop3Conn struct {
+	g    *Gateway
+	c    net.Conn
+	r    *bufio.Reader
+	lc   *Conn // the limiter's view: client address, counts
+	tls  bool
+	user string // from USER
+}
+
+func (g *Gateway) servePOP3(ctx context.Context, c net.Conn, lc *Conn) {
+	_, isTLS := c.(*tls.Conn)
+	s := &pop3Conn{g: g, c: c, r: bufio.NewReaderSize(c, 1024), lc: lc, tls: isTLS}
+	if !s.send("+OK " + g.opts.Hostname + " apppass POP3 gateway ready.") {
+		return
+	}
+	for lc.Command() {
+		_ = s.c.SetDeadline(time.Now().Add(time.Minute)) // clamped to the login limits
+		line, err := readIMAPLine(s.r, maxPOP3Line)
+		if err != nil {
+			if errors.Is(err, errIMAPTooLong) {
+				s.send("-ERR Line too long.")
+			}
+			return
+		}
+		verb, arg, _ := strings.Cut(string(line), " ")
+		switch strings.ToUpper(verb) {
+		case "CAPA":
+			s.send(s.capa())
+		case "STLS":
+			if !s.stls(ctx) {
+				return
+			}
+		case "USER":
+			switch {
+			case !s.tls:
+				s.send("-ERR [AUTH] Use STLS first: no user name or password is taken before TLS.")
+			case arg == "" || len(arg) > 320:
+				s.send("-ERR Bad user name.")
+			default:
+				s.user = arg
+				s.send("+OK")
+			}
+		case "PASS", "AUTH":
+			if strings.EqualFold(verb, "AUTH") && arg == "" {
+				s.send("+OK\r\nPLAIN\r\n.")
+				continue
+			}
+			if !s.lc.AuthAttempt() {
+				s.send("-ERR Too many authentication attempts.")
+				return
+			}
+			var user, password string
+			var ok bool
+			if strings.EqualFold(verb, "PASS") {
+				user, password, ok = s.user, arg, s.user != ""
+				if !s.tls {
+					s.send("-ERR [AUTH] Use STLS first: no password is taken before TLS.")
+					continue
+				}
+				if !ok {
+					s.send("-ERR USER first.")
+					continue
+				}
+			} else if user, password, ok = s.authPlain(arg); !ok {
+				continue
+			}
+			if s.login(ctx, user, password) {
+				return
+			}
+		case "QUIT":
+			s.send("+OK apppass POP3 gateway signing off.")
+			return
+		default:
+			s.send("-ERR Command is not valid in this state.")
+		}
+	}
+	s.send("-ERR Too many commands before login.")
+}
+
+// capa lists the capabilities: before TLS only STLS and what needs no
+// credentials.
+func (s *pop3Conn) capa() string {
+	if !s.tls {
+		return "+OK\r\nSTLS\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n."
+	}
+	return "+OK\r\nUSER\r\nSASL PLAIN\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n."
+}
+
+func (s *pop3Conn) send(lines string) bool {
+	_ = s.c.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	_, err := io.WriteString(s.c, lines+"\r\n")
+	return err == nil
+}
+
+func (s *pop3Conn) stls(ctx context.Context) bool {
+	if s.tls {
+		return s.send("-ERR Command is not valid in this state.")
+	}
+	if s.r.Buffered() > 0 {
+		s.send("-ERR Data after STLS.")
+		return false
+	}
+	if !s.send("+OK Begin TLS negotiation.") {
+		return false
+	}
+	tc := tls.Server(s.c, s.g.tlsConfig())
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return false
+	}
+	s.c, s.r, s.tls, s.user = tc, bufio.NewReaderSize(tc, 1024), true, ""
+	return true
+}
+
+// authPlain reads AUTH PLAIN [initial-response] (RFC 5034).
+func (s *pop3Conn) authPlain(arg string) (user, password string, ok bool) {
+	mech, resp, hasIR := strings.Cut(arg, " ")
+	if !strings.EqualFold(mech, sasl.Plain) {
+		s.send("-ERR Unrecognized authentication type.")
+		return "", "", false
+	}
+	if !s.tls {
+		s.send("-ERR [AUTH] Use STLS first: no password is taken before TLS.")
+		return "", "", false
+	}
+	if !hasIR {
+		if !s.send("+ ") {
+			return "", "", false
+		}
+		line, err := readIMAPLine(s.r, maxPOP3Line)
+		if err != nil {
+			return "", "", false
+		}
+		resp = string(line)
+	}
+	if resp == "*" {
+		s.send("-ERR AUTH cancelled.")
+		return "", "", false
+	}
+	if resp == "=" {
+		resp = ""
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(resp))
+	if err != nil {
+		s.send("-ERR Malformed SASL response.")
+		return "", "", false
+	}
+	plain := sasl.NewPlainServer(func(identity, u, p string) error {
+		if identity != "" && !strings.EqualFold(identity, u) {
+			return errBadCredentials
+		}
+		user, password = u, p
+		return nil
+	})
+	if _, _, err := plain.Next(raw); err != nil {
+		s.send("-ERR [AUTH] Authentication failed.")
+		return "", "", false
+	}
+	return user, password, true
+}
+
+// login is imapConn.login for POP3.
+func (s *pop3Conn) login(ctx context.Context, user, password string) bool {
+	g := s.g
+	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	l, err := g.Authenticate(actx, AuthRequest{Protocol: ProtocolPOP3, User: user, Password: domain.NewSecret(password), ClientAddr: s.lc.ClientAddr()})
+	cancel()
+	if err != nil {
+		return !s.send("-ERR " + pop3Refusal(err))
+	}
+	live, ok := g.beginSession(s.lc, ProtocolPOP3, l, func() { s.c.Close() })
+	if !ok {
+		s.send("-ERR [IN-USE] Too many sessions for this mailbox; try again later.")
+		return true
+	}
+	defer g.endSession(live)
+	_ = s.c.SetDeadline(time.Time{})
+	up, ur, okLine, refusal := g.openPOP3(ctx, l)
+	if refusal != upstreamOK {
+		code := "[SYS/TEMP] "
+		if refusal == upstreamNotEnabled {
+			code = "[AUTH] "
+		}
+		s.send("-ERR " + code + strings.TrimPrefix(strings.TrimPrefix(upstreamRefusalText(refusal), "[AUTHORIZATIONFAILED] "), "[UNAVAILABLE] "))
+		return true
+	}
+	defer up.Close()
+	live.setCut(func() { s.c.Close(); up.Close() })
+	if !s.send(okLine) {
+		return true
+	}
+	if err := flushBuffered(up, s.r); err != nil {
+		return true
+	}
+	if err := flushBuffered(s.c, ur); err != nil {
+		return true
+	}
+	g.splice(s.c, up)
+	return true
+}
+
+// pop3Refusal is the -ERR text for a refused login (RFC 3206 codes).
+func pop3Refusal(err error) string {
+	var ae *AuthError
+	if !errors.As(err, &ae) {
+		return "[SYS/TEMP] Temporary authentication failure; try again later."
+	}
+	ref := ""
+	if ae.Ref != "" {
+		ref = " (ref " + ae.Ref + ")"
+	}
+	switch ae.Kind {
+	case AuthOutOfScope:
+		return "[AUTH] " + ae.Detail
+	case AuthBadCredentials:
+		return "[AUTH] Authentication failed." + ref
+	case AuthTooManyFailures:
+		return "[SYS/TEMP] Too many failed logins; try again later." + ref
+	}
+	return "[SYS/TEMP] Temporary authentication failure; try again later." + ref
+}
+
+// openPOP3 logs in to Exchange's POP3 as l's owner: AUTH XOAUTH2, the
+// response on its own line, then a NOOP to see that the mailbox is
+// reachable. It returns the connection, its reader and Exchange's +OK.
+func (g *Gateway) openPOP3(ctx context.Context, l Login) (*tls.Conn, *bufio.Reader, string, upstreamRefusal) {
+	ctx, cancel := context.WithTimeout(ctx, upstreamTimeout)
+	defer cancel()
+	token, err := g.tokens.ExchangeToken(ctx)
+	if err != nil {
+		g.log.Error("gateway: no Exchange token for reading mail", "err", err)
+		return nil, nil, "", upstreamUnavailable
+	}
+	c, err := g.dialExchange(ctx, g.opts.ExchangePOP)
+	if err != nil {
+		g.log.Warn("gateway: Exchange POP3 unreachable", "err", err)
+		return nil, nil, "", upstreamUnavailable
+	}
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	r := bufio.NewReaderSize(c, 1024)
+	fail := func(why string, refusal upstreamRefusal) (*tls.Conn, *bufio.Reader, string, upstreamRefusal) {
+		c.Close()
+		if why != "" {
+			g.log.Warn("gateway: Exchange POP3 login failed", "owner", l.Mailbox.ID, "why", why)
+		}
+		return nil, nil, "", refusal
+	}
+	ask := func(line string) (string, error) {
+		if _, err := io.WriteString(c, line+"\r\n"); err != nil {
+			return "", err
+		}
+		return readUpstreamLine(r)
+	}
+	greeting, err := readUpstreamLine(r)
+	if err != nil || !strings.HasPrefix(greeting, "+OK") {
+		return fail("greeting "+clipLine(greeting), upstreamUnavailable)
+	}
+	cont, err := ask("AUTH XOAUTH2")
+	if err != nil || !strings.HasPrefix(cont, "+") {
+		return fail("AUTH XOAUTH2: "+clipLine(cont), upstreamUnavailable)
+	}
+	final, err := ask(xoauth2Response(primaryAddress(l.Mailbox), token))
+	if err != nil {
+		return fail(err.Error(), upstreamUnavailable)
+	}
+	if !strings.HasPrefix(final, "+OK") {
+		if !tokenHasRole(token, rolePOP) {
+			g.log.Error("gateway: apppass's Exchange token lacks POP.AccessAsApp: grant it with admin consent (see apppass check)")
+			return fail("", upstreamNoRole)
+		}
+		g.alertNotEnabled(ctx, l, ProtocolPOP3, true)
+		return fail(clipLine(final), upstreamNotEnabled)
+	}
+	probe, err := ask("NOOP")
+	if err != nil {
+		return fail(err.Error(), upstreamUnavailable)
+	}
+	if !strings.HasPrefix(probe, "+OK") {
+		g.alertNotEnabled(ctx, l, ProtocolPOP3, true)
+		return fail(clipLine(probe), upstreamNotEnabled)
+	}
+	return c, r, final, upstreamOK
+}
