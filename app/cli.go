@@ -93,8 +93,7 @@ Try it without any credentials:  apppass demo`,
 		jobCommand(env),
 		auditCommand(env),
 		versionCommand(env),
-		// More commands join here, each a func(commandEnv) *cobra.Command
-		// in its own file: e.g. storeCommand (apppass store copy --to URL).
+		storeCommand(env),
 	)
 	return root
 }

@@ -34,7 +34,8 @@ func (m *Main) Check(ctx context.Context, out io.Writer) error {
 		ReadIMAP: cfg.Read.IMAPEnabled(), ReadPOP: cfg.Read.POP3Enabled(),
 		Gateway: cfg.SMTP.Enabled() || cfg.Read.Enabled(), TLSCertFile: cfg.SMTP.CertFile, TLSKeyFile: cfg.SMTP.KeyFile, SMTPHostname: cfg.SMTP.Hostname,
 		MailUpstream: cfg.Upstream.Mail, ExchangeResource: cfg.Upstream.ExchangeResource,
-		ClientSecretSet: !cfg.ClientSecret.IsZero(), AuthorityHost: cfg.AuthorityHost, ProbeTimeout: m.CheckProbeTimeout, Now: m.Now,
+		ClientSecretSet: !cfg.ClientSecret.IsZero(), AuthorityHost: cfg.AuthorityHost, ProbeTimeout: m.CheckProbeTimeout,
+		PasswordLifetime: cfg.PasswordLifetime, Now: m.Now,
 	}, slack, graph)
 	if !check.Print(out, results) {
 		return errors.New("some checks failed")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -133,8 +135,14 @@ func (b *Bot) onViewSubmission(evt *socketmode.Event, c *socketmode.Client) {
 		return
 	}
 	name := cb.View.State.Values["name"]["name"].Value
-	if _, err := domain.NormalizeName(name); err != nil {
-		b.ack(c, evt.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{"name": domain.MessageOf(err)}))
+	clean, err := domain.NormalizeName(name)
+	if err != nil {
+		b.ack(c, evt.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{"name": formError(domain.MessageOf(err))}))
+		return
+	}
+	if stored, dup := b.takenName(cb.User.ID, clean); dup {
+		b.ack(c, evt.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{"name": formError(
+			fmt.Sprintf("You already have an app password called “%s”. Choose another name, or delete that one first.", stored))}))
 		return
 	}
 	scope, err := modalScope(cb.View.State.Values)
@@ -151,4 +159,37 @@ func (b *Bot) onViewSubmission(evt *socketmode.Event, c *socketmode.Client) {
 	_ = json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta)
 	w := where{ResponseURL: meta.ResponseURL, Channel: meta.Channel, User: cb.User.ID}
 	b.spawnAs("create", w, false, func(ctx context.Context, a domain.Actor) { b.create(ctx, w, a, name, scope) })
+}
+
+// formNameCheck bounds the duplicate check of a form submission, which
+// must be answered well inside Slack's 3 seconds; a slower Entra leaves
+// the check to Create, which refuses in a message instead.
+const formNameCheck = 1500 * time.Millisecond
+
+// takenName reports whether userID already holds a password called name
+// (ignoring case), and that password's name as stored, so that the form
+// can say so under the field and keep what was typed.
+func (b *Bot) takenName(userID, name string) (string, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), formNameCheck)
+	defer cancel()
+	a, err := b.actor(ctx, userID)
+	if err != nil {
+		return "", false
+	}
+	l, err := b.h.Passwords.List(ctx, a)
+	if err != nil {
+		return "", false
+	}
+	for _, p := range l.Passwords {
+		if domain.SameName(p.Name, name) {
+			return p.Name, true
+		}
+	}
+	return "", false
+}
+
+// formError makes an error message plain text for a form field, where
+// Slack shows no mrkdwn: code formatting would show as backticks.
+func formError(msg string) string {
+	return strings.ReplaceAll(msg, "`", "")
 }

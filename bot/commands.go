@@ -90,6 +90,9 @@ func (b *Bot) help(ctx context.Context, w where, unknown string) {
 		if n, err = b.h.Passwords.Count(ctx, a); err == nil {
 			text += fmt.Sprintf("\n\nYou hold *%d of %d* app passwords.", n, b.h.Passwords.Limits().MaxPerUser)
 		}
+		if may, merr := b.h.Passwords.MayCreate(ctx, a); merr == nil && !may {
+			text += "\n_Creating app passwords is limited to a group you are not in: you can list and delete yours, and the helpdesk can add you to the group._"
+		}
 	}
 	if err != nil {
 		text += "\n\n" + escape(domain.MessageOf(err))

@@ -39,9 +39,14 @@ func homeView(st handlers.HomeState, now time.Time) slack.HomeTabViewRequest {
 	if len(l.Passwords) >= l.Max {
 		intro += fmt.Sprintf("\n*You hold the most you can (%d).* Delete one you no longer use before creating another.", l.Max)
 	}
+	accessory := slack.NewAccessory(create)
+	if !st.RolesUnknown && st.Roles.NotCreator {
+		intro += "\n*Creating app passwords is limited to a group you are not in.* You can still delete yours; to create one, ask the helpdesk to add you to the app password creators group."
+		accessory = nil
+	}
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plain(fmt.Sprintf("Your app passwords — %d of %d", len(l.Passwords), l.Max))),
-		slack.NewSectionBlock(mrkdwn(intro), nil, slack.NewAccessory(create)),
+		slack.NewSectionBlock(mrkdwn(intro), nil, accessory),
 	}
 	if len(l.Passwords) == 0 {
 		blocks = append(blocks, section("You have none yet."))

@@ -34,6 +34,20 @@ func escape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
+// zwsp is U+200B ZERO WIDTH SPACE: invisible, and not a word boundary
+// for Slack's mrkdwn, so a formatting character between two of them can
+// neither open nor close bold, italics, strike-through or code.
+const zwsp = "\u200b"
+
+// verbatim is escape, and also neutralises mrkdwn's formatting
+// characters (* _ ~ `), so that a name or reason someone typed is shown
+// as typed: it can neither mention, link, nor bold, italicise, strike or
+// code-format text in the helpdesk channel.
+func verbatim(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;",
+		"*", zwsp+"*"+zwsp, "_", zwsp+"_"+zwsp, "~", zwsp+"~"+zwsp, "`", zwsp+"`"+zwsp).Replace(s)
+}
+
 // respond answers the person ephemerally: through the response URL, else
 // chat.postEphemeral. It returns an error when neither worked.
 func (b *Bot) respond(ctx context.Context, w where, r reply) error {

@@ -22,10 +22,10 @@ func requestMessage(r domain.RevocationRequest) (string, []slack.Block) {
 		who = "<@" + r.TargetSlack + ">"
 	}
 	head := fmt.Sprintf(":rotating_light: *Revocation request #%d*\n*Asked by:* %s\n*For:* %s (%s)\n*Reason:* %s",
-		r.ID, actorRef(r.RequesterSlack), escape(r.TargetName), who, clip(escape(r.Reason), maxReasonShown))
+		r.ID, actorRef(r.RequesterSlack), verbatim(r.TargetName), who, clip(verbatim(r.Reason), maxReasonShown))
 	var rows []string
 	for _, it := range r.Items {
-		line := fmt.Sprintf("• *%s* — created %s, starts with `%s…`", escape(it.Password.Name), day(it.Password.Created), escape(it.Password.Hint))
+		line := fmt.Sprintf("• *%s* — created %s, starts with `%s…`", verbatim(it.Password.Name), day(it.Password.Created), escape(it.Password.Hint))
 		if it.Outcome != "" {
 			line += " → " + escape(it.Outcome)
 		}
@@ -49,7 +49,7 @@ func requestMessage(r domain.RevocationRequest) (string, []slack.Block) {
 		status = fmt.Sprintf(":warning: Approved by <@%s> on %s UTC, *partly done*: %s.", r.DecidedSlack, r.DecidedAt.UTC().Format("2 Jan 15:04"), outcomeSummary(r))
 		blocks = append(blocks, slack.NewActionBlock("retry", button(actionRevokeRetry, id, "Retry the failed ones")))
 	case domain.RevocationDenied:
-		status = fmt.Sprintf(":no_entry_sign: Denied by <@%s> on %s UTC: %s", r.DecidedSlack, r.DecidedAt.UTC().Format("2 Jan 15:04"), clip(escape(r.DenyReason), maxReasonShown))
+		status = fmt.Sprintf(":no_entry_sign: Denied by <@%s> on %s UTC: %s", r.DecidedSlack, r.DecidedAt.UTC().Format("2 Jan 15:04"), clip(verbatim(r.DenyReason), maxReasonShown))
 	case domain.RevocationExpired:
 		status = ":hourglass: Expired without a decision; nothing was revoked."
 	case domain.RevocationCancelled:

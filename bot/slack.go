@@ -104,7 +104,9 @@ func (s *Slack) waitRateLimit(ctx context.Context, err error, limited *int) erro
 // post sends a message to channel (a user id posts to the bot's DM with
 // that person) and returns its timestamp.
 func (s *Slack) post(ctx context.Context, channel, text string, blocks []slack.Block) (string, error) {
-	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+	// Links people typed (in a reason, a name) are never unfurled into
+	// previews in the helpdesk channel or a DM.
+	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionDisableLinkUnfurl(), slack.MsgOptionDisableMediaUnfurl()}
 	if len(blocks) > 0 {
 		opts = append(opts, slack.MsgOptionBlocks(fitBlocks(blocks, maxMessageBlocks)...))
 	}

@@ -34,6 +34,9 @@ func (noIdentity) TokenRoles(context.Context) ([]string, bool, error) {
 }
 func (noIdentity) ProbePermission(context.Context, string) error     { return nil }
 func (noIdentity) GroupName(context.Context, string) (string, error) { return "", nil }
+func (noIdentity) CredentialPolicy(context.Context) (domain.CredentialPolicy, error) {
+	return domain.CredentialPolicy{}, errors.New("no identity")
+}
 func (noIdentity) ExchangeToken(context.Context) (domain.Secret, error) {
 	return domain.Secret{}, errors.New("no token")
 }

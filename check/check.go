@@ -31,6 +31,7 @@ type Graph interface {
 	// ExchangeToken gets apppass's own token for Exchange Online, as the
 	// smtp mail upstream does.
 	ExchangeToken(ctx context.Context) (domain.Secret, error)
+	PolicyReader
 }
 
 // Settings are the parts of apppass's configuration the checks try.
@@ -61,7 +62,9 @@ type Settings struct {
 	// ReadIMAP and ReadPOP are true when IMAP or POP3 listeners are
 	// configured (reading.go).
 	ReadIMAP, ReadPOP bool
-	Now               func() time.Time
+	// PasswordLifetime is APPPASS_PASSWORD_LIFETIME (zero: unset).
+	PasswordLifetime time.Duration
+	Now              func() time.Time
 }
 
 // DefaultProbeTimeout bounds one probe: long enough for a slow tenant,
@@ -267,6 +270,7 @@ func graphChecks(ctx context.Context, s Settings, graph Graph) []Result {
 			out = append(out, exchangeTokenCheck(ctx, s, graph))
 		}
 	}
+	out = append(out, lifetimeCheck(ctx, s.PasswordLifetime, graph))
 	for _, g := range []struct{ setting, id string }{{"APPPASS_ADMIN_GROUP", s.AdminGroup}, {"APPPASS_HELPDESK_GROUP", s.HelpdeskGroup}} {
 		if g.id == "" {
 			continue

@@ -45,8 +45,11 @@ type Config struct {
 
 	DBPath string `yaml:"db"`
 
-	AdminGroup      string `yaml:"admin_group"`
-	HelpdeskGroup   string `yaml:"helpdesk_group"`
+	AdminGroup    string `yaml:"admin_group"`
+	HelpdeskGroup string `yaml:"helpdesk_group"`
+	// CreatorsGroup, when set, is the Entra group whose (transitive)
+	// members may create app passwords; empty: every employee may.
+	CreatorsGroup   string `yaml:"creators_group"`
 	HelpdeskChannel string `yaml:"helpdesk_channel"`
 	ReportChannel   string `yaml:"report_channel"`
 
@@ -211,6 +214,7 @@ func load(getenv func(string) string, opts ...LoadOption) (Config, []error) {
 	c.DBPath = e.str("APPPASS_DB", c.DBPath)
 	c.AdminGroup = e.str("APPPASS_ADMIN_GROUP", c.AdminGroup)
 	c.HelpdeskGroup = e.str("APPPASS_HELPDESK_GROUP", c.HelpdeskGroup)
+	c.CreatorsGroup = e.str("APPPASS_CREATORS_GROUP", c.CreatorsGroup)
 	c.HelpdeskChannel = e.str("APPPASS_HELPDESK_CHANNEL", c.HelpdeskChannel)
 	c.ReportChannel = e.str("APPPASS_REPORT_CHANNEL", c.ReportChannel)
 	c.SlackTeam = e.str("APPPASS_SLACK_TEAM", c.SlackTeam)

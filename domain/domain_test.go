@@ -64,6 +64,8 @@ func TestNormalizeName(t *testing.T) {
 		{"tab", "a\tb", "", false},
 		{"NUL", "a\x00b", "", false},
 		{"bidi override", "a\u202eb", "", false},
+		{"line separator", "a\u2028b", "", false},
+		{"paragraph separator", "a\u2029b", "", false},
 		{"zero width", "a\u200bb", "", false},
 		{"invalid utf8", "a\xffb", "", false},
 	}

@@ -53,6 +53,11 @@ type Application struct {
 	// application's service principal: only then may it issue passwords
 	// on it (a password without one cannot sign in).
 	HasServicePrincipal bool
+	// OwnersKnown is set when a listing brought the application's owners
+	// along ($expand=owners); OwnedByApppass then says whether apppass's
+	// service principal is its only owner, so trust needs no call.
+	OwnersKnown    bool
+	OwnedByApppass bool
 }
 
 // Created is a new app password as it is handed to the person: its
@@ -81,7 +86,7 @@ func NormalizeName(name string) (string, error) {
 		return "", Errorf(KindInvalid, "That name is %d characters long; names can be at most %d.", c, MaxNameLength)
 	}
 	for _, r := range n {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
+		if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) || r == utf8.RuneError {
 			return "", Errorf(KindInvalid, "Names cannot contain line breaks, tabs or other control characters.")
 		}
 	}

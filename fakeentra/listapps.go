@@ -2,6 +2,7 @@ package fakeentra
 
 import (
 	"bufio"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 // creds is a private copy already filtered for replication lag.
 type appView struct {
 	app
+	ownerIDs []ownerRef // with $expand=owners
 }
 
 // writeApp writes an application's properties selected by mask.
@@ -74,6 +76,10 @@ func (s *Server) listApplications(x *exchange) {
 	if err == nil {
 		cs, err = parseFilter(q.filter, &appType)
 	}
+	var owners bool
+	if err == nil {
+		owners, err = parseOwnersExpand(&q)
+	}
 	if err != nil {
 		x.graphError(http.StatusBadRequest, "BadRequest", err.Error())
 		return
@@ -83,6 +89,11 @@ func (s *Server) listApplications(x *exchange) {
 	page, more := pageOf(cands, func(a *app) int { return a.seq }, q.after, q.top,
 		func(a *app) bool { return matchAll(cs, a) })
 	views := s.viewApps(page, mask&(1<<6) != 0)
+	if owners {
+		for i, a := range page {
+			views[i].ownerIDs = a.ownerList()
+		}
+	}
 	last := 0
 	if more {
 		last = page[len(page)-1].seq
@@ -102,6 +113,9 @@ func (s *Server) listApplications(x *exchange) {
 			}
 			ao := beginObj(b)
 			writeApp(&ao, &views[i], mask)
+			if owners {
+				writeOwners(&ao, views[i].ownerIDs)
+			}
 			ao.end()
 		}
 		b.WriteByte(']')
@@ -171,4 +185,39 @@ func (s *Server) viewApps(page []*app, withCreds bool) []appView {
 // invisible to GETs at now under lag.
 func lagHidden(added int64, now time.Time, lag time.Duration) bool {
 	return lag > 0 && added != 0 && now.Sub(time.Unix(0, added)) < lag
+}
+
+// parseOwnersExpand accepts the one expansion apppass uses,
+// owners($select=id) (or owners), and holds the page to Graph's limit for
+// expanded listings: at most 100, 100 by default. Any other expansion
+// answers 400, as an unsupported one would on Graph.
+func parseOwnersExpand(q *odataQuery) (bool, error) {
+	if q.expand == "" {
+		return false, nil
+	}
+	e := strings.ToLower(strings.ReplaceAll(q.expand, " ", ""))
+	if e != "owners" && e != "owners($select=id)" {
+		return false, fmt.Errorf("fakeentra expands only owners($select=id) on applications, not %q", q.expand)
+	}
+	if q.topSet && q.top > maxExpandPageSize {
+		return false, fmt.Errorf("Invalid page size specified: '%d'. Must be between 1 and %d inclusive when $expand is used.", q.top, maxExpandPageSize)
+	}
+	return true, nil
+}
+
+// writeOwners writes an expanded owners relationship: each owner's
+// @odata.type and id.
+func writeOwners(o *objWriter, owners []ownerRef) {
+	o.key("owners")
+	o.b.WriteByte('[')
+	for i, ow := range owners {
+		if i > 0 {
+			o.b.WriteByte(',')
+		}
+		oo := beginObj(o.b)
+		oo.str("@odata.type", ow.odataType)
+		oo.str("id", ow.id)
+		oo.end()
+	}
+	o.b.WriteByte(']')
 }

@@ -13,6 +13,9 @@ import (
 const (
 	defaultPageSize = 100
 	maxPageSize     = 999
+	// maxExpandPageSize is the largest page Graph serves when a
+	// relationship is expanded (owners of applications).
+	maxExpandPageSize = 100
 )
 
 // odataQuery is the parsed OData system query of a request.
@@ -21,12 +24,14 @@ type odataQuery struct {
 	filter    string   // $filter, "" when absent
 	top       int      // page size
 	after     int      // skiptoken cursor: items with seq > after; -1 from the start
+	expand    string   // $expand as sent, "" when absent
+	topSet    bool     // $top was sent
 	rawParams []string // the raw "k=v" pieces, for nextLink
 }
 
 // supportedOptions are the system query options the fake understands; other
 // OData options answer 400 rather than being silently ignored.
-var supportedOptions = map[string]bool{"$select": true, "$filter": true, "$top": true, "$skiptoken": true}
+var supportedOptions = map[string]bool{"$select": true, "$filter": true, "$top": true, "$skiptoken": true, "$expand": true}
 
 // knownOptions are OData system query options Graph knows, with or without
 // the dollar sign.
@@ -80,7 +85,9 @@ func parseQuery(raw string) (odataQuery, error) {
 			if err != nil || n < 1 || n > maxPageSize {
 				return q, fmt.Errorf("Invalid page size specified: '%s'. Must be between 1 and %d inclusive.", val, maxPageSize)
 			}
-			q.top = n
+			q.top, q.topSet = n, true
+		case "$expand":
+			q.expand = strings.TrimSpace(val)
 		case "$skiptoken":
 			after, ok := decodeSkipToken(val)
 			if !ok {

@@ -71,6 +71,7 @@ func (s *Server) addPassword(x *exchange) {
 	}
 	c := cred{added: now.UnixNano()}
 	c.Start = now
+	endGiven := false
 	if pc := body.PasswordCredential; pc != nil {
 		c.DisplayName = pc.DisplayName
 		if pc.StartDateTime != nil {
@@ -78,7 +79,13 @@ func (s *Server) addPassword(x *exchange) {
 		}
 		if pc.EndDateTime != nil {
 			c.End = pc.EndDateTime.UTC()
+			endGiven = true
 		}
+	}
+	if s.lifetimeRefused(c.Start, c.End, endGiven) {
+		x.graphError(http.StatusBadRequest, "CredentialInvalidLifetimeAsPerAppPolicy",
+			"Credential lifetime exceeds the max value allowed as per assigned policy '"+policyID+"'.")
+		return
 	}
 	if c.End.IsZero() {
 		c.End = c.Start.AddDate(2, 0, 0)
@@ -104,7 +111,8 @@ func (s *Server) addPassword(x *exchange) {
 
 // removePassword serves POST /v1.0/applications/{id}/removePassword. It
 // finds credentials still hidden by the replication lag too, and answers 400
-// when the application has no credential with that keyId.
+// Request_BadRequest, about the keyId property, when the application has no
+// credential with that keyId.
 func (s *Server) removePassword(x *exchange) {
 	var body struct {
 		KeyID string `json:"keyId"`
@@ -136,7 +144,10 @@ func (s *Server) removePassword(x *exchange) {
 		x.noContent()
 		return
 	}
-	x.badRequest("No password credential found with keyId " + body.KeyID + ".")
+	// Graph's answer for a key the application does not hold names the
+	// property, not the key; apppass must decide "already gone" by
+	// listing, not by reading this.
+	x.badRequest("Invalid value specified for property 'keyId' of resource 'PasswordCredential'.")
 }
 
 // IssuedSecrets returns every secretText ever returned by addPassword, in
@@ -163,4 +174,30 @@ func (s *Server) appOfKey(keyID string) *app {
 		}
 	}
 	return s.keyIndex[strings.ToLower(keyID)]
+}
+
+// DeleteCredential removes credential keyID from the application with
+// object ID appID behind apppass's back, as an administrator in the Entra
+// admin center would, and reports whether it was there.
+func (s *Server) DeleteCredential(appID, keyID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.appByID[strings.ToLower(appID)]
+	if a == nil {
+		return false
+	}
+	for i := range a.creds {
+		if !eq(a.creds[i].KeyID, keyID) {
+			continue
+		}
+		if sec := a.creds[i].SecretText; sec != "" {
+			delete(s.secrets, sec)
+		}
+		if s.keyIndex != nil {
+			delete(s.keyIndex, strings.ToLower(keyID))
+		}
+		a.creds = append(a.creds[:i], a.creds[i+1:]...)
+		return true
+	}
+	return false
 }

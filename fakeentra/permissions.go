@@ -59,6 +59,7 @@ var opPermission = map[string]string{
 	OpAddPassword:            PermApplicationOwnedBy,
 	OpRemovePassword:         PermApplicationOwnedBy,
 	OpSignInActivities:       PermAuditLogReadAll,
+	OpGetAppManagementPolicy: PermPolicyReadAll,
 }
 
 // RevokePermission takes an application permission away from apppass's
@@ -90,7 +91,7 @@ func (s *Server) GrantPermission(perm string) {
 // token's roles claim.
 func (s *Server) grantedRolesLocked() []string {
 	var roles []string
-	for _, p := range []string{PermApplicationOwnedBy, PermUserReadAll, PermGroupMemberReadAll, PermAuditLogReadAll} {
+	for _, p := range []string{PermApplicationOwnedBy, PermUserReadAll, PermGroupMemberReadAll, PermAuditLogReadAll, PermPolicyReadAll} {
 		if !s.revoked[strings.ToLower(p)] {
 			roles = append(roles, p)
 		}

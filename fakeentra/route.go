@@ -104,6 +104,8 @@ func routeV1(segs []string, get, post bool) routeInfo {
 		return g(OpListApplications, (*Server).listApplications)
 	case n == 1 && post && eq(segs[0], "applications"):
 		return g(OpCreateApplication, (*Server).createApplication)
+	case n == 2 && get && eq(segs[0], "policies") && eq(segs[1], "defaultAppManagementPolicy"):
+		return g(OpGetAppManagementPolicy, (*Server).getAppManagementPolicy)
 	case n == 1 && post && eq(segs[0], "servicePrincipals"):
 		return g(OpCreateServicePrincipal, (*Server).createServicePrincipal)
 	}

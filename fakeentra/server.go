@@ -18,7 +18,8 @@
 // GET /v1.0/users/delta; POST /v1.0/users/{id}/checkMemberGroups; GET and
 // POST /v1.0/applications; GET /v1.0/applications/{id}/owners;
 // POST /v1.0/applications/{id}/addPassword and …/removePassword;
-// POST /v1.0/servicePrincipals; GET /beta/reports/appCredentialSignInActivities;
+// POST /v1.0/servicePrincipals; GET /v1.0/policies/defaultAppManagementPolicy
+// (policy.go); GET /beta/reports/appCredentialSignInActivities;
 // and for the mail gateway POST /v1.0/users/{id}/sendMail (MIME), POST
 // /v1.0/users/{id}/messages (a draft from MIME, needing Mail.ReadWrite),
 // POST …/messages/{mid}/attachments (a fileAttachment),
@@ -128,6 +129,8 @@ type Server struct {
 	secretLag      time.Duration
 	honourRemoved  bool             // SetHonourRemovedSecrets
 	ghosts         map[string]ghost // removed secrets the token service still takes
+	// maxPasswordLifetime is the tenant policy's cap (policy.go); 0: none.
+	maxPasswordLifetime time.Duration
 
 	mail mailState
 

@@ -121,6 +121,9 @@ var mailOps = map[string]bool{"sendMail": true, "createDraft": true, "createUplo
 // returned unchanged.
 //
 //   - Directory_QuotaExceeded: KindLimit.
+//   - CredentialInvalidLifetimeAsPerAppPolicy (an app management policy
+//     caps password lifetimes): KindForbidden, with domain.ErrLifetimePolicy
+//     in the chain.
 //   - 429, 5xx, no answer, timeout: KindUpstream (busy or broken; try
 //     again later).
 //   - 401: KindUpstream. Graph did not accept apppass's own token: not a
@@ -151,6 +154,10 @@ func classify(op string, err error) error {
 	case ge.Code == "Directory_QuotaExceeded":
 		e.Kind = domain.KindLimit
 		e.Message = "apppass has reached Entra's limit on the directory objects it may create, so it cannot set up app passwords for new people. The helpdesk has been told."
+	case ge.Code == "CredentialInvalidLifetimeAsPerAppPolicy" || (ge.Status == http.StatusBadRequest && strings.Contains(ge.Code, "AsPerAppPolicy")):
+		e.Kind = domain.KindForbidden
+		e.Err = fmt.Errorf("%w: %w", domain.ErrLifetimePolicy, ge)
+		e.Message = "Your organisation's Entra policy refused this app password's lifetime, so none was created. The helpdesk has been told what to change."
 	case ge.transient() || ge.Status >= 500:
 		e.Message = service + " is busy right now. Please try again in a minute."
 	case ge.Status == http.StatusUnauthorized:

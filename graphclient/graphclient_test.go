@@ -184,7 +184,7 @@ func TestScanHoldersPages(t *testing.T) {
 	s.Seed(2100, 2, func(holder, i int) time.Time { return now.Add(-time.Duration(holder) * time.Hour) })
 	c := MustClient(t, s)
 	seen, creds := 0, 0
-	err := c.ScanHolders(ctx(t), func(a domain.Application, upn string) error {
+	err := c.ScanHolders(ctx(t), nil, func(a domain.Application, upn string) error {
 		seen++
 		creds += len(a.Passwords)
 		return nil

@@ -72,7 +72,11 @@ func (c *Client) AddPassword(ctx context.Context, app domain.Application, name s
 }
 
 // RemovePassword removes credential keyID from app. It returns a
-// KindNotFound error when the credential is already gone.
+// KindNotFound error when the credential is already gone. Whether it is
+// gone is decided by what Entra lists, never by the wording of Graph's
+// refusal: after a 400 or 404, the owner's applications are listed
+// afresh, and a key no longer listed on app (or an app no longer listed)
+// is already removed; a key still listed keeps the failure.
 func (c *Client) RemovePassword(ctx context.Context, app domain.Application, keyID string) error {
 	id, err := uuid.Parse(keyID)
 	if err != nil {
@@ -86,14 +90,14 @@ func (c *Client) RemovePassword(ctx context.Context, app domain.Application, key
 	})
 	if err != nil {
 		ge := inspect("removePassword", err)
-		if ge.Status == http.StatusNotFound || (ge.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(ge.Message), "no password credential")) {
-			err = domain.Wrap(domain.KindNotFound, ge, "That app password no longer exists.")
-		} else {
-			err = classify("removePassword", err)
+		gone := false
+		if ge.Status == http.StatusNotFound || ge.Status == http.StatusBadRequest {
+			gone = c.keyGone(ctx, app, keyID)
 		}
-		if domain.KindOf(err) != domain.KindNotFound {
-			return fmt.Errorf("remove password: %w", err)
+		if !gone {
+			return fmt.Errorf("remove password: %w", classify("removePassword", err))
 		}
+		err = domain.Wrap(domain.KindNotFound, ge, "That app password no longer exists.")
 	}
 	c.updateCached(app.OwnerID, app.ObjectID, func(a *domain.Application) {
 		a.Passwords = slices.DeleteFunc(a.Passwords, func(p domain.Password) bool { return strings.EqualFold(p.KeyID, keyID) })
@@ -102,6 +106,32 @@ func (c *Client) RemovePassword(ctx context.Context, app domain.Application, key
 		return fmt.Errorf("remove password: %w", err)
 	}
 	return nil
+}
+
+// keyGone reports whether Entra no longer lists credential keyID on app,
+// from a fresh listing of its owner's applications. When it cannot tell
+// (no owner to list by, the listing fails, or the application is new and
+// may not be listed yet) it says no: a password is never reported removed
+// on a guess.
+func (c *Client) keyGone(ctx context.Context, app domain.Application, keyID string) bool {
+	if app.OwnerID == "" {
+		return false
+	}
+	apps, err := c.FreshApplications(ctx, app.OwnerID)
+	if err != nil {
+		c.log.WarnContext(ctx, "graph removePassword: could not list to see whether the password is gone", "app", app.ObjectID, "err", err)
+		return false
+	}
+	for _, a := range apps {
+		if !strings.EqualFold(a.ObjectID, app.ObjectID) {
+			continue
+		}
+		return !slices.ContainsFunc(a.Passwords, func(p domain.Password) bool { return strings.EqualFold(p.KeyID, keyID) })
+	}
+	// The application itself is no longer listed: gone, with its
+	// passwords, unless this process made it so recently that Entra may
+	// not list it yet.
+	return !c.isNewApp(app.ObjectID)
 }
 
 func (c *Client) isNewApp(objectID string) bool {

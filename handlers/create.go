@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -54,6 +55,11 @@ func (s *Passwords) CreateScoped(ctx context.Context, actor domain.Actor, name s
 	owner, err := s.id.Resolve(ctx, actor)
 	if err != nil {
 		return refuse(domain.User{}, err)
+	}
+	if ok, err := s.id.MayCreate(ctx, owner); err != nil {
+		return refuse(owner, fmt.Errorf("create: %w", err))
+	} else if !ok {
+		return refuse(owner, ErrNotCreator())
 	}
 	unlock, err := s.store.LockPerson(ctx, owner.ID)
 	if err != nil {
@@ -108,6 +114,9 @@ func (s *Passwords) CreateScoped(ctx context.Context, actor domain.Actor, name s
 			State: domain.CredentialPending, CreatedAt: s.cfg.Now()}
 		if _, rerr := s.reconciler.reconcile(context.WithoutCancel(ctx), rec); rerr != nil {
 			s.log.WarnContext(ctx, "reconcile after failed addPassword", "owner", owner.ID, "record", recID, "err", rerr)
+		}
+		if errors.Is(err, domain.ErrLifetimePolicy) {
+			s.alertLifetimePolicy(ctx, &eff)
 		}
 		return refuse(owner, fmt.Errorf("create: %w", err))
 	}
@@ -227,4 +236,42 @@ func (s *Passwords) createApplication(ctx context.Context, owner domain.User, ef
 		return domain.Application{}, fmt.Errorf("create application: %w", err)
 	}
 	return app, nil
+}
+
+// lifetimePolicyAlertEvery is how often the helpdesk hears that the
+// tenant's policy refuses the lifetime apppass asks for: every refused
+// create is the same problem, with the same fix.
+const lifetimePolicyAlertEvery = 24 * time.Hour
+
+// alertLifetimePolicy adds to eff, at most once a day across replicas,
+// the helpdesk alert saying which setting to change so that the tenant's
+// app management policy accepts new passwords.
+func (s *Passwords) alertLifetimePolicy(ctx context.Context, eff *Effects) {
+	now := s.cfg.Now()
+	ok, err := s.store.ClaimAlert(ctx, "lifetime-policy", now, now.Add(-lifetimePolicyAlertEvery))
+	if err != nil {
+		s.log.ErrorContext(ctx, "lifetime policy alert not claimed", "err", err)
+	}
+	if !ok {
+		return
+	}
+	asked := "no expiry date, so Entra's default of two years applies"
+	if s.cfg.PasswordLifetime > 0 {
+		asked = "a lifetime of " + domain.FormatLifetime(s.cfg.PasswordLifetime)
+	}
+	fix := "Set APPPASS_PASSWORD_LIFETIME to the tenant's maximum or less (for example 4320h for 180 days) and restart apppass."
+	if p, err := s.entra.CredentialPolicy(ctx); err == nil && p.MaxPasswordLifetime > 0 {
+		fix = fmt.Sprintf("The tenant's default app management policy allows at most %s (%s): set APPPASS_PASSWORD_LIFETIME to %s or less and restart apppass.",
+			domain.FormatLifetime(p.MaxPasswordLifetime), formatHours(p.MaxPasswordLifetime), formatHours(p.MaxPasswordLifetime))
+	} else if err != nil {
+		s.log.InfoContext(ctx, "credential policy not readable (Policy.Read.All is optional)", "err", err)
+	}
+	eff.Alerts = append(eff.Alerts, "Microsoft Entra refused to create app passwords: the tenant's app management policy does not allow the password lifetime apppass asks for ("+
+		asked+"). Nobody can create app passwords until this is fixed. "+fix+" (`apppass check` compares the two.)")
+}
+
+// formatHours writes d as a Go duration in whole hours, the way
+// APPPASS_PASSWORD_LIFETIME is set ("4320h").
+func formatHours(d time.Duration) string {
+	return fmt.Sprintf("%dh", int64(d/time.Hour))
 }

@@ -87,4 +87,7 @@ type PasswordEntra interface {
 	LastUsed(ctx context.Context, appID string) (map[string]time.Time, error)
 	// TenantID is the tenant a device signs in to.
 	TenantID() string
+	// CredentialPolicy reads the tenant's default app management policy,
+	// to say what to change when it refuses a password's lifetime.
+	CredentialPolicy(ctx context.Context) (domain.CredentialPolicy, error)
 }

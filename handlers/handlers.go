@@ -36,6 +36,7 @@ type Config struct {
 	Limits           Limits
 	AdminGroup       string        // Entra group whose members may request revocations
 	HelpdeskGroup    string        // Entra group whose members decide them and may show
+	CreatorsGroup    string        // Entra group whose members may create; empty: everyone
 	RequestTTL       time.Duration // revocation requests expire after this
 	PasswordLifetime time.Duration // zero: Entra's default
 	// LagWindow is how long apppass trusts its own record of a credential

@@ -31,6 +31,9 @@ func NewIdentity(dir Directory, users UserStore, cfg Config, log *slog.Logger) *
 type Roles struct {
 	Admin    bool
 	Helpdesk bool
+	// NotCreator: APPPASS_CREATORS_GROUP limits creating app passwords
+	// to its members, and this person is not one.
+	NotCreator bool
 }
 
 // Resolve maps the Slack user who acted to an enabled Entra user. The
@@ -114,18 +117,42 @@ func (e *IdentityConflict) Alert() string {
 		e.SlackID, e.Email, e.NowID, e.PinnedID)
 }
 
-// Roles asks Entra, now, which of the admin and helpdesk groups u belongs
-// to. It is never cached: a person removed from the helpdesk group cannot
-// approve a minute later. It returns KindUpstream when Entra fails.
+// Roles asks Entra, now, which of the admin, helpdesk and creators
+// groups u belongs to (transitively). It is never cached: a person
+// removed from the helpdesk group cannot approve a minute later. It
+// returns KindUpstream when Entra fails.
 func (i *Identity) Roles(ctx context.Context, u domain.User) (Roles, error) {
-	groups, err := i.dir.MemberGroups(ctx, u.ID, []string{i.cfg.AdminGroup, i.cfg.HelpdeskGroup})
+	ids := []string{i.cfg.AdminGroup, i.cfg.HelpdeskGroup}
+	if i.cfg.CreatorsGroup != "" {
+		ids = append(ids, i.cfg.CreatorsGroup)
+	}
+	groups, err := i.dir.MemberGroups(ctx, u.ID, ids)
 	if err != nil {
 		return Roles{}, fmt.Errorf("roles of %s: %w", u.ID, err)
 	}
 	return Roles{
-		Admin:    i.cfg.AdminGroup != "" && slices.Contains(groups, i.cfg.AdminGroup),
-		Helpdesk: i.cfg.HelpdeskGroup != "" && slices.Contains(groups, i.cfg.HelpdeskGroup),
+		Admin:      i.cfg.AdminGroup != "" && slices.Contains(groups, i.cfg.AdminGroup),
+		Helpdesk:   i.cfg.HelpdeskGroup != "" && slices.Contains(groups, i.cfg.HelpdeskGroup),
+		NotCreator: i.cfg.CreatorsGroup != "" && !slices.Contains(groups, i.cfg.CreatorsGroup),
 	}, nil
+}
+
+// ErrNotCreator is the refusal of a create by someone outside
+// APPPASS_CREATORS_GROUP: it says whom to ask.
+func ErrNotCreator() error {
+	return domain.Errorf(domain.KindForbidden,
+		"Creating app passwords is limited to a group in your organisation, and you are not in it. You can still list and delete the ones you have. To create one, ask the helpdesk to add you to the app password creators group.")
+}
+
+// MayCreate reports, fresh from Entra, whether u may create app
+// passwords: always without a creators group, else when u is a
+// (transitive) member of it. KindUpstream when Entra fails.
+func (i *Identity) MayCreate(ctx context.Context, u domain.User) (bool, error) {
+	if i.cfg.CreatorsGroup == "" {
+		return true, nil
+	}
+	r, err := i.Roles(ctx, u)
+	return !r.NotCreator, err
 }
 
 // resolveWithRoles resolves actor and asks for their roles. Errors as

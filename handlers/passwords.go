@@ -37,6 +37,16 @@ func NewPasswords(id *Identity, trust *Trust, reconciler *Reconciler, entra Pass
 		holdings: holdings{apps: apps, store: store, cfg: cfg}, reconciler: reconciler, cfg: cfg, log: log}
 }
 
+// MayCreate reports, fresh from Entra, whether the acting person may
+// create app passwords (APPPASS_CREATORS_GROUP). Errors as Create.
+func (s *Passwords) MayCreate(ctx context.Context, actor domain.Actor) (bool, error) {
+	owner, err := s.id.Resolve(ctx, actor)
+	if err != nil {
+		return false, err
+	}
+	return s.id.MayCreate(ctx, owner)
+}
+
 // Limits returns the per-person limit rules.
 func (s *Passwords) Limits() Limits { return s.cfg.Limits }
 

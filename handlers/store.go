@@ -118,6 +118,10 @@ type PasswordStore interface {
 	// PasswordsLastUsed returns when each of ownerID's passwords last
 	// opened the mail gateway, by key id.
 	PasswordsLastUsed(ctx context.Context, ownerID string) (map[string]time.Time, error)
+	// ClaimAlert reports whether this caller, of all replicas, sends the
+	// helpdesk alert key now: true unless one was claimed at or after
+	// since.
+	ClaimAlert(ctx context.Context, key string, at, since time.Time) (bool, error)
 }
 
 // RevocationStore is the Revocations' store: revocation requests and

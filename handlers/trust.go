@@ -63,7 +63,8 @@ func NewTrust(entra OwnershipChecker, store TrustStore) *Trust {
 
 // Check returns the verdict on app (as Graph listed it, owner from its
 // tag), asking Entra only about an application the store knows nothing
-// of. Errors are Entra's (KindUpstream) or the store's.
+// of and whose owners the listing did not bring (OwnersKnown). Errors
+// are Entra's (KindUpstream) or the store's.
 func (t *Trust) Check(ctx context.Context, app domain.Application) (Verdict, error) {
 	if app.OwnerID == "" {
 		return Lookalike, nil
@@ -80,9 +81,11 @@ func (t *Trust) Check(ctx context.Context, app domain.Application) (Verdict, err
 	} else if ok {
 		return Verdict(f.Kind), nil
 	}
-	owned, err := t.entra.OwnedByApppass(ctx, app.ObjectID)
-	if err != nil {
-		return "", fmt.Errorf("trust %s: %w", app.ObjectID, err)
+	owned := app.OwnedByApppass
+	if !app.OwnersKnown {
+		if owned, err = t.entra.OwnedByApppass(ctx, app.ObjectID); err != nil {
+			return "", fmt.Errorf("trust %s: %w", app.ObjectID, err)
+		}
 	}
 	verdict := Lookalike
 	if owned {
@@ -101,4 +104,26 @@ func (t *Trust) Check(ctx context.Context, app domain.Application) (Verdict, err
 		return "", fmt.Errorf("trust %s: %w", app.ObjectID, err)
 	}
 	return verdict, nil
+}
+
+// Settled reports whether the store already records app (as the
+// person's application, or as a finding), so that Check needs nobody to
+// tell it who owns app. A scan that meets unsettled applications asks
+// for owners with its next pages.
+func (t *Trust) Settled(ctx context.Context, app domain.Application) (bool, error) {
+	if app.OwnerID == "" {
+		return true, nil
+	}
+	recorded, err := t.store.Application(ctx, app.OwnerID)
+	switch {
+	case err == nil && recorded.ObjectID == app.ObjectID:
+		return true, nil
+	case err != nil && domain.KindOf(err) != domain.KindNotFound:
+		return false, fmt.Errorf("trust %s: %w", app.ObjectID, err)
+	}
+	_, ok, err := t.store.Finding(ctx, app.ObjectID)
+	if err != nil {
+		return false, fmt.Errorf("trust %s: %w", app.ObjectID, err)
+	}
+	return ok, nil
 }

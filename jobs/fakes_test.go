@@ -145,6 +145,8 @@ func (idle) ResumeApprovals(context.Context) ([]domain.RevocationRequest, error)
 // apppass made them all.
 type trustAll struct{}
 
+func (trustAll) Settled(context.Context, domain.Application) (bool, error) { return true, nil }
+
 func (trustAll) Check(context.Context, domain.Application) (handlers.Verdict, error) {
 	return handlers.Trusted, nil
 }

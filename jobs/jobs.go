@@ -157,6 +157,9 @@ type Trust interface {
 	// Check returns the verdict on an application Entra lists (owner from
 	// its tag); only handlers.Trusted ones are apppass's.
 	Check(ctx context.Context, app domain.Application) (handlers.Verdict, error)
+	// Settled reports whether the store already records app, so that
+	// Check can decide about it without asking Entra for its owners.
+	Settled(ctx context.Context, app domain.Application) (bool, error)
 }
 
 // Reconciler removes credentials nobody received; *handlers.Reconciler
@@ -181,8 +184,10 @@ type Revocations interface {
 // satisfies it.
 type Scanner interface {
 	// ScanHolders calls fn with every apppass application and its owner's
-	// UPN ("" when unknown), streaming page by page.
-	ScanHolders(ctx context.Context, fn func(app domain.Application, upn string) error) error
+	// UPN ("" when unknown), streaming page by page. Before each page it
+	// asks withOwners (nil: never) whether the page should bring the
+	// applications' owners (OwnersKnown, OwnedByApppass).
+	ScanHolders(ctx context.Context, withOwners func() bool, fn func(app domain.Application, upn string) error) error
 	// CredentialSignIns calls fn with the last sign-in of every credential
 	// that has one. available is false, with no error, where the tenant
 	// has no sign-in data.

@@ -103,7 +103,7 @@ func (r *Runner) onlyHolders(ctx context.Context, leavers []domain.DirectoryChan
 	}
 	holders := map[string]bool{}
 	var gone []domain.DirectoryChange
-	err := r.entra.ScanHolders(ctx, func(app domain.Application, upn string) error {
+	err := r.entra.ScanHolders(ctx, nil, func(app domain.Application, upn string) error {
 		switch {
 		case left[app.OwnerID]:
 			holders[app.OwnerID] = true

@@ -52,6 +52,9 @@ type Runner struct {
 	cfg         Config
 	jobs        []*job
 	runs        atomic.Int64 // numbers this process's runs, for lease instances
+	// ownersSettled is set once a scan met only applications whose trust
+	// was settled; until then scans ask for owners with their first page.
+	ownersSettled atomic.Bool
 }
 
 // job is one job the Runner knows. A scheduled job has a cron spec; a

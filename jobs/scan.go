@@ -61,7 +61,18 @@ func (r *Runner) scan(ctx context.Context, withLastUse bool, fn func(h holder) e
 			r.log.DebugContext(ctx, "no sign-in data in this tenant; staleness is by age only")
 		}
 	}
-	err = r.entra.ScanHolders(ctx, func(app domain.Application, upn string) error {
+	// Owners come with the listing (100 a page instead of 999) while the
+	// store lacks records, as over a new store on an existing tenant, so
+	// that trust is settled without a Graph call per application: the
+	// first page of a process's first scan, and every page after one that
+	// met an unsettled application.
+	unsettled := !r.ownersSettled.Load()
+	met := false
+	withOwners := func() bool { w := unsettled; unsettled = false; return w }
+	err = r.entra.ScanHolders(ctx, withOwners, func(app domain.Application, upn string) error {
+		if ok, err := r.trust.Settled(ctx, app); err == nil && !ok {
+			unsettled, met = true, true
+		}
 		v, err := r.trust.Check(ctx, app)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -98,6 +109,7 @@ func (r *Runner) scan(ctx context.Context, withLastUse bool, fn func(h holder) e
 	if err != nil {
 		return lastUseKnown, fmt.Errorf("scan applications: %w", err)
 	}
+	r.ownersSettled.Store(!met)
 	return lastUseKnown, nil
 }
 

@@ -208,7 +208,7 @@ func TestScanHoldersReadsTheOwnersUPN(t *testing.T) {
 		t.Fatal(err)
 	}
 	upns := map[string]string{}
-	if err := g.ScanHolders(ctx, func(a domain.Application, upn string) error { upns[a.OwnerID] = upn; return nil }); err != nil {
+	if err := g.ScanHolders(ctx, nil, func(a domain.Application, upn string) error { upns[a.OwnerID] = upn; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(upns) != 3 || upns["u-alice"] != "alice@example.test" {

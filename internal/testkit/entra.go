@@ -259,9 +259,15 @@ func (e *Entra) LastUsed(_ context.Context, appID string) (map[string]time.Time,
 // TenantID implements handlers.PasswordEntra.
 func (e *Entra) TenantID() string { return "tenant" }
 
+// CredentialPolicy implements handlers.PasswordEntra: a tenant without an
+// app management policy.
+func (e *Entra) CredentialPolicy(context.Context) (domain.CredentialPolicy, error) {
+	return domain.CredentialPolicy{}, nil
+}
+
 // ScanHolders implements jobs.Scanner: every application, in the order
 // they were made, with copies of their credentials.
-func (e *Entra) ScanHolders(ctx context.Context, fn func(app domain.Application, upn string) error) error {
+func (e *Entra) ScanHolders(ctx context.Context, _ func() bool, fn func(app domain.Application, upn string) error) error {
 	if e.ScanFunc != nil {
 		return e.ScanFunc(ctx, fn)
 	}

@@ -22,7 +22,7 @@ func Limits(cfg config.Config) handlers.Limits {
 func Handlers(cfg config.Config, instance string, now func() time.Time) handlers.Config {
 	return handlers.Config{
 		Limits:     Limits(cfg),
-		AdminGroup: cfg.AdminGroup, HelpdeskGroup: cfg.HelpdeskGroup, RequestTTL: cfg.RequestTTL,
+		AdminGroup: cfg.AdminGroup, HelpdeskGroup: cfg.HelpdeskGroup, CreatorsGroup: cfg.CreatorsGroup, RequestTTL: cfg.RequestTTL,
 		PasswordLifetime: cfg.PasswordLifetime, LagWindow: cfg.LagWindow, ReconcileAfter: cfg.ReconcileAfter,
 		GiveUpAfter: cfg.GiveUpAfter, ResumeAfter: cfg.ResumeAfter(), Instance: instance, Now: now,
 	}
