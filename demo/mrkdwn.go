@@ -236,7 +236,7 @@ func unescape(s string) string {
 // bot/, jobs/ and handlers/ and fails on one missing here), and a few
 // more that people type.
 var emojiTable = map[string]string{
-	"broom": "🧹", "hourglass": "⌛", "hourglass_flowing_sand": "⏳", "key": "🔑", "lock": "🔒",
+	"broom": "🧹", "envelope_with_arrow": "📩", "hourglass": "⌛", "hourglass_flowing_sand": "⏳", "key": "🔑", "lock": "🔒",
 	"no_entry_sign": "🚫", "rotating_light": "🚨", "warning": "⚠️", "wastebasket": "🗑️", "white_check_mark": "✅",
 	"wave": "👋", "bar_chart": "📊", "x": "❌", "heavy_check_mark": "✔️", "information_source": "ℹ️",
 	"email": "📧", "calendar": "📅", "bell": "🔔", "tada": "🎉", "thumbsup": "👍", "+1": "👍", "eyes": "👀",
