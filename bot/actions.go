@@ -82,11 +82,11 @@ func (b *Bot) askDelete(ctx context.Context, w where, a domain.Actor, name, keyI
 		return
 	}
 	text := fmt.Sprintf("Delete the app password *%s* (created %s, starts with `%s…`)? Anything signing in with it stops working. This cannot be undone.",
-		escape(p.Name), day(p.Created), escape(p.Hint))
+		verbatim(p.Name), day(p.Created), escape(p.Hint))
 	confirm := button(actionDeleteConfirm, p.KeyID, "Delete")
 	confirm.Style = slack.StyleDanger
 	cancel := button(actionDeleteCancel, p.KeyID, "Cancel")
-	b.respondOrDM(ctx, w, reply{Text: "Delete " + escape(p.Name) + "?", Blocks: []slack.Block{
+	b.respondOrDM(ctx, w, reply{Text: "Delete " + verbatim(p.Name) + "?", Blocks: []slack.Block{
 		section(text), slack.NewActionBlock("delete", confirm, cancel),
 	}})
 }
@@ -100,7 +100,7 @@ func (b *Bot) confirmDelete(ctx context.Context, w where, a domain.Actor, keyID 
 		b.fail(ctx, w, "delete", err, true)
 		return
 	}
-	text := fmt.Sprintf(":wastebasket: Deleted *%s*. Devices using it can no longer sign in.", escape(p.Name))
+	text := fmt.Sprintf(":wastebasket: Deleted *%s*. Devices using it can no longer sign in.", verbatim(p.Name))
 	b.respondOrDM(ctx, w, reply{Text: text, Blocks: []slack.Block{section(text)}, Replace: true})
 	b.carryOut(ctx, handlers.OwnChange(a))
 }

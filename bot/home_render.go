@@ -153,7 +153,7 @@ func pendingBlocks(pending []handlers.PendingRequest, now time.Time, budget int)
 			break
 		}
 		text := fmt.Sprintf("*#%d* %s of %s, asked by %s %s\n*Reason:* %s", p.ID, escape(scope(p.RevocationRequest)),
-			escape(p.TargetName), actorRef(p.RequesterSlack), domain.Ago(now, p.CreatedAt), escape(p.Reason))
+			escape(p.TargetName), actorRef(p.RequesterSlack), domain.Ago(now, p.CreatedAt), verbatim(p.Reason))
 		if p.Status == domain.RevocationPartial {
 			text += "\n:warning: Approved by " + actorRef(p.DecidedSlack) + ", *partly done*: " + outcomeSummary(p.RevocationRequest) + "."
 		}

@@ -55,14 +55,14 @@ func revokedDM(req domain.RevocationRequest) string {
 	var removed []string
 	for _, it := range req.Items {
 		if it.Outcome == domain.OutcomeRemoved {
-			removed = append(removed, "• *"+escape(it.Password.Name)+"*")
+			removed = append(removed, "• *"+verbatim(it.Password.Name)+"*")
 		}
 	}
 	if len(removed) == 0 {
 		return ""
 	}
 	head := fmt.Sprintf(":lock: %s of your app passwords %s revoked at the request of %s, approved by %s.\n*Reason:* %s",
-		strconv.Itoa(len(removed)), domain.Plural(len(removed), "was", "were"), actorRef(req.RequesterSlack), actorRef(req.DecidedSlack), clip(escape(req.Reason), maxReasonShown/2))
+		strconv.Itoa(len(removed)), domain.Plural(len(removed), "was", "were"), actorRef(req.RequesterSlack), actorRef(req.DecidedSlack), clip(verbatim(req.Reason), maxReasonShown/2))
 	tail := "Devices using them can no longer sign in. `/apppass create NAME` makes a new one if you still need it."
 	budget := maxSectionText - utf8.RuneCountInString(head) - utf8.RuneCountInString(tail) - 2
 	return head + "\n" + joinRows(removed, budget, andMore) + "\n" + tail
@@ -87,7 +87,7 @@ func (s *Slack) notifyOutcome(ctx context.Context, req domain.RevocationRequest)
 			req.ID, escape(req.TargetName), req.DecidedSlack, outcomeSummary(req)))
 	case domain.RevocationDenied:
 		s.dmOrLog(ctx, req.RequesterSlack, fmt.Sprintf("Your revocation request #%d for %s was denied by <@%s>. Reason: %s",
-			req.ID, escape(req.TargetName), req.DecidedSlack, escape(req.DenyReason)))
+			req.ID, escape(req.TargetName), req.DecidedSlack, verbatim(req.DenyReason)))
 	case domain.RevocationExpired:
 		s.dmOrLog(ctx, req.RequesterSlack, fmt.Sprintf("Your revocation request #%d for %s expired without a decision; nothing was revoked.",
 			req.ID, escape(req.TargetName)))

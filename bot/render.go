@@ -40,7 +40,7 @@ func passwordRow(line string, del *slack.ButtonBlockElement) slack.Block {
 }
 
 func passwordLine(p domain.Password) string {
-	s := fmt.Sprintf("*%s*\nCreated %s · %s", escape(p.Name), day(p.Created), expiry(p.Expires))
+	s := fmt.Sprintf("*%s*\nCreated %s · %s", verbatim(p.Name), day(p.Created), expiry(p.Expires))
 	if p.LastUsed != nil {
 		s += " · last used " + day(*p.LastUsed)
 	}

@@ -67,7 +67,7 @@ func (b *Bot) requests(ctx context.Context, w where, a domain.Actor) {
 	var lines []string
 	for _, r := range reqs {
 		lines = append(lines, fmt.Sprintf("• *#%d* %s — %s of %s, asked by %s %s: %s",
-			r.ID, r.Status, escape(scope(r)), escape(r.TargetName), actorRef(r.RequesterSlack), domain.Ago(b.cfg.Now(), r.CreatedAt), clip(escape(r.Reason), 300)))
+			r.ID, r.Status, escape(scope(r)), escape(r.TargetName), actorRef(r.RequesterSlack), domain.Ago(b.cfg.Now(), r.CreatedAt), clip(verbatim(r.Reason), 300)))
 	}
 	waiting := domain.Count(len(reqs), "revocation request", "revocation requests") + " waiting"
 	text := fmt.Sprintf("*%s*\n%s", waiting, joinRows(lines, maxSectionText-40, andMore))

@@ -388,3 +388,23 @@ func TestRevokeAllCoversPasswordsMadeWhileItWaits(t *testing.T) {
 		t.Errorf("create after the decision failed")
 	}
 }
+
+// Names and reasons are echoed as typed everywhere a person reads them,
+// not only in the helpdesk channel: formatting characters cannot bold or
+// slant text in a list, a receipt or the owner's DM.
+func TestNamesAndReasonsAreEchoedVerbatimInListsAndDMs(t *testing.T) {
+	h := newHarness(t).start()
+	const zw = "\u200b"
+	h.Ask(alice, "create *Scanner*")
+	if out := h.Ask(alice, "list"); !strings.Contains(out, zw+"*"+zw+"Scanner"+zw+"*"+zw) {
+		t.Errorf("list does not show the name verbatim:\n%q", out)
+	}
+	h.Ask(adam, `revoke <@UALICE|alice> --all _urgent_ move`)
+	req := h.HelpdeskRequest()
+	h.Decide(hana, "revoke_approve", req)
+	h.WaitFor("alice's DM", func() bool { return len(h.Slack.DMsTo(alice)) > 0 })
+	dm := messageText(h.Slack.DMsTo(alice)[0])
+	if !strings.Contains(dm, zw+"_"+zw+"urgent"+zw+"_"+zw) || !strings.Contains(dm, zw+"*"+zw+"Scanner") {
+		t.Errorf("alice's DM does not echo the name and reason verbatim:\n%q", dm)
+	}
+}

@@ -104,7 +104,7 @@ func portOf(addr string) string {
 // for address), and the client and tenant ID with what they do not do.
 func secretReply(c domain.Created, gw Gateway, address string) reply {
 	intro := fmt.Sprintf(":key: Your new app password *%s* is below. *It is shown only this once*: copy it into the device now. "+
-		"apppass does not keep it and cannot show it again; if you lose it, delete it and create another.", escape(c.Password.Name))
+		"apppass does not keep it and cannot show it again; if you lose it, delete it and create another.", verbatim(c.Password.Name))
 	creds := fmt.Sprintf("*Password*\n```%s```\n*Client (application) ID*\n`%s`\n*Tenant ID*\n`%s`\n_%s_",
 		c.Secret.Reveal(), c.ClientID, c.TenantID, expiry(c.Password.Expires))
 	scope := c.Scope
@@ -125,7 +125,7 @@ func secretReply(c domain.Created, gw Gateway, address string) reply {
 		"The client and tenant ID are for a program that signs in with client credentials, which can do only what your administrators have granted (nothing, unless they did). " +
 		"Delete the password with `/apppass delete` when the device is gone."
 	return reply{
-		Text:   "Your new app password " + escape(c.Password.Name) + " (shown once)",
+		Text:   "Your new app password " + verbatim(c.Password.Name) + " (shown once)",
 		Blocks: append(blocks, contextBlock(how)),
 	}
 }
