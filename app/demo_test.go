@@ -67,7 +67,9 @@ func startDemoOn(t *testing.T, smtpAddr string) demoPage {
 	url := regexp.MustCompile(`open (http://\S+/)`)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if m := url.FindStringSubmatch(out.String()); m != nil {
+		// The data line is printed after the others: wait for it, so that
+		// none is read half-written.
+		if m := url.FindStringSubmatch(out.String()); m != nil && strings.Contains(out.String(), "Stop with Ctrl-C.") {
 			gw := regexp.MustCompile(`Mail gateway: (\S+) `).FindStringSubmatch(out.String())
 			dir := regexp.MustCompile(`Data and logs: (\S+) `).FindStringSubmatch(out.String())
 			if gw == nil || dir == nil {
