@@ -14,6 +14,7 @@ import (
 
 	"github.com/apppass/apppass/fakeentra"
 	"github.com/apppass/apppass/fakeexchange"
+	"github.com/apppass/apppass/internal/testkit"
 	xo "github.com/apppass/apppass/xoauth2"
 )
 
@@ -183,17 +184,9 @@ func TestLimits(t *testing.T) {
 	c.Reset()
 	// The 4th connection may come now that one closed (eventually: the
 	// server sees the QUIT asynchronously).
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		err := dial(t, ex).Auth(xo.NewClient(alice, tok))
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("a closed connection still counts: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Eventually(t, 5*time.Second, "a closed connection to stop counting", func() bool {
+		return dial(t, ex).Auth(xo.NewClient(alice, tok)) == nil
+	})
 	now = now.Add(time.Minute)
 	if err := c.SendMail(alice, []string{"bob@contoso.test"}, strings.NewReader("Subject: n\r\n\r\nx\r\n")); err != nil {
 		t.Errorf("a minute later: %v", err)

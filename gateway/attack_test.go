@@ -22,18 +22,13 @@ import (
 	"github.com/apppass/apppass/domain"
 	"github.com/apppass/apppass/fakeentra"
 	"github.com/apppass/apppass/gateway"
+	"github.com/apppass/apppass/internal/testkit"
 )
 
-// eventually polls cond every 10 ms until it holds or d passes.
+// eventually is testkit.Eventually, the one way tests here wait.
 func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, d, what, cond)
 }
 
 // rawConn is a plain connection to the STARTTLS listener from local
@@ -180,24 +175,9 @@ func TestConnectionFloodFromOneAddress(t *testing.T) {
 	}
 }
 
-// sendOn sends one message on an authenticated client.
+// sendOn sends one message on an authenticated client and keeps it open.
 func sendOn(c *smtp.Client, from string, to []string, msg []byte) error {
-	if err := c.Mail(from); err != nil {
-		return err
-	}
-	for _, a := range to {
-		if err := c.Rcpt(a); err != nil {
-			return err
-		}
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(msg); err != nil {
-		return err
-	}
-	return w.Close()
+	return testkit.MailTransaction(c, from, to, msg)
 }
 
 // In all: past MaxConnections, every address is refused alike.

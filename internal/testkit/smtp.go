@@ -3,9 +3,18 @@ package testkit
 import "net/smtp"
 
 // SendMail carries out one mail transaction on c, a session already past
-// TLS and AUTH: MAIL FROM from, RCPT TO each of to, DATA msg, then QUIT.
-// It returns the first error, a *textproto.Error when the server refuses.
+// TLS and AUTH (MailTransaction), then QUIT. It returns the first error, a
+// *textproto.Error when the server refuses.
 func SendMail(c *smtp.Client, from string, to []string, msg []byte) error {
+	if err := MailTransaction(c, from, to, msg); err != nil {
+		return err
+	}
+	return c.Quit()
+}
+
+// MailTransaction carries out MAIL FROM from, RCPT TO each of to and DATA
+// msg on c, leaving the session open for another.
+func MailTransaction(c *smtp.Client, from string, to []string, msg []byte) error {
 	if err := c.Mail(from); err != nil {
 		return err
 	}
@@ -21,8 +30,5 @@ func SendMail(c *smtp.Client, from string, to []string, msg []byte) error {
 	if _, err := w.Write(msg); err != nil {
 		return err
 	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return c.Quit()
+	return w.Close()
 }
