@@ -189,10 +189,10 @@ func TestHomeFitsSlacksLimits(t *testing.T) {
 	}
 	h.Start()
 	for i := range 150 {
-		req := &domain.RevocationRequest{RequesterSlack: adam, RequesterID: entraID(adam), TargetSlack: bob, TargetID: entraID(bob),
-			TargetName: "bob@example.test", All: true, Reason: strings.Repeat("<!here> left the company ", 20),
+		req := &domain.RevocationRequest{RequesterSlack: adam, RequesterID: entraID(adam),
+			Targets: []domain.RevocationTarget{{Slack: bob, ID: entraID(bob), Name: "bob@example.test"}}, All: true, Reason: strings.Repeat("<!here> left the company ", 20),
 			ExpiresAt: h.Clock.Now().Add(72 * time.Hour),
-			Items:     []domain.RevocationItem{{Password: domain.Password{KeyID: fmt.Sprint("k", i), Name: "Laptop"}}}}
+			Items:     []domain.RevocationItem{{TargetID: entraID(bob), Password: domain.Password{KeyID: fmt.Sprint("k", i), Name: "Laptop"}}}}
 		if err := h.App.DB.CreateRevocation(h.Ctx(), req); err != nil {
 			t.Fatal(err)
 		}

@@ -102,7 +102,7 @@ func mineText(mine []domain.RevocationRequest, now time.Time) string {
 	}
 	var b strings.Builder
 	for i, r := range mine {
-		line := fmt.Sprintf("• *#%d* %s of %s — %s\n", r.ID, escape(scope(r)), escape(r.TargetName), standing(r, now))
+		line := fmt.Sprintf("• *#%d* %s of %s — %s\n", r.ID, verbatim(scope(r)), whom(r), standing(r, now))
 		// Keep room for the last line, whatever the reasons' length.
 		if i == homeMineRows || len([]rune(b.String()))+len([]rune(line)) > homeSectionText-40 {
 			fmt.Fprintf(&b, "…and %d older.", len(mine)-i)
@@ -152,8 +152,8 @@ func pendingBlocks(pending []handlers.PendingRequest, now time.Time, budget int)
 			blocks = append(blocks, contextBlock(fmt.Sprintf("…and %d more. `/apppass requests` lists them all; each is in the helpdesk channel.", len(pending)-i)))
 			break
 		}
-		text := fmt.Sprintf("*#%d* %s of %s, asked by %s %s\n*Reason:* %s", p.ID, escape(scope(p.RevocationRequest)),
-			escape(p.TargetName), actorRef(p.RequesterSlack), domain.Ago(now, p.CreatedAt), verbatim(p.Reason))
+		text := fmt.Sprintf("*#%d* %s of %s, asked by %s %s\n*Reason:* %s", p.ID, verbatim(scope(p.RevocationRequest)),
+			whom(p.RevocationRequest), actorRef(p.RequesterSlack), domain.Ago(now, p.CreatedAt), verbatim(p.Reason))
 		if p.Status == domain.RevocationPartial {
 			text += "\n:warning: Approved by " + actorRef(p.DecidedSlack) + ", *partly done*: " + outcomeSummary(p.RevocationRequest) + "."
 		}

@@ -23,8 +23,9 @@ func homeState(passwords, max, pending, mine int, roles handlers.Roles) handlers
 			Name: domain.Clip(fmt.Sprintf("<!here> & %d %s", i, strings.Repeat("&", 64)), 64), Hint: "a<b", Created: now})
 	}
 	for i := range pending {
-		r := domain.RevocationRequest{ID: int64(i + 1), RequesterSlack: "UADAM", TargetName: "<!channel>@example.test", All: i%2 == 0,
-			Reason: long, Status: domain.RevocationPending, CreatedAt: now.Add(-time.Hour), ExpiresAt: now.Add(time.Hour),
+		r := domain.RevocationRequest{ID: int64(i + 1), RequesterSlack: "UADAM", All: i%2 == 0,
+			Targets: []domain.RevocationTarget{{Name: "<!channel>@example.test"}},
+			Reason:  long, Status: domain.RevocationPending, CreatedAt: now.Add(-time.Hour), ExpiresAt: now.Add(time.Hour),
 			Items: []domain.RevocationItem{{Password: domain.Password{Name: "<b>Laptop"}}}}
 		if i%5 == 4 {
 			r.Status = domain.RevocationPartial
@@ -32,7 +33,7 @@ func homeState(passwords, max, pending, mine int, roles handlers.Roles) handlers
 		st.Pending = append(st.Pending, handlers.PendingRequest{RevocationRequest: r, MayDecide: i%3 != 0, WhyNot: "you asked for it"})
 	}
 	for i := range mine {
-		st.Mine = append(st.Mine, domain.RevocationRequest{ID: int64(i + 1), TargetName: "<!here>", Status: domain.RevocationDenied,
+		st.Mine = append(st.Mine, domain.RevocationRequest{ID: int64(i + 1), Targets: []domain.RevocationTarget{{Name: "<!here>"}}, Status: domain.RevocationDenied,
 			DecidedSlack: "UHANA", DenyReason: long, Items: []domain.RevocationItem{{}}})
 	}
 	return st

@@ -89,21 +89,35 @@ func worstPasswords(n int) []domain.Password {
 
 func TestRenderersFitBlockKitWhateverTheInput(t *testing.T) {
 	reason := strings.Repeat("&", 1000)
-	req := domain.RevocationRequest{ID: 7, RequesterSlack: "UADAM", TargetSlack: "UALICE", TargetName: strings.Repeat("<", 113),
+	req := domain.RevocationRequest{ID: 7, RequesterSlack: "UADAM", Targets: []domain.RevocationTarget{{Slack: "UALICE", ID: "alice", Name: strings.Repeat("<", 113)}},
 		Reason: reason, DenyReason: reason, DecidedSlack: "UHANA", All: true}
 	for _, p := range worstPasswords(60) {
-		req.Items = append(req.Items, domain.RevocationItem{Password: p, Outcome: domain.OutcomeRemoved})
+		req.Items = append(req.Items, domain.RevocationItem{TargetID: "alice", Password: p, Outcome: domain.OutcomeRemoved})
+	}
+	// 50 people with 40 passwords each, as the most one request can hold.
+	several := req
+	several.Targets, several.Items = nil, nil
+	for i := range domain.MaxRevocationTargets {
+		id := fmt.Sprint("p", i)
+		several.Targets = append(several.Targets, domain.RevocationTarget{Slack: "U" + id, ID: id, Name: strings.Repeat("<", 100) + id})
+		for _, p := range worstPasswords(40) {
+			p.KeyID += id
+			several.Items = append(several.Items, domain.RevocationItem{TargetID: id, Password: p, Outcome: "failed: " + reason})
+		}
 	}
 	for _, st := range []domain.RevocationStatus{domain.RevocationPending, domain.RevocationApproving, domain.RevocationDone,
 		domain.RevocationPartial, domain.RevocationDenied, domain.RevocationExpired, domain.RevocationCancelled} {
-		req.Status = st
-		_, blocks := requestMessage(req)
-		checkBlocks(t, "request message ("+string(st)+")", blocks, maxMessageBlocks)
-		if raw, _ := json.Marshal(blocks); !strings.Contains(string(raw), "…and") {
-			t.Errorf("request message (%s) does not say rows were left out", st)
+		for _, r := range []domain.RevocationRequest{req, several} {
+			r.Status = st
+			what := fmt.Sprintf("request message for %d (%s)", len(r.Targets), st)
+			_, blocks := requestMessage(r)
+			checkBlocks(t, what, blocks, maxMessageBlocks)
+			if raw, _ := json.Marshal(blocks); !strings.Contains(string(raw), "…and") {
+				t.Errorf("%s does not say rows were left out", what)
+			}
 		}
 	}
-	dm := revokedDM(req)
+	dm, _ := revokedDM(req, "alice")
 	checkBlocks(t, "revocation DM", []slack.Block{section(dm)}, maxMessageBlocks)
 	if utf8.RuneCountInString(dm) > maxSectionText || !strings.Contains(dm, "…and") || !strings.Contains(dm, "Devices using them") {
 		t.Errorf("revocation DM of %d characters, or without its \"…and N more\" and ending:\n%s", utf8.RuneCountInString(dm), dm)

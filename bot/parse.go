@@ -38,18 +38,22 @@ type command struct {
 	// Name is the app password name for create and delete, and for revoke
 	// when All is false.
 	Name string
-	// Target is the Slack user id a revoke or show is about, when the
-	// person was named by a mention.
-	Target string
-	// TargetEmail is the lower-cased email address a revoke or show is
-	// about, when the person was named by address (a leaver whose Slack
-	// account is gone).
-	TargetEmail string
-	All         bool
-	Reason      string
+	// People are whom a revoke (one or more) or show (one) is about, in
+	// the order named.
+	People []personRef
+	All    bool
+	Reason string
 	// Scope is what a created password may be used for: send-only unless
 	// --read (and --from CIDR,…) follow the name (SPEC §16).
 	Scope domain.Scope
+}
+
+// personRef is how a command names a person: by mention (their Slack
+// user id) or by address (the lower-cased email address: a leaver whose
+// Slack account is gone). Exactly one is set.
+type personRef struct {
+	Slack string
+	Email string
 }
 
 // mention matches an escaped Slack user mention, <@U123> or <@U123|name>.
@@ -148,34 +152,51 @@ func parseCommand(text string) (command, error) {
 	}
 }
 
-// parseTarget reads the person a revoke or show is about from the raw
-// text: a mention, or an email address (plain or as Slack's mailto link).
-// It returns the rest of the raw text after it.
+// parseTarget reads the person a revoke or show is about from the start
+// of the raw text: a mention, or an email address (plain or as Slack's
+// mailto link). It returns the rest of the raw text after it, its
+// leading white space trimmed.
 func parseTarget(s string) (command, string, bool) {
+	s = strings.TrimSpace(s)
 	if m := mention.FindStringSubmatch(s); m != nil {
-		return command{Target: m[1]}, s[len(m[0]):], true
+		return command{People: []personRef{{Slack: m[1]}}}, strings.TrimSpace(s[len(m[0]):]), true
 	}
 	if m := mailto.FindStringSubmatch(s); m != nil && address.MatchString(m[1]) {
-		return command{TargetEmail: strings.ToLower(m[1])}, s[len(m[0]):], true
+		return command{People: []personRef{{Email: strings.ToLower(m[1])}}}, strings.TrimSpace(s[len(m[0]):]), true
 	}
 	word, rest := cutWord(s)
 	if m := address.FindString(word); m != "" && m == word {
-		return command{TargetEmail: strings.ToLower(word)}, rest, true
+		return command{People: []personRef{{Email: strings.ToLower(word)}}}, rest, true
 	}
 	return command{}, s, false
 }
 
-// parseRevoke parses "@user NAME|--all REASON". A name with spaces is
-// quoted: revoke @bob "iPhone Mail" lost the phone. The person may also be
-// named by email address.
+// parseRevoke parses "@a [@b carol@example.com …] NAME|--all REASON":
+// one or more people (up to domain.MaxRevocationTargets, by mention or
+// email address), then a password name (quoted when it has spaces:
+// revoke @bob "iPhone Mail" lost the phone) or --all, then the reason. A
+// name that is itself an email address must be quoted, or it is read as
+// one more person.
 func parseRevoke(rest string) (command, error) {
-	usage := domain.Errorf(domain.KindInvalid, "Use `/apppass revoke @person NAME|--all REASON` (or the person's email address instead of @person), for example `/apppass revoke @bob \"iPhone Mail\" phone stolen`.")
-	c, after, ok := parseTarget(rest)
-	if !ok {
+	usage := domain.Errorf(domain.KindInvalid, "Use `/apppass revoke @person NAME|--all REASON` (or the person's email address instead of @person, and several people for `--all`), for example `/apppass revoke @bob \"iPhone Mail\" phone stolen` or `/apppass revoke @bob @carol dave@example.com --all scanner compromised`.")
+	c := command{Verb: verbRevoke}
+	for {
+		p, after, ok := parseTarget(rest)
+		if !ok {
+			break
+		}
+		c.People = append(c.People, p.People...)
+		rest = after
+	}
+	if len(c.People) == 0 {
 		return command{}, usage
 	}
-	c.Verb = verbRevoke
-	rest = strings.TrimSpace(plainText(after))
+	if len(c.People) > domain.MaxRevocationTargets {
+		// Refused before anyone is looked up in Slack or Entra.
+		return command{}, domain.Errorf(domain.KindInvalid, "One request can name at most %d people, and this one names %d. Please split it.",
+			domain.MaxRevocationTargets, len(c.People))
+	}
+	rest = strings.TrimSpace(plainText(rest))
 	switch {
 	case strings.HasPrefix(strings.ToLower(rest), "--all"):
 		c.All = true

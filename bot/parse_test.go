@@ -2,6 +2,7 @@ package bot
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,26 +25,26 @@ func TestParseCommand(t *testing.T) {
 		{"create without name", "create", command{Verb: verbCreate}, false},
 		{"delete", "delete iPhone Mail", command{Verb: verbDelete, Name: "iPhone Mail"}, false},
 		{"delete without name", "delete", command{}, true},
-		{"revoke one", `revoke <@U123|bob> Outlook lost laptop`, command{Verb: verbRevoke, Target: "U123", Name: "Outlook", Reason: "lost laptop"}, false},
-		{"revoke quoted", `revoke <@U123|bob> "iPhone Mail" stolen`, command{Verb: verbRevoke, Target: "U123", Name: "iPhone Mail", Reason: "stolen"}, false},
-		{"revoke all", `revoke <@W9AB> --all left the company`, command{Verb: verbRevoke, Target: "W9AB", All: true, Reason: "left the company"}, false},
+		{"revoke one", `revoke <@U123|bob> Outlook lost laptop`, command{Verb: verbRevoke, People: []personRef{{Slack: "U123"}}, Name: "Outlook", Reason: "lost laptop"}, false},
+		{"revoke quoted", `revoke <@U123|bob> "iPhone Mail" stolen`, command{Verb: verbRevoke, People: []personRef{{Slack: "U123"}}, Name: "iPhone Mail", Reason: "stolen"}, false},
+		{"revoke all", `revoke <@W9AB> --all left the company`, command{Verb: verbRevoke, People: []personRef{{Slack: "W9AB"}}, All: true, Reason: "left the company"}, false},
 		{"revoke no reason", `revoke <@U123|bob> --all`, command{}, true},
 		{"revoke no target", `revoke bob --all gone`, command{}, true},
 		{"revoke --allx", `revoke <@U1> --allx why`, command{}, true},
-		{"show", "show <@U42|carol>", command{Verb: verbShow, Target: "U42"}, false},
+		{"show", "show <@U42|carol>", command{Verb: verbShow, People: []personRef{{Slack: "U42"}}}, false},
 		{"show trailing", "show <@U42|carol> more", command{}, true},
 		{"requests", "requests", command{Verb: verbRequests}, false},
 		// Slack escapes &, < and > in the text; apppass unescapes once.
 		{"create escaped ampersand", "create Mail &amp; Calendar", command{Verb: verbCreate, Name: "Mail & Calendar"}, false},
 		{"create escaped angles", "create &lt;b&gt; &amp;lt;", command{Verb: verbCreate, Name: "<b> &lt;"}, false},
 		{"delete escaped", "delete Mail &amp; Calendar", command{Verb: verbDelete, Name: "Mail & Calendar"}, false},
-		{"revoke escaped name", `revoke <@U123|bob> "Mail &amp; Calendar" lost &lt;laptop&gt;`, command{Verb: verbRevoke, Target: "U123", Name: "Mail & Calendar", Reason: "lost <laptop>"}, false},
+		{"revoke escaped name", `revoke <@U123|bob> "Mail &amp; Calendar" lost &lt;laptop&gt;`, command{Verb: verbRevoke, People: []personRef{{Slack: "U123"}}, Name: "Mail & Calendar", Reason: "lost <laptop>"}, false},
 		// An escaped mention is text, never a person.
 		{"revoke escaped mention is no target", `revoke &lt;@U123&gt; --all left`, command{}, true},
-		{"revoke by email", `revoke alice@contoso.com --all left`, command{Verb: verbRevoke, TargetEmail: "alice@contoso.com", All: true, Reason: "left"}, false},
-		{"revoke by mailto link", `revoke <mailto:alice@contoso.com|alice@contoso.com> --all left`, command{Verb: verbRevoke, TargetEmail: "alice@contoso.com", All: true, Reason: "left"}, false},
-		{"show by email", "show Alice@Contoso.com", command{Verb: verbShow, TargetEmail: "alice@contoso.com"}, false},
-		{"show by mailto link", "show <mailto:Alice@Contoso.com|Alice@Contoso.com>", command{Verb: verbShow, TargetEmail: "alice@contoso.com"}, false},
+		{"revoke by email", `revoke alice@contoso.com --all left`, command{Verb: verbRevoke, People: []personRef{{Email: "alice@contoso.com"}}, All: true, Reason: "left"}, false},
+		{"revoke by mailto link", `revoke <mailto:alice@contoso.com|alice@contoso.com> --all left`, command{Verb: verbRevoke, People: []personRef{{Email: "alice@contoso.com"}}, All: true, Reason: "left"}, false},
+		{"show by email", "show Alice@Contoso.com", command{Verb: verbShow, People: []personRef{{Email: "alice@contoso.com"}}}, false},
+		{"show by mailto link", "show <mailto:Alice@Contoso.com|Alice@Contoso.com>", command{Verb: verbShow, People: []personRef{{Email: "alice@contoso.com"}}}, false},
 		{"show not an email", "show alice", command{}, true},
 		// With should_escape Slack rewrites URLs, addresses and #channels
 		// into links; names are what the person typed (SPEC §4).
@@ -57,15 +58,26 @@ func TestParseCommand(t *testing.T) {
 		{"create with a special mention", "create <!here> &amp; <!subteam^S1|@ops>", command{Verb: verbCreate, Name: "<!here> & <!subteam^S1|@ops>"}, false},
 		{"create with a link label escaped", "create <http://a.example/?x=1&amp;y=2|a.example/?x=1&amp;y=2>", command{Verb: verbCreate, Name: "a.example/?x=1&y=2"}, false},
 		{"delete with a host name", "delete printer <http://office.example.com|office.example.com>", command{Verb: verbDelete, Name: "printer office.example.com"}, false},
-		{"revoke host name", `revoke <@U1|bob> <http://office.example.com|office.example.com> printer gone`, command{Verb: verbRevoke, Target: "U1", Name: "office.example.com", Reason: "printer gone"}, false},
-		{"revoke quoted host name", `revoke <@U1|bob> "printer <http://office.example.com|office.example.com>" gone`, command{Verb: verbRevoke, Target: "U1", Name: "printer office.example.com", Reason: "gone"}, false},
-		{"revoke reason with links", `revoke <mailto:a@example.com|a@example.com> --all see <#C1|it-tickets> and <https://t.example/1|t.example/1>`, command{Verb: verbRevoke, TargetEmail: "a@example.com", All: true, Reason: "see #it-tickets and t.example/1"}, false},
+		{"revoke host name", `revoke <@U1|bob> <http://office.example.com|office.example.com> printer gone`, command{Verb: verbRevoke, People: []personRef{{Slack: "U1"}}, Name: "office.example.com", Reason: "printer gone"}, false},
+		{"revoke quoted host name", `revoke <@U1|bob> "printer <http://office.example.com|office.example.com>" gone`, command{Verb: verbRevoke, People: []personRef{{Slack: "U1"}}, Name: "printer office.example.com", Reason: "gone"}, false},
+		{"revoke reason with links", `revoke <mailto:a@example.com|a@example.com> --all see <#C1|it-tickets> and <https://t.example/1|t.example/1>`, command{Verb: verbRevoke, People: []personRef{{Email: "a@example.com"}}, All: true, Reason: "see #it-tickets and t.example/1"}, false},
 		{"unknown verb as link", "<http://x.example|x.example>", command{Verb: verbHelp, Unknown: "x.example"}, false},
 		// A reason may not forge lines or reorder text in the helpdesk post.
-		{"revoke reason bidi and zero width", "revoke <@U1> --all left\u202e the\u200b company", command{Verb: verbRevoke, Target: "U1", All: true, Reason: "left the company"}, false},
-		{"revoke reason line separator", "revoke <@U1> --all left\u2028Approved by CISO", command{Verb: verbRevoke, Target: "U1", All: true, Reason: "left Approved by CISO"}, false},
-		{"revoke reason newline", "revoke <@U1> --all left\nApproved by CISO", command{Verb: verbRevoke, Target: "U1", All: true, Reason: "left Approved by CISO"}, false},
+		{"revoke reason bidi and zero width", "revoke <@U1> --all left\u202e the\u200b company", command{Verb: verbRevoke, People: []personRef{{Slack: "U1"}}, All: true, Reason: "left the company"}, false},
+		{"revoke reason line separator", "revoke <@U1> --all left\u2028Approved by CISO", command{Verb: verbRevoke, People: []personRef{{Slack: "U1"}}, All: true, Reason: "left Approved by CISO"}, false},
+		{"revoke reason newline", "revoke <@U1> --all left\nApproved by CISO", command{Verb: verbRevoke, People: []personRef{{Slack: "U1"}}, All: true, Reason: "left Approved by CISO"}, false},
 		{"revoke reason only format chars", "revoke <@U1> --all \u200b\u202e", command{}, true},
+		{"revoke several", "revoke <@U1|a> <@W2>  <mailto:Carol@Contoso.com|Carol@Contoso.com> dave@contoso.com --all scanner compromised",
+			command{Verb: verbRevoke, People: []personRef{{Slack: "U1"}, {Slack: "W2"}, {Email: "carol@contoso.com"}, {Email: "dave@contoso.com"}},
+				All: true, Reason: "scanner compromised"}, false},
+		{"revoke one name of several", `revoke <@U1> <@U2> "Scan to mail" compromised`,
+			command{Verb: verbRevoke, People: []personRef{{Slack: "U1"}, {Slack: "U2"}}, Name: "Scan to mail", Reason: "compromised"}, false},
+		{"revoke a quoted address as name", `revoke <@U1> "scan@office.example" compromised`,
+			command{Verb: verbRevoke, People: []personRef{{Slack: "U1"}}, Name: "scan@office.example", Reason: "compromised"}, false},
+		{"revoke several without name or --all", "revoke <@U1> <@U2>", command{}, true},
+		{"revoke 51 people", "revoke " + strings.Repeat("<@U1> ", 51) + "--all x", command{}, true},
+		{"revoke 50 people", "revoke " + strings.Repeat("a@b.example ", 50) + "--all x",
+			command{Verb: verbRevoke, People: slices.Repeat([]personRef{{Email: "a@b.example"}}, 50), All: true, Reason: "x"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,11 +159,11 @@ func FuzzParseCommand(f *testing.F) {
 		}
 		switch c.Verb {
 		case verbRevoke:
-			if (c.Target == "" && c.TargetEmail == "") || c.Reason == "" || (!c.All && strings.TrimSpace(c.Name) == "") {
+			if len(c.People) == 0 || c.Reason == "" || (!c.All && strings.TrimSpace(c.Name) == "") {
 				t.Fatalf("incomplete revoke from %q: %+v", in, c)
 			}
 		case verbShow:
-			if c.Target == "" && c.TargetEmail == "" {
+			if len(c.People) != 1 {
 				t.Fatalf("show without target from %q", in)
 			}
 		case verbDelete:

@@ -26,12 +26,19 @@ func (b *Bot) revoke(ctx context.Context, w where, a domain.Actor, cmd command) 
 		b.fail(ctx, w, "revoke", domain.Errorf(domain.KindInvalid, "Revocations are not set up: APPPASS_HELPDESK_CHANNEL is missing. Please tell the apppass administrator."), false)
 		return
 	}
-	target, err := b.target(ctx, cmd)
-	if err != nil {
-		b.fail(ctx, w, "revoke", err, false)
-		return
+	targets := make([]domain.Actor, 0, len(cmd.People))
+	for _, p := range cmd.People {
+		t, err := b.target(ctx, p)
+		if err != nil {
+			if len(cmd.People) > 1 {
+				err = domain.Wrap(domain.KindOf(err), err, personLabel(p)+": "+domain.MessageOf(err))
+			}
+			b.fail(ctx, w, "revoke", err, false)
+			return
+		}
+		targets = append(targets, t)
 	}
-	req, err := b.h.Revocations.Request(ctx, a, target, cmd.Name, cmd.All, cmd.Reason)
+	req, err := b.h.Revocations.Request(ctx, a, targets, cmd.Name, cmd.All, cmd.Reason)
 	if err != nil {
 		b.fail(ctx, w, "revoke", err, false)
 		return
@@ -50,7 +57,7 @@ func (b *Bot) revoke(ctx context.Context, w where, a domain.Actor, cmd command) 
 	}
 	defer b.carryOut(ctx, handlers.RevocationChange(req))
 	msg := fmt.Sprintf("Request *#%d* is filed: revoke %s of %s. The helpdesk decides in <#%s>; you'll get a DM with the outcome.",
-		req.ID, escape(scope(req)), escape(req.TargetName), b.cfg.HelpdeskChannel)
+		req.ID, verbatim(scope(req)), whom(req), b.cfg.HelpdeskChannel)
 	b.respondOrDM(ctx, w, reply{Text: msg, Blocks: []slack.Block{section(msg)}})
 }
 
@@ -67,7 +74,7 @@ func (b *Bot) requests(ctx context.Context, w where, a domain.Actor) {
 	var lines []string
 	for _, r := range reqs {
 		lines = append(lines, fmt.Sprintf("• *#%d* %s — %s of %s, asked by %s %s: %s",
-			r.ID, r.Status, escape(scope(r)), escape(r.TargetName), actorRef(r.RequesterSlack), domain.Ago(b.cfg.Now(), r.CreatedAt), clip(verbatim(r.Reason), 300)))
+			r.ID, r.Status, verbatim(scope(r)), whom(r), actorRef(r.RequesterSlack), domain.Ago(b.cfg.Now(), r.CreatedAt), clip(verbatim(r.Reason), 300)))
 	}
 	waiting := domain.Count(len(reqs), "revocation request", "revocation requests") + " waiting"
 	text := fmt.Sprintf("*%s*\n%s", waiting, joinRows(lines, maxSectionText-40, andMore))
@@ -75,7 +82,7 @@ func (b *Bot) requests(ctx context.Context, w where, a domain.Actor) {
 }
 
 func (b *Bot) show(ctx context.Context, w where, a domain.Actor, cmd command) {
-	target, err := b.target(ctx, cmd)
+	target, err := b.target(ctx, cmd.People[0])
 	if err != nil {
 		b.fail(ctx, w, "show", err, false)
 		return
@@ -117,7 +124,10 @@ func (b *Bot) approve(ctx context.Context, w where, a domain.Actor, value string
 		b.fail(ctx, w, "approve", err, false)
 		return
 	}
-	b.slack.publishRevocation(ctx, req)
+	if err := b.h.Revocations.Told(ctx, req.ID, b.slack.publishRevocation(ctx, req)); err != nil {
+		// At worst someone is told a second time at a Retry.
+		b.log.ErrorContext(ctx, "revocation notices not recorded", "request", req.ID, "err", err)
+	}
 	b.carryOut(ctx, handlers.RevocationChange(req))
 }
 
@@ -167,22 +177,22 @@ func (b *Bot) requestID(ctx context.Context, w where, value string) (int64, bool
 	return id, true
 }
 
-// target is the person a revoke or show names: by mention, their Slack
+// target is a person a revoke or show names: by mention, their Slack
 // profile, read even when the account is deactivated (the usual case for
 // a leaver: users.info still shows the profile email); by email address,
 // that address, with their Slack id when Slack still finds them. Bots are
 // refused. Handlers then look the person up in Entra.
-func (b *Bot) target(ctx context.Context, cmd command) (domain.Actor, error) {
-	if cmd.TargetEmail != "" {
-		t := domain.Actor{Email: cmd.TargetEmail}
-		if u, err := b.slack.userByEmail(ctx, cmd.TargetEmail); err == nil && !u.IsBot {
+func (b *Bot) target(ctx context.Context, p personRef) (domain.Actor, error) {
+	if p.Email != "" {
+		t := domain.Actor{Email: p.Email}
+		if u, err := b.slack.userByEmail(ctx, p.Email); err == nil && !u.IsBot {
 			t.SlackID, t.Name = u.ID, u.RealName
 		}
 		return t, nil
 	}
-	u, err := b.slack.userInfo(ctx, cmd.Target)
+	u, err := b.slack.userInfo(ctx, p.Slack)
 	if err != nil {
-		return domain.Actor{}, domain.Wrap(domain.KindUpstream, fmt.Errorf("users.info %s: %w", cmd.Target, err),
+		return domain.Actor{}, domain.Wrap(domain.KindUpstream, fmt.Errorf("users.info %s: %w", p.Slack, err),
 			"Slack did not tell me who that is. Please try again in a minute, or name the person by email address.")
 	}
 	if u.IsBot {
@@ -191,14 +201,42 @@ func (b *Bot) target(ctx context.Context, cmd command) (domain.Actor, error) {
 	return domain.Actor{SlackID: u.ID, Email: u.Profile.Email, Name: u.RealName}, nil
 }
 
-func scope(r domain.RevocationRequest) string {
-	if r.All {
-		return fmt.Sprintf("all %d app passwords", len(r.Items))
+// personLabel names a person as the admin named them, for a refusal
+// that must say which of several it is about. It is escaped.
+func personLabel(p personRef) string {
+	if p.Email != "" {
+		return escape(p.Email)
 	}
-	if len(r.Items) == 1 {
+	return "<@" + p.Slack + ">"
+}
+
+// scope says which passwords r covers, as plain text (escape it).
+func scope(r domain.RevocationRequest) string {
+	switch {
+	case r.All && len(r.Items) == 1:
+		return "the one app password"
+	case r.All:
+		return fmt.Sprintf("all %d app passwords", len(r.Items))
+	case len(r.Items) == 1:
 		return "the app password “" + r.Items[0].Password.Name + "”"
+	case len(r.Items) > 0 && len(r.Targets) > 1:
+		return fmt.Sprintf("%d app passwords called “%s”", len(r.Items), r.Items[0].Password.Name)
 	}
 	return fmt.Sprintf("%d app passwords", len(r.Items))
+}
+
+// whom names r's people for a one-line mention, escaped: "alice@x" for
+// one, "3 people (alice@x, bob@x and carol@x)" for several, the rest
+// counted beyond a few.
+func whom(r domain.RevocationRequest) string {
+	names := r.TargetNames()
+	for i := range names {
+		names[i] = verbatim(names[i])
+	}
+	if len(names) == 1 {
+		return names[0]
+	}
+	return fmt.Sprintf("%d people (%s)", len(names), domain.List(names, 5))
 }
 
 func outcomeSummary(r domain.RevocationRequest) string {

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -22,6 +23,29 @@ func Plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// List joins items as a sentence does: "a", "a and b", "a, b and c";
+// beyond max items, the rest are counted: "a, b and 3 others".
+func List(items []string, max int) string {
+	if max < 1 {
+		max = 1
+	}
+	shown := items
+	rest := 0
+	if len(items) > max {
+		shown, rest = items[:max], len(items)-max
+	}
+	switch {
+	case len(shown) == 0:
+		return ""
+	case rest > 0:
+		return strings.Join(shown, ", ") + " and " + Count(rest, "other", "others")
+	case len(shown) == 1:
+		return shown[0]
+	default:
+		return strings.Join(shown[:len(shown)-1], ", ") + " and " + shown[len(shown)-1]
+	}
 }
 
 // HumanDuration writes d as a person would: "15 minutes", "1 hour",

@@ -25,6 +25,26 @@ func TestCount(t *testing.T) {
 	}
 }
 
+func TestList(t *testing.T) {
+	tests := []struct {
+		items []string
+		max   int
+		want  string
+	}{
+		{nil, 3, ""},
+		{[]string{"a"}, 3, "a"},
+		{[]string{"a", "b"}, 3, "a and b"},
+		{[]string{"a", "b", "c"}, 3, "a, b and c"},
+		{[]string{"a", "b", "c", "d"}, 3, "a, b, c and 1 other"},
+		{[]string{"a", "b", "c", "d", "e"}, 2, "a, b and 3 others"},
+	}
+	for _, tt := range tests {
+		if got := domain.List(tt.items, tt.max); got != tt.want {
+			t.Errorf("List(%q, %d) = %q, want %q", tt.items, tt.max, got, tt.want)
+		}
+	}
+}
+
 func TestHumanDuration(t *testing.T) {
 	tests := []struct {
 		d    time.Duration

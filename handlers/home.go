@@ -86,8 +86,10 @@ func (h *Home) View(ctx context.Context, actor domain.Actor) (HomeState, error) 
 			switch {
 			case q.RequesterID == l.Owner.ID || q.RequesterSlack == actor.SlackID:
 				p.MayDecide, p.WhyNot = false, "you asked for it"
-			case q.TargetID == l.Owner.ID || q.TargetSlack == actor.SlackID:
+			case q.Concerns(l.Owner.ID, actor.SlackID) && len(q.Targets) == 1:
 				p.MayDecide, p.WhyNot = false, "they are your own app passwords"
+			case q.Concerns(l.Owner.ID, actor.SlackID):
+				p.MayDecide, p.WhyNot = false, "your own app passwords are among them"
 			}
 			st.Pending = append(st.Pending, p)
 		}
@@ -119,9 +121,13 @@ func OwnChange(actor domain.Actor) Effects {
 
 // RevocationChange is what follows a change to revocation request req
 // (filed, approved, denied, retried, expired, resumed): the Home tabs of
-// its requester, its target and whoever decided it show it.
+// its requester, each of its people and whoever decided it show it.
 func RevocationChange(req domain.RevocationRequest) Effects {
-	return Effects{RefreshHome: refreshList(req.RequesterSlack, req.TargetSlack, req.DecidedSlack)}
+	ids := []string{req.RequesterSlack}
+	for _, t := range req.Targets {
+		ids = append(ids, t.Slack)
+	}
+	return Effects{RefreshHome: refreshList(append(ids, req.DecidedSlack)...)}
 }
 
 // refreshList keeps the Slack user ids among ids, once each; apppass's own

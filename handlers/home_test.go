@@ -105,10 +105,12 @@ func TestWhoseHomeAChangeRefreshes(t *testing.T) {
 		want []string
 	}{
 		{"own change", handlers.OwnChange(alice.actor), []string{"Ualice"}},
-		{"filed", handlers.RevocationChange(domain.RevocationRequest{RequesterSlack: "Uadam", TargetSlack: "Ualice"}), []string{"Uadam", "Ualice"}},
-		{"decided", handlers.RevocationChange(domain.RevocationRequest{RequesterSlack: "Uadam", TargetSlack: "Ualice", DecidedSlack: "Uhana"}), []string{"Uadam", "Ualice", "Uhana"}},
+		{"filed", handlers.RevocationChange(domain.RevocationRequest{RequesterSlack: "Uadam", Targets: []domain.RevocationTarget{{Slack: "Ualice"}}}), []string{"Uadam", "Ualice"}},
+		{"decided", handlers.RevocationChange(domain.RevocationRequest{RequesterSlack: "Uadam", Targets: []domain.RevocationTarget{{Slack: "Ualice"}}, DecidedSlack: "Uhana"}), []string{"Uadam", "Ualice", "Uhana"}},
 		{"target not in Slack, decided by apppass", handlers.RevocationChange(domain.RevocationRequest{RequesterSlack: "Uadam", DecidedSlack: "apppass"}), []string{"Uadam"}},
-		{"requester decides nothing twice", handlers.RevocationChange(domain.RevocationRequest{RequesterSlack: "Uholly", TargetSlack: "Ualice", DecidedSlack: "Uholly"}), []string{"Uholly", "Ualice"}},
+		{"several people, one not in Slack", handlers.RevocationChange(domain.RevocationRequest{RequesterSlack: "Uadam",
+			Targets: []domain.RevocationTarget{{Slack: "Ualice"}, {}, {Slack: "Ubob"}, {Slack: "Ualice"}}, DecidedSlack: "Uhana"}), []string{"Uadam", "Ualice", "Ubob", "Uhana"}},
+		{"requester decides nothing twice", handlers.RevocationChange(domain.RevocationRequest{RequesterSlack: "Uholly", Targets: []domain.RevocationTarget{{Slack: "Ualice"}}, DecidedSlack: "Uholly"}), []string{"Uholly", "Ualice"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -109,18 +109,18 @@ func (s *Revocations) requestOffboarding(ctx context.Context, l Leaver, h holdin
 		return l, nil
 	}
 	req := domain.RevocationRequest{
-		RequesterSlack: offboardActor, TargetID: l.OwnerID, TargetName: l.Name, All: true,
+		RequesterSlack: offboardActor, Targets: []domain.RevocationTarget{{ID: l.OwnerID, Name: l.Name}}, All: true,
 		Reason:    fmt.Sprintf("Their Entra account was %s (apppass's offboarding check).", l.Reason),
 		ExpiresAt: s.cfg.Now().Add(s.cfg.RequestTTL),
 	}
 	for _, p := range h.all() {
-		req.Items = append(req.Items, domain.RevocationItem{Password: p})
+		req.Items = append(req.Items, domain.RevocationItem{TargetID: l.OwnerID, Password: p})
 	}
 	if err := s.store.CreateRevocation(ctx, &req); err != nil {
 		return l, fmt.Errorf("offboard %s: %w", l.OwnerID, err)
 	}
 	s.audit.record(ctx, domain.AuditEvent{ActorSlack: offboardActor, SubjectID: l.OwnerID, Action: "revoke-request",
-		Name: revocationScope(req), Outcome: fmt.Sprintf("filed #%d: account %s", req.ID, l.Reason)})
+		Name: revocationScope(req, l.OwnerID), Outcome: fmt.Sprintf("filed #%d: account %s", req.ID, l.Reason)})
 	l.Request = &req
 	return l, nil
 }

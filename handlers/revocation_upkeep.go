@@ -12,8 +12,10 @@ import (
 func (s *Revocations) Expire(ctx context.Context) ([]domain.RevocationRequest, error) {
 	expired, err := s.store.ExpireRevocations(ctx, s.cfg.Now())
 	for _, r := range expired {
-		s.audit.record(ctx, domain.AuditEvent{ActorSlack: "apppass", SubjectID: r.TargetID, Action: "revoke-expire",
-			Name: fmt.Sprintf("#%d", r.ID), Outcome: "expired"})
+		for _, t := range r.Targets {
+			s.audit.record(ctx, domain.AuditEvent{ActorSlack: "apppass", SubjectID: t.ID, Action: "revoke-expire",
+				Name: fmt.Sprintf("#%d", r.ID), Outcome: "expired"})
+		}
 	}
 	if err != nil {
 		return expired, fmt.Errorf("expire revocations: %w", err)

@@ -39,12 +39,16 @@ func NewRevocations(id *Identity, trust *Trust, entra RevocationEntra, store Rev
 // maxReason bounds the reason an admin or helpdesk member types.
 const maxReason = 500
 
-// Request files an admin's request to revoke target's password
-// called name, or all of them. Nothing is revoked until a helpdesk member
-// approves. It returns KindForbidden unless the actor is an admin,
-// KindInvalid without a reason, KindNotFound for an unknown target or
-// password, and KindConflict when --all finds nothing to revoke.
-func (s *Revocations) Request(ctx context.Context, actor, target domain.Actor, name string, all bool, reason string) (domain.RevocationRequest, error) {
+// Request files an admin's request to revoke the password called name,
+// or all passwords, of each of targets (up to
+// domain.MaxRevocationTargets; the same person named twice counts once).
+// Nothing is revoked until a helpdesk member approves, once for all of
+// them. It returns KindForbidden unless the actor is an admin,
+// KindInvalid without a reason or with too many people, KindNotFound for
+// an unknown person or a person without that password (naming them, so
+// the admin can correct the request), and KindConflict when --all finds
+// nothing to revoke.
+func (s *Revocations) Request(ctx context.Context, actor domain.Actor, targets []domain.Actor, name string, all bool, reason string) (domain.RevocationRequest, error) {
 	requester, err := s.id.Resolve(ctx, actor)
 	if err != nil {
 		return domain.RevocationRequest{}, err
@@ -68,45 +72,93 @@ func (s *Revocations) Request(ctx context.Context, actor, target domain.Actor, n
 	if len([]rune(reason)) > maxReason {
 		return refuse(domain.Errorf(domain.KindInvalid, "Please keep the reason under %d characters.", maxReason))
 	}
-	subject, err := s.id.resolveTarget(ctx, target)
-	if err != nil {
-		return refuse(err)
+	switch {
+	case len(targets) == 0:
+		return refuse(domain.Errorf(domain.KindInvalid, "Whose app passwords? Name at least one person."))
+	case len(targets) > domain.MaxRevocationTargets:
+		return refuse(domain.Errorf(domain.KindInvalid, "One request can name at most %d people, and this one names %d. Please split it.",
+			domain.MaxRevocationTargets, len(targets)))
 	}
-	var h holding
-	if all {
-		h, err = s.holdings.everything(ctx, subject, false) // duplicates' passwords too
-	} else {
-		h, err = s.holdings.current(ctx, subject)
-	}
-	if err != nil {
-		return domain.RevocationRequest{}, fmt.Errorf("request revocation: %w", err)
-	}
-	req := domain.RevocationRequest{
-		RequesterSlack: actor.SlackID, RequesterID: requester.ID, TargetSlack: target.SlackID, TargetID: subject.ID,
-		TargetName: subject.UserPrincipalName, All: all, Reason: reason, ExpiresAt: s.cfg.Now().Add(s.cfg.RequestTTL),
-	}
-	for _, p := range h.all() {
-		if all || domain.SameName(p.Name, name) {
-			req.Items = append(req.Items, domain.RevocationItem{Password: p})
+	req := domain.RevocationRequest{RequesterSlack: actor.SlackID, RequesterID: requester.ID, All: all, Reason: reason,
+		ExpiresAt: s.cfg.Now().Add(s.cfg.RequestTTL)}
+	var lacking []string
+	for _, target := range targets {
+		subject, err := s.id.resolveTarget(ctx, target)
+		if err != nil {
+			if len(targets) > 1 && domain.KindOf(err) != domain.KindInternal {
+				err = domain.Wrap(domain.KindOf(err), err, domain.Clip(targetLabel(target), maxAuditText)+": "+domain.MessageOf(err))
+			}
+			return refuse(err)
+		}
+		if req.Concerns(subject.ID, "") {
+			continue // named twice (a mention and an address, say)
+		}
+		req.Targets = append(req.Targets, domain.RevocationTarget{Slack: target.SlackID, ID: subject.ID, Name: subject.UserPrincipalName})
+		var h holding
+		if all {
+			h, err = s.holdings.everything(ctx, subject, false) // duplicates' passwords too
+		} else {
+			h, err = s.holdings.current(ctx, subject)
+		}
+		if err != nil {
+			return domain.RevocationRequest{}, fmt.Errorf("request revocation for %s: %w", subject.ID, err)
+		}
+		found := false
+		for _, p := range h.all() {
+			if all || domain.SameName(p.Name, name) {
+				req.Items = append(req.Items, domain.RevocationItem{TargetID: subject.ID, Password: p})
+				found = true
+			}
+		}
+		if !found && !all {
+			lacking = append(lacking, subject.UserPrincipalName)
 		}
 	}
 	switch {
+	case len(req.Items) == 0 && all && len(req.Targets) == 1:
+		return refuse(domain.Errorf(domain.KindConflict, "%s has no app passwords, so there is nothing to revoke.", req.Targets[0].Name))
 	case len(req.Items) == 0 && all:
-		return refuse(domain.Errorf(domain.KindConflict, "%s has no app passwords, so there is nothing to revoke.", subject.UserPrincipalName))
-	case len(req.Items) == 0:
-		return refuse(domain.Errorf(domain.KindNotFound, "%s has no app password called “%s”.", subject.UserPrincipalName, domain.Clip(strings.TrimSpace(name), maxAuditText)))
+		return refuse(domain.Errorf(domain.KindConflict, "None of these %d people has app passwords, so there is nothing to revoke.", len(req.Targets)))
+	case len(lacking) > 0:
+		return refuse(domain.Errorf(domain.KindNotFound, "%s %s no app password called “%s”.", domain.List(lacking, 10),
+			domain.Plural(len(lacking), "has", "have"), domain.Clip(strings.TrimSpace(name), maxAuditText)))
 	}
 	if err := s.store.CreateRevocation(ctx, &req); err != nil {
 		return domain.RevocationRequest{}, fmt.Errorf("request revocation: %w", err)
 	}
-	s.audit.record(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: requester.ID, SubjectID: subject.ID, Action: "revoke-request",
-		Name: revocationScope(req), Outcome: fmt.Sprintf("filed #%d", req.ID)})
+	for _, t := range req.Targets {
+		s.audit.record(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: requester.ID, SubjectID: t.ID, Action: "revoke-request",
+			Name: revocationScope(req, t.ID), Outcome: fmt.Sprintf("filed #%d", req.ID)})
+	}
 	return req, nil
+}
+
+// targetLabel is how an admin named a person, for a refusal that must say
+// which of several it is about.
+func targetLabel(t domain.Actor) string {
+	switch {
+	case t.Email != "":
+		return t.Email
+	case t.Name != "":
+		return t.Name
+	default:
+		return "One of them"
+	}
 }
 
 // Posted records where the request was posted for the helpdesk.
 func (s *Revocations) Posted(ctx context.Context, id int64, channel, ts string) error {
 	return s.store.SetRevocationMessage(ctx, id, channel, ts)
+}
+
+// Told records that the owners of request id's passwords keyIDs were
+// told of their removal, so that a Retry or a resumed approval does not
+// tell them again.
+func (s *Revocations) Told(ctx context.Context, id int64, keyIDs []string) error {
+	if len(keyIDs) == 0 {
+		return nil
+	}
+	return s.store.SetRevocationNotified(ctx, id, keyIDs)
 }
 
 // Cancel withdraws a request nobody could see (the helpdesk
@@ -127,8 +179,10 @@ func (s *Revocations) decider(ctx context.Context, actor domain.Actor, req domai
 		return u, domain.Errorf(domain.KindForbidden, "Only helpdesk members can decide revocation requests.")
 	case u.ID == req.RequesterID || actor.SlackID == req.RequesterSlack:
 		return u, domain.Errorf(domain.KindForbidden, "You asked for this revocation, so someone else from the helpdesk has to decide it.")
-	case u.ID == req.TargetID || actor.SlackID == req.TargetSlack:
+	case req.Concerns(u.ID, actor.SlackID) && len(req.Targets) == 1:
 		return u, domain.Errorf(domain.KindForbidden, "These are your own app passwords, so someone else from the helpdesk has to decide.")
+	case req.Concerns(u.ID, actor.SlackID):
+		return u, domain.Errorf(domain.KindForbidden, "Your own app passwords are among these, so someone else from the helpdesk has to decide.")
 	}
 	return u, nil
 }
@@ -146,8 +200,7 @@ func (s *Revocations) Approve(ctx context.Context, actor domain.Actor, id int64)
 	}
 	approver, err := s.decider(ctx, actor, req)
 	if err != nil {
-		s.audit.record(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: approver.ID, SubjectID: req.TargetID, Action: "revoke-approve",
-			Name: fmt.Sprintf("#%d", id), Outcome: "refused: " + domain.KindOf(err).String()})
+		s.recordDecision(ctx, actor, approver.ID, req, "revoke-approve", "refused: "+domain.KindOf(err).String())
 		return req, err
 	}
 	won, err := s.store.ClaimRevocation(ctx, id, domain.RevocationApproving, actor.SlackID, approver.ID, "",
@@ -158,32 +211,66 @@ func (s *Revocations) Approve(ctx context.Context, actor domain.Actor, id int64)
 	if !won {
 		return s.notDecidable(ctx, id)
 	}
-	s.audit.record(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: approver.ID, SubjectID: req.TargetID, Action: "revoke-approve",
-		Name: fmt.Sprintf("#%d", id), Outcome: "ok"})
+	s.recordDecision(ctx, actor, approver.ID, req, "revoke-approve", "ok")
 	return s.executeRevocation(ctx, req, actor.SlackID, approver.ID)
 }
 
-// executeRevocation removes each password of req that is not yet done and
-// records the outcomes and the final status.
+// recordDecision audits a decision (or a refused one) on req once for
+// each of its people, so that each one's history shows it.
+func (s *Revocations) recordDecision(ctx context.Context, actor domain.Actor, actorID string, req domain.RevocationRequest, action, outcome string) {
+	for _, t := range req.Targets {
+		s.audit.record(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: actorID, SubjectID: t.ID, Action: action,
+			Name: fmt.Sprintf("#%d", req.ID), Outcome: outcome})
+	}
+}
+
+// executeRevocation removes each password of req that is not yet done,
+// person by person (each under their own lock, one at a time, so two
+// requests naming the same people in another order cannot deadlock),
+// and records the outcomes and the final status.
 func (s *Revocations) executeRevocation(ctx context.Context, req domain.RevocationRequest, actorSlack, actorID string) (domain.RevocationRequest, error) {
-	unlock, err := s.store.LockPerson(ctx, req.TargetID)
-	if err != nil {
+	failed := 0
+	for _, t := range req.Targets {
+		var n int
+		var err error
+		req, n, err = s.executeFor(ctx, req, t, actorSlack, actorID)
+		if err != nil {
+			return req, err
+		}
+		failed += n
+	}
+	req.Status = domain.RevocationDone
+	if failed > 0 {
+		req.Status = domain.RevocationPartial
+	}
+	if err := s.store.SetRevocationStatus(ctx, req.ID, req.Status); err != nil {
 		return req, fmt.Errorf("approve revocation: %w", err)
+	}
+	return s.store.Revocation(ctx, req.ID)
+}
+
+// executeFor carries out req for one of its people, t, and returns req
+// with their outcomes and how many of their passwords are still not
+// removed.
+func (s *Revocations) executeFor(ctx context.Context, req domain.RevocationRequest, t domain.RevocationTarget, actorSlack, actorID string) (domain.RevocationRequest, int, error) {
+	unlock, err := s.store.LockPerson(ctx, t.ID)
+	if err != nil {
+		return req, 0, fmt.Errorf("approve revocation for %s: %w", t.ID, err)
 	}
 	defer unlock()
 	var h holding
 	if req.All {
 		// All of apppass's applications for them: duplicates too.
-		h, err = s.holdings.everything(ctx, domain.User{ID: req.TargetID}, true)
+		h, err = s.holdings.everything(ctx, domain.User{ID: t.ID}, true)
 		if err == nil {
-			req, err = s.coverAll(ctx, req, h)
+			req, err = s.coverAll(ctx, req, t.ID, h)
 		}
 	} else {
-		h.app, h.found, err = s.apps.find(ctx, req.TargetID)
+		h.app, h.found, err = s.apps.find(ctx, t.ID)
 	}
 	failed := 0
 	for i, it := range req.Items {
-		if it.Done() {
+		if it.TargetID != t.ID || it.Done() {
 			continue
 		}
 		app, found := h.appOf(it.Password.KeyID)
@@ -197,7 +284,7 @@ func (s *Revocations) executeRevocation(ctx context.Context, req domain.Revocati
 			switch {
 			case rerr == nil:
 				it.Outcome = domain.OutcomeRemoved
-				if serr := s.store.CredentialRemoved(ctx, req.TargetID, app.ObjectID, it.Password); serr != nil {
+				if serr := s.store.CredentialRemoved(ctx, t.ID, app.ObjectID, it.Password); serr != nil {
 					s.log.ErrorContext(ctx, "removal not recorded", "key_id", it.Password.KeyID, "err", serr)
 				}
 			case domain.KindOf(rerr) == domain.KindNotFound:
@@ -214,32 +301,24 @@ func (s *Revocations) executeRevocation(ctx context.Context, req domain.Revocati
 		if serr := s.store.SetRevocationOutcome(ctx, req.ID, it.Password.KeyID, it.Outcome); serr != nil {
 			s.log.ErrorContext(ctx, "revocation outcome not recorded", "request", req.ID, "err", serr)
 		}
-		s.audit.record(ctx, domain.AuditEvent{ActorSlack: actorSlack, ActorID: actorID, SubjectID: req.TargetID, Action: "revoke",
+		s.audit.record(ctx, domain.AuditEvent{ActorSlack: actorSlack, ActorID: actorID, SubjectID: t.ID, Action: "revoke",
 			KeyID: it.Password.KeyID, Name: it.Password.Name, Outcome: it.Outcome})
 	}
-	req.Status = domain.RevocationDone
-	if failed > 0 {
-		req.Status = domain.RevocationPartial
-	}
-	if err := s.store.SetRevocationStatus(ctx, req.ID, req.Status); err != nil {
-		return req, fmt.Errorf("approve revocation: %w", err)
-	}
-	return s.store.Revocation(ctx, req.ID)
+	return req, failed, nil
 }
 
-// coverAll adds to --all request req the passwords its target holds now
-// (h, on all of apppass's applications for them) that it does not cover
-// yet: --all means all at the moment of approval.
-func (s *Revocations) coverAll(ctx context.Context, req domain.RevocationRequest, h holding) (domain.RevocationRequest, error) {
+// coverAll adds to --all request req the passwords its person targetID
+// holds now (h, on all of apppass's applications for them) that it does
+// not cover yet: --all means all at the moment of approval.
+func (s *Revocations) coverAll(ctx context.Context, req domain.RevocationRequest, targetID string, h holding) (domain.RevocationRequest, error) {
 	covered := map[string]bool{}
 	for _, it := range req.Items {
 		covered[it.Password.KeyID] = true
 	}
-	var more []domain.Password
+	var more []domain.RevocationItem
 	for _, p := range h.all() {
 		if !covered[p.KeyID] {
-			more = append(more, p)
-			req.Items = append(req.Items, domain.RevocationItem{Password: p})
+			more = append(more, domain.RevocationItem{TargetID: targetID, Password: p})
 		}
 	}
 	if len(more) == 0 {
@@ -248,6 +327,7 @@ func (s *Revocations) coverAll(ctx context.Context, req domain.RevocationRequest
 	if err := s.store.AddRevocationItems(ctx, req.ID, more); err != nil {
 		return req, err
 	}
+	req.Items = append(req.Items, more...)
 	return req, nil
 }
 
@@ -259,7 +339,7 @@ func openAll(ctx context.Context, store RevocationLister, targetID string, now t
 		return domain.RevocationRequest{}, false, err
 	}
 	for _, r := range open {
-		if r.TargetID == targetID && r.All && (r.Status != domain.RevocationPending || now.Before(r.ExpiresAt)) {
+		if r.Concerns(targetID, "") && r.All && (r.Status != domain.RevocationPending || now.Before(r.ExpiresAt)) {
 			return r, true, nil
 		}
 	}
@@ -276,8 +356,7 @@ func (s *Revocations) Deny(ctx context.Context, actor domain.Actor, id int64, re
 	}
 	denier, err := s.decider(ctx, actor, req)
 	if err != nil {
-		s.audit.record(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: denier.ID, SubjectID: req.TargetID, Action: "revoke-deny",
-			Name: fmt.Sprintf("#%d", id), Outcome: "refused: " + domain.KindOf(err).String()})
+		s.recordDecision(ctx, actor, denier.ID, req, "revoke-deny", "refused: "+domain.KindOf(err).String())
 		return req, err
 	}
 	reason = strings.TrimSpace(reason)
@@ -291,8 +370,7 @@ func (s *Revocations) Deny(ctx context.Context, actor domain.Actor, id int64, re
 	if !won {
 		return s.notDecidable(ctx, id)
 	}
-	s.audit.record(ctx, domain.AuditEvent{ActorSlack: actor.SlackID, ActorID: denier.ID, SubjectID: req.TargetID, Action: "revoke-deny",
-		Name: fmt.Sprintf("#%d", id), Outcome: "ok"})
+	s.recordDecision(ctx, actor, denier.ID, req, "revoke-deny", "ok")
 	return s.store.Revocation(ctx, id)
 }
 
@@ -338,12 +416,19 @@ func (s *Revocations) Pending(ctx context.Context, actor domain.Actor) ([]domain
 	return out, nil
 }
 
-func revocationScope(r domain.RevocationRequest) string {
-	if r.All {
-		return fmt.Sprintf("all (%d)", len(r.Items))
+// revocationScope is what req covers of targetID's passwords, for their
+// audit trail.
+func revocationScope(r domain.RevocationRequest, targetID string) string {
+	items := r.ItemsOf(targetID)
+	scope := ""
+	switch {
+	case r.All:
+		scope = fmt.Sprintf("all (%d)", len(items))
+	case len(items) > 0:
+		scope = items[0].Password.Name
 	}
-	if len(r.Items) > 0 {
-		return r.Items[0].Password.Name
+	if len(r.Targets) > 1 {
+		scope += fmt.Sprintf(", with %d others", len(r.Targets)-1)
 	}
-	return ""
+	return scope
 }

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,7 @@ import (
 // file has requester ask for target's password "Laptop" to be revoked.
 func (w *world) file(t *testing.T, requester, target testPerson) domain.RevocationRequest {
 	t.Helper()
-	req, err := w.h.Revocations.Request(context.Background(), requester.actor, target.actor, "Laptop", false, "lost")
+	req, err := w.h.Revocations.Request(context.Background(), requester.actor, []domain.Actor{target.actor}, "Laptop", false, "lost")
 	if err != nil {
 		t.Fatalf("request: %v", err)
 	}
@@ -46,7 +47,7 @@ func TestWhoMayRequestARevocation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t)
 			w.create(t, alice, "Laptop")
-			req, err := w.h.Revocations.Request(context.Background(), tt.requester.actor, tt.target, tt.pw, tt.all, tt.reason)
+			req, err := w.h.Revocations.Request(context.Background(), tt.requester.actor, []domain.Actor{tt.target}, tt.pw, tt.all, tt.reason)
 			if tt.want == domain.KindInternal {
 				if err != nil {
 					t.Fatalf("err = %v, want none", err)
@@ -202,4 +203,142 @@ func TestResumeApprovals(t *testing.T) {
 	if left := w.entra.Passwords(alice.user.ID); len(left) != 0 {
 		t.Errorf("left %+v", left)
 	}
+}
+
+// One request for several people (the admin center's "selected users"):
+// one decision covers all of them, nobody among them may decide it, and
+// each one's passwords and outcomes stay theirs.
+func TestRevocationOfSeveralPeople(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.create(t, alice, "Scanner")
+	w.create(t, alice, "Laptop")
+	w.create(t, hana, "Scanner")
+	w.create(t, bob, "Phone")
+	// bob twice (mention and address): counted once.
+	targets := []domain.Actor{alice.actor, hana.actor, bob.actor, {Email: bob.user.Mail}}
+	req, err := w.h.Revocations.Request(ctx, adam.actor, targets, "", true, "the shared scanner was compromised")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := req.TargetNames(); strings.Join(got, " ") != "alice@example.test hana@example.test bob@example.test" {
+		t.Errorf("targets = %q, want alice, hana and bob once each", got)
+	}
+	if len(req.ItemsOf(alice.user.ID)) != 2 || len(req.ItemsOf(hana.user.ID)) != 1 || len(req.ItemsOf(bob.user.ID)) != 1 {
+		t.Errorf("items = %+v, want 2 of alice's, 1 of hana's, 1 of bob's", req.Items)
+	}
+	// Each of them sees the request in their own history.
+	for _, p := range []testPerson{alice, hana, bob} {
+		if n := w.auditCount(t, p, "revoke-request"); n != 1 {
+			t.Errorf("%s has %d revoke-request events, want 1", p.user.ID, n)
+		}
+	}
+
+	// hana is helpdesk, and one of the people: not hers to decide.
+	if _, err := w.h.Revocations.Approve(ctx, hana.actor, req.ID); domain.KindOf(err) != domain.KindForbidden ||
+		!strings.Contains(domain.MessageOf(err), "Your own app passwords are among these") {
+		t.Fatalf("hana's approval: err = %v, want forbidden", err)
+	}
+	if len(w.entra.Passwords(alice.user.ID)) != 2 {
+		t.Fatal("a refused approval removed something")
+	}
+
+	// A Graph failure on one of alice's leaves the request partly done.
+	laptop := w.entra.Passwords(alice.user.ID)[1].KeyID
+	w.entra.RemovePasswordFault = func(_, keyID string) error {
+		if keyID == laptop {
+			return domain.Errorf(domain.KindUpstream, "Microsoft 365 is busy.")
+		}
+		return nil
+	}
+	got, err := w.h.Revocations.Approve(ctx, hugo.actor, req.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != domain.RevocationPartial {
+		t.Fatalf("status = %s, want partial", got.Status)
+	}
+	for _, it := range got.Items {
+		if want := it.Password.KeyID != laptop; it.Done() != want {
+			t.Errorf("%s of %s: outcome %q", it.Password.Name, it.TargetID, it.Outcome)
+		}
+	}
+	if left := w.entra.Passwords(alice.user.ID); len(left) != 1 || left[0].KeyID != laptop {
+		t.Errorf("alice keeps %+v, want only the laptop's", left)
+	}
+	if len(w.entra.Passwords(hana.user.ID))+len(w.entra.Passwords(bob.user.ID)) != 0 {
+		t.Error("hana or bob keeps a password")
+	}
+
+	// Retry does the failed one only, and finishes the request.
+	w.entra.RemovePasswordFault = nil
+	before := len(w.entra.Removed())
+	got, err = w.h.Revocations.Approve(ctx, hugo.actor, req.ID)
+	if err != nil || got.Status != domain.RevocationDone {
+		t.Fatalf("retry: %v, status %s; want done", err, got.Status)
+	}
+	if removed := w.entra.Removed()[before:]; len(removed) != 1 || removed[0] != laptop {
+		t.Errorf("retry removed %v, want only %s", removed, laptop)
+	}
+}
+
+func TestRevocationOfSeveralPeopleRefusals(t *testing.T) {
+	ctx := context.Background()
+	many := make([]domain.Actor, domain.MaxRevocationTargets+1)
+	for i := range many {
+		many[i] = domain.Actor{Email: fmt.Sprintf("p%d@example.test", i)}
+	}
+	tests := []struct {
+		name    string
+		targets []domain.Actor
+		pw      string
+		all     bool
+		want    domain.Kind
+		wantMsg string
+	}{
+		{"nobody", nil, "", true, domain.KindInvalid, "Name at least one person"},
+		{"too many", many, "", true, domain.KindInvalid, "at most 50 people, and this one names 51"},
+		{"one unknown", []domain.Actor{alice.actor, {Email: "erin@elsewhere.test"}}, "", true, domain.KindNotFound,
+			"erin@elsewhere.test: That Slack user doesn't match"},
+		{"a name some lack", []domain.Actor{alice.actor, bob.actor, hana.actor}, "Scanner", false, domain.KindNotFound,
+			"bob@example.test and hana@example.test have no app password called “Scanner”"},
+		{"nobody has any", []domain.Actor{bob.actor, hana.actor}, "", true, domain.KindConflict, "None of these 2 people"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.create(t, alice, "Scanner")
+			_, err := w.h.Revocations.Request(ctx, adam.actor, tt.targets, tt.pw, tt.all, "compromised")
+			if domain.KindOf(err) != tt.want || !strings.Contains(domain.MessageOf(err), tt.wantMsg) {
+				t.Errorf("err = %v (kind %v), want kind %v saying %q", err, domain.KindOf(err), tt.want, tt.wantMsg)
+			}
+			if n, err := w.db.PendingRevocations(ctx); err != nil || n != 0 {
+				t.Errorf("%d requests filed (%v), want none", n, err)
+			}
+		})
+	}
+	// A name every one of them has: one item each.
+	w := newWorld(t)
+	w.create(t, alice, "Scanner")
+	w.create(t, bob, "scanner")
+	req, err := w.h.Revocations.Request(ctx, adam.actor, []domain.Actor{alice.actor, bob.actor}, "Scanner", false, "compromised")
+	if err != nil || len(req.Items) != 2 || req.Items[0].TargetID != alice.user.ID || req.Items[1].TargetID != bob.user.ID {
+		t.Fatalf("request = %+v, %v; want alice's and bob's Scanner", req, err)
+	}
+}
+
+// auditCount counts p's audit events of action.
+func (w *world) auditCount(t *testing.T, p testPerson, action string) int {
+	t.Helper()
+	events, err := w.db.AuditFor(context.Background(), p.user.ID, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range events {
+		if e.Action == action {
+			n++
+		}
+	}
+	return n
 }

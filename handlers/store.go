@@ -143,8 +143,10 @@ type RevocationStore interface {
 	ClaimRevocation(ctx context.Context, id int64, to domain.RevocationStatus, deciderSlack, deciderID, denyReason string, from ...domain.RevocationStatus) (bool, error)
 	SetRevocationStatus(ctx context.Context, id int64, status domain.RevocationStatus) error
 	SetRevocationOutcome(ctx context.Context, id int64, keyID, outcome string) error
-	// AddRevocationItems adds passwords to request id.
-	AddRevocationItems(ctx context.Context, id int64, ps []domain.Password) error
+	// SetRevocationNotified records that the owners of keyIDs were told.
+	SetRevocationNotified(ctx context.Context, id int64, keyIDs []string) error
+	// AddRevocationItems adds items to request id.
+	AddRevocationItems(ctx context.Context, id int64, items []domain.RevocationItem) error
 	SetRevocationMessage(ctx context.Context, id int64, channel, ts string) error
 	// ExpireRevocations marks pending requests past their time as expired
 	// and returns them.

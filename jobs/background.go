@@ -29,11 +29,14 @@ func (r *Runner) revocationUpkeepJob(ctx context.Context) (domain.Counts, error)
 	}
 	counts["expired"] = len(expired)
 	resumed, resErr := r.revocations.ResumeApprovals(ctx)
+	var toldErrs []error
 	for _, req := range resumed {
-		r.slack.PublishRevocation(ctx, req)
+		if err := r.revocations.Told(ctx, req.ID, r.slack.PublishRevocation(ctx, req)); err != nil {
+			toldErrs = append(toldErrs, err)
+		}
 	}
 	counts["resumed"] = len(resumed)
-	if err := errors.Join(expErr, resErr); err != nil {
+	if err := errors.Join(expErr, resErr, errors.Join(toldErrs...)); err != nil {
 		return counts, fmt.Errorf("revocation upkeep: %w", err)
 	}
 	return counts, nil

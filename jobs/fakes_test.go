@@ -43,8 +43,8 @@ type fakeSlack struct {
 	PostReportFn        func(ctx context.Context, channel string, r domain.Report) error
 }
 
-func (f *fakeSlack) PublishRevocation(context.Context, domain.RevocationRequest) {}
-func (f *fakeSlack) AlertHelpdesk(context.Context, string) error                 { return nil }
+func (f *fakeSlack) PublishRevocation(context.Context, domain.RevocationRequest) []string { return nil }
+func (f *fakeSlack) AlertHelpdesk(context.Context, string) error                          { return nil }
 func (f *fakeSlack) PostRevocationRequest(context.Context, domain.RevocationRequest) (string, string, error) {
 	return "CHELPDESK", "1.1", nil
 }
@@ -137,6 +137,8 @@ func (idle) Reconcile(context.Context) (domain.Counts, error) { return domain.Co
 func (idle) Expire(context.Context) ([]domain.RevocationRequest, error) {
 	return nil, nil
 }
+func (idle) Told(context.Context, int64, []string) error { return nil }
+
 func (idle) ResumeApprovals(context.Context) ([]domain.RevocationRequest, error) {
 	return nil, nil
 }

@@ -178,6 +178,9 @@ type Revocations interface {
 	// ResumeApprovals finishes approvals a crash interrupted and returns
 	// them.
 	ResumeApprovals(ctx context.Context) ([]domain.RevocationRequest, error)
+	// Told records that the owners of request id's passwords keyIDs were
+	// told of their removal.
+	Told(ctx context.Context, id int64, keyIDs []string) error
 }
 
 // Scanner reads the apppass estate from Entra. *graphclient.Client
@@ -204,9 +207,10 @@ type Slack interface {
 	SendNotice(ctx context.Context, slackID string, n domain.Notice) error
 	// PostReport posts r to channel.
 	PostReport(ctx context.Context, channel string, r domain.Report) error
-	// PublishRevocation shows everyone concerned how req now stands;
-	// failures are the adapter's to log.
-	PublishRevocation(ctx context.Context, req domain.RevocationRequest)
+	// PublishRevocation shows everyone concerned how req now stands, and
+	// returns the removed passwords whose owners it told (to be recorded
+	// with Revocations.Told); failures are the adapter's to log.
+	PublishRevocation(ctx context.Context, req domain.RevocationRequest) (told []string)
 	// AlertHelpdesk posts text to the helpdesk channel; an error when it
 	// was not posted.
 	AlertHelpdesk(ctx context.Context, text string) error

@@ -28,7 +28,7 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r := domain.RevocationRequest{RequesterSlack: "UADAM", RequesterID: "e-adam", TargetID: "e-alice", TargetName: "alice@x.test", All: true, Reason: "left"}
+	r := domain.RevocationRequest{RequesterSlack: "UADAM", RequesterID: "e-adam", Targets: []domain.RevocationTarget{{ID: "e-alice", Name: "alice@x.test"}}, All: true, Reason: "left"}
 	if err := src.CreateRevocation(ctx, &r); err != nil {
 		t.Fatal(err)
 	}
@@ -41,13 +41,13 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for table, want := range map[string]int64{"users": 1, "audit_events": 3, "alert_claims": 1} {
+	for table, want := range map[string]int64{"users": 1, "audit_events": 3, "alert_claims": 1, "revocation_targets": 1} {
 		if copied[table] != want {
 			t.Errorf("copied %d rows of %s, want %d (all: %v)", copied[table], table, want, copied)
 		}
 	}
 	got, err := dst.Revocation(ctx, r.ID)
-	if err != nil || !got.All || got.Reason != "left" {
+	if err != nil || !got.All || got.Reason != "left" || len(got.Targets) != 1 || got.Targets[0].ID != "e-alice" {
 		t.Errorf("revocation on PostgreSQL = %+v, %v", got, err)
 	}
 	if app, err := dst.Application(ctx, "e-alice"); err != nil || app.ObjectID != "o1" || !app.HasServicePrincipal {

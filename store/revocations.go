@@ -8,28 +8,38 @@ import (
 	"github.com/apppass/apppass/domain"
 )
 
-// CreateRevocation stores a new pending request with its items and sets
-// r.ID.
+// CreateRevocation stores a new pending request with its targets and
+// items and sets r.ID. It refuses a request naming nobody.
 func (d *DB) CreateRevocation(ctx context.Context, r *domain.RevocationRequest) error {
+	if len(r.Targets) == 0 {
+		return fmt.Errorf("create revocation: no target")
+	}
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("create revocation: %w", err)
 	}
 	defer tx.Rollback()
 	now := d.now()
+	first := r.Targets[0] // what an older apppass reads
 	id, err := tx.insertID(ctx, `
 		INSERT INTO revocation_requests (requester_slack, requester_id, target_slack, target_id, target_name, all_passwords,
 			reason, status, created_at, expires_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.RequesterSlack, r.RequesterID, r.TargetSlack, r.TargetID, r.TargetName, r.All, r.Reason,
+		r.RequesterSlack, r.RequesterID, first.Slack, first.ID, first.Name, r.All, r.Reason,
 		domain.RevocationPending, now, toMillis(r.ExpiresAt), now)
 	if err != nil {
 		return fmt.Errorf("create revocation: %w", err)
 	}
+	for i, t := range r.Targets {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO revocation_targets (request_id, position, target_slack, target_id, target_name) VALUES (?, ?, ?, ?, ?)`,
+			id, i, t.Slack, t.ID, t.Name); err != nil {
+			return fmt.Errorf("create revocation target: %w", err)
+		}
+	}
 	for _, it := range r.Items {
 		p := it.Password
-		if _, err := tx.ExecContext(ctx, `INSERT INTO revocation_items (request_id, key_id, name, hint, created_at) VALUES (?, ?, ?, ?, ?)`,
-			id, p.KeyID, p.Name, p.Hint, toMillis(p.Created)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO revocation_items (request_id, target_id, key_id, name, hint, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			id, it.TargetID, p.KeyID, p.Name, p.Hint, toMillis(p.Created)); err != nil {
 			return fmt.Errorf("create revocation item: %w", err)
 		}
 	}
@@ -123,6 +133,17 @@ func (d *DB) SetRevocationOutcome(ctx context.Context, id int64, keyID, outcome 
 	return nil
 }
 
+// SetRevocationNotified records that the owners of request id's
+// passwords keyIDs were told of their removal.
+func (d *DB) SetRevocationNotified(ctx context.Context, id int64, keyIDs []string) error {
+	for _, k := range keyIDs {
+		if _, err := d.db.ExecContext(ctx, `UPDATE revocation_items SET notified = 1 WHERE request_id = ? AND key_id = ?`, id, k); err != nil {
+			return fmt.Errorf("revocation %d notified: %w", id, err)
+		}
+	}
+	return nil
+}
+
 // SetRevocationMessage records where the request was posted.
 func (d *DB) SetRevocationMessage(ctx context.Context, id int64, channel, ts string) error {
 	if _, err := d.db.ExecContext(ctx, `UPDATE revocation_requests SET channel = ?, message_ts = ?, updated_at = ? WHERE id = ?`,
@@ -155,7 +176,7 @@ func (d *DB) ExpireRevocations(ctx context.Context, now time.Time) ([]domain.Rev
 }
 
 func (d *DB) queryRevocations(ctx context.Context, where string, args ...any) ([]domain.RevocationRequest, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT id, requester_slack, requester_id, target_slack, target_id, target_name, all_passwords,
+	rows, err := d.db.QueryContext(ctx, `SELECT id, requester_slack, requester_id, all_passwords,
 		reason, status, decided_slack, decided_id, decided_at, deny_reason, channel, message_ts, created_at, expires_at
 		FROM revocation_requests `+where+` ORDER BY id`, args...)
 	if err != nil {
@@ -165,7 +186,7 @@ func (d *DB) queryRevocations(ctx context.Context, where string, args ...any) ([
 	for rows.Next() {
 		var r domain.RevocationRequest
 		var decided, created, expires int64
-		if err := rows.Scan(&r.ID, &r.RequesterSlack, &r.RequesterID, &r.TargetSlack, &r.TargetID, &r.TargetName, &r.All,
+		if err := rows.Scan(&r.ID, &r.RequesterSlack, &r.RequesterID, &r.All,
 			&r.Reason, &r.Status, &r.DecidedSlack, &r.DecidedID, &decided, &r.DenyReason, &r.Channel, &r.MessageTS, &created, &expires); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("scan revocation: %w", err)
@@ -178,17 +199,38 @@ func (d *DB) queryRevocations(ctx context.Context, where string, args ...any) ([
 		return nil, fmt.Errorf("query revocations: %w", err)
 	}
 	for i := range out {
+		targets, err := d.revocationTargets(ctx, out[i].ID)
+		if err != nil {
+			return nil, err
+		}
 		items, err := d.revocationItems(ctx, out[i].ID)
 		if err != nil {
 			return nil, err
 		}
-		out[i].Items = items
+		out[i].Targets, out[i].Items = targets, items
 	}
 	return out, nil
 }
 
+func (d *DB) revocationTargets(ctx context.Context, id int64) ([]domain.RevocationTarget, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT target_slack, target_id, target_name FROM revocation_targets WHERE request_id = ? ORDER BY position`, id)
+	if err != nil {
+		return nil, fmt.Errorf("revocation %d targets: %w", id, err)
+	}
+	defer rows.Close()
+	var out []domain.RevocationTarget
+	for rows.Next() {
+		var t domain.RevocationTarget
+		if err := rows.Scan(&t.Slack, &t.ID, &t.Name); err != nil {
+			return nil, fmt.Errorf("revocation %d targets: %w", id, err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
 func (d *DB) revocationItems(ctx context.Context, id int64) ([]domain.RevocationItem, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT key_id, name, hint, created_at, outcome FROM revocation_items WHERE request_id = ? ORDER BY rowid`, id)
+	rows, err := d.db.QueryContext(ctx, `SELECT target_id, key_id, name, hint, created_at, outcome, notified FROM revocation_items WHERE request_id = ? ORDER BY rowid`, id)
 	if err != nil {
 		return nil, fmt.Errorf("revocation %d items: %w", id, err)
 	}
@@ -196,11 +238,11 @@ func (d *DB) revocationItems(ctx context.Context, id int64) ([]domain.Revocation
 	var out []domain.RevocationItem
 	for rows.Next() {
 		var it domain.RevocationItem
-		var created int64
-		if err := rows.Scan(&it.Password.KeyID, &it.Password.Name, &it.Password.Hint, &created, &it.Outcome); err != nil {
+		var created, notified int64
+		if err := rows.Scan(&it.TargetID, &it.Password.KeyID, &it.Password.Name, &it.Password.Hint, &created, &it.Outcome, &notified); err != nil {
 			return nil, fmt.Errorf("revocation %d items: %w", id, err)
 		}
-		it.Password.Created = fromMillis(created)
+		it.Password.Created, it.Notified = fromMillis(created), notified != 0
 		out = append(out, it)
 	}
 	return out, rows.Err()
@@ -227,13 +269,14 @@ func (d *DB) ClaimResume(ctx context.Context, id int64, holder string, at time.T
 	return n == 1, nil
 }
 
-// AddRevocationItems adds passwords to request id (a --all request
-// covers those made while it waited); ones it covers already are left
-// as they are.
-func (d *DB) AddRevocationItems(ctx context.Context, id int64, ps []domain.Password) error {
-	for _, p := range ps {
-		if _, err := d.db.ExecContext(ctx, `INSERT INTO revocation_items (request_id, key_id, name, hint, created_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (request_id, key_id) DO NOTHING`, id, p.KeyID, p.Name, p.Hint, toMillis(p.Created)); err != nil {
+// AddRevocationItems adds items to request id (a --all request covers
+// the passwords its people made while it waited); ones it covers already
+// are left as they are.
+func (d *DB) AddRevocationItems(ctx context.Context, id int64, items []domain.RevocationItem) error {
+	for _, it := range items {
+		p := it.Password
+		if _, err := d.db.ExecContext(ctx, `INSERT INTO revocation_items (request_id, target_id, key_id, name, hint, created_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (request_id, key_id) DO NOTHING`, id, it.TargetID, p.KeyID, p.Name, p.Hint, toMillis(p.Created)); err != nil {
 			return fmt.Errorf("revocation %d: add item: %w", id, err)
 		}
 	}

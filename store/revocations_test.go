@@ -2,6 +2,9 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,11 +16,11 @@ import (
 
 func newRevocation(t *testing.T, db *store.DB, expires time.Time) domain.RevocationRequest {
 	t.Helper()
-	r := domain.RevocationRequest{RequesterSlack: "UADMIN", RequesterID: "admin", TargetSlack: "UBOB", TargetID: "bob",
-		TargetName: "Bob", All: true, Reason: "left", ExpiresAt: expires,
+	r := domain.RevocationRequest{RequesterSlack: "UADMIN", RequesterID: "admin",
+		Targets: []domain.RevocationTarget{{Slack: "UBOB", ID: "bob", Name: "Bob"}}, All: true, Reason: "left", ExpiresAt: expires,
 		Items: []domain.RevocationItem{
-			{Password: domain.Password{KeyID: "k2", Name: "Phone", Hint: "ab", Created: t0}},
-			{Password: domain.Password{KeyID: "k1", Name: "Laptop", Hint: "cd", Created: t0.Add(time.Hour)}},
+			{TargetID: "bob", Password: domain.Password{KeyID: "k2", Name: "Phone", Hint: "ab", Created: t0}},
+			{TargetID: "bob", Password: domain.Password{KeyID: "k1", Name: "Laptop", Hint: "cd", Created: t0.Add(time.Hour)}},
 		}}
 	if err := db.CreateRevocation(context.Background(), &r); err != nil {
 		t.Fatal(err)
@@ -40,7 +43,7 @@ func TestRevocationRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !got.All || got.TargetID != "bob" || got.Status != domain.RevocationPending || got.Channel != "CHELP" ||
+		if !got.All || len(got.Targets) != 1 || got.Targets[0] != r.Targets[0] || got.Status != domain.RevocationPending || got.Channel != "CHELP" ||
 			got.MessageTS != "123.456" || !got.CreatedAt.Equal(t0) || !got.ExpiresAt.Equal(t0.Add(72*time.Hour)) {
 			t.Errorf("Revocation = %+v", got)
 		}
@@ -54,6 +57,59 @@ func TestRevocationRoundTrip(t *testing.T) {
 		}
 		if n, err := db.PendingRevocations(ctx); err != nil || n != 1 {
 			t.Errorf("PendingRevocations = %d, %v; want 1", n, err)
+		}
+	})
+}
+
+// A request for several people keeps them in the order named, each
+// password with its owner, also for the ones --all adds later.
+func TestRevocationOfSeveralPeople(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		db.Now = func() time.Time { return t0 }
+		r := domain.RevocationRequest{RequesterSlack: "UADMIN", RequesterID: "admin", All: true, Reason: "scanner compromised",
+			ExpiresAt: t0.Add(time.Hour),
+			Targets: []domain.RevocationTarget{{Slack: "UCAROL", ID: "carol", Name: "carol@x.test"},
+				{ID: "alice", Name: "alice@x.test"}, {Slack: "UBOB", ID: "bob", Name: "bob@x.test"}},
+			Items: []domain.RevocationItem{
+				{TargetID: "carol", Password: domain.Password{KeyID: "kc", Name: "Scanner", Hint: "ab", Created: t0}},
+				{TargetID: "bob", Password: domain.Password{KeyID: "kb", Name: "Scanner", Hint: "cd", Created: t0}},
+			}}
+		if err := db.CreateRevocation(ctx, &r); err != nil {
+			t.Fatal(err)
+		}
+		more := []domain.RevocationItem{
+			{TargetID: "alice", Password: domain.Password{KeyID: "ka", Name: "New", Hint: "ef", Created: t0}},
+			{TargetID: "bob", Password: domain.Password{KeyID: "kb", Name: "Scanner", Hint: "cd", Created: t0}},
+		}
+		if err := db.AddRevocationItems(ctx, r.ID, more); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetRevocationOutcome(ctx, r.ID, "kb", "failed: Graph is busy"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Revocation(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Targets) != 3 || got.Targets[0] != r.Targets[0] || got.Targets[1] != r.Targets[1] || got.Targets[2] != r.Targets[2] {
+			t.Errorf("targets = %+v, want %+v", got.Targets, r.Targets)
+		}
+		var owners []string
+		for _, it := range got.Items {
+			owners = append(owners, it.TargetID+":"+it.Password.KeyID+":"+it.Outcome)
+		}
+		if want := "carol:kc: bob:kb:failed: Graph is busy alice:ka:"; strings.Join(owners, " ") != want {
+			t.Errorf("items = %q, want %q", strings.Join(owners, " "), want)
+		}
+		if !got.Concerns("alice", "") || !got.Concerns("", "UBOB") || got.Concerns("admin", "UADMIN") || got.Concerns("", "") {
+			t.Error("Concerns answers wrongly for targets, the requester or nobody")
+		}
+		if items := got.ItemsOf("bob"); len(items) != 1 || items[0].Password.KeyID != "kb" {
+			t.Errorf("ItemsOf(bob) = %+v", items)
+		}
+		if err := db.CreateRevocation(ctx, &domain.RevocationRequest{RequesterID: "admin", Reason: "x"}); err == nil {
+			t.Error("a request naming nobody was stored")
 		}
 	})
 }
@@ -187,6 +243,64 @@ func TestClaimResumeHasOneWinner(t *testing.T) {
 		wg.Wait()
 		if got := wins.Load(); got != 1 {
 			t.Fatalf("%d resumers won, want 1", got)
+		}
+	})
+}
+
+// A request filed by an apppass from before several people per request
+// keeps its one person and each password's owner after the upgrade.
+func TestRevocationsFiledBeforeSeveralPeopleKeepTheirPerson(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		pg := store.IsPostgres(dsn)
+		driver, source := "sqlite", "file:"+dsn
+		if pg {
+			driver, source = "pgx", dsn
+		}
+		raw, err := sql.Open(driver, source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		if pg {
+			raw.SetMaxOpenConns(1) // the schema is in the DSN's search_path
+		}
+		const before = 11
+		for _, m := range store.MigrationsForTest(t, pg, before) {
+			if _, err := raw.ExecContext(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		version := fmt.Sprintf(`PRAGMA user_version = %d`, before)
+		if pg {
+			version = fmt.Sprintf(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now());
+				INSERT INTO schema_migrations (version) SELECT generate_series(1, %d)`, before)
+		}
+		all := "1"
+		if pg {
+			all = "true"
+		}
+		for _, q := range []string{version,
+			`INSERT INTO revocation_requests (id, requester_slack, requester_id, target_slack, target_id, target_name, all_passwords,
+				reason, status, created_at, expires_at, updated_at) VALUES (7, 'UADMIN', 'admin', 'UBOB', 'bob', 'bob@x.test', ` + all + `, 'left', 'pending', 1, 2, 1)`,
+			`INSERT INTO revocation_items (request_id, key_id, name, hint, created_at) VALUES (7, 'k1', 'Phone', 'ab', 1)`,
+		} {
+			if _, err := raw.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		raw.Close()
+		db := mustOpen(t, dsn)
+		got, err := db.Revocation(ctx, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := domain.RevocationTarget{Slack: "UBOB", ID: "bob", Name: "bob@x.test"}
+		if len(got.Targets) != 1 || got.Targets[0] != want {
+			t.Errorf("targets after the upgrade = %+v, want [%+v]", got.Targets, want)
+		}
+		if len(got.Items) != 1 || got.Items[0].TargetID != "bob" {
+			t.Errorf("items after the upgrade = %+v, want k1 of bob", got.Items)
 		}
 	})
 }

@@ -22,6 +22,10 @@ type Entra struct {
 	// each credential AddPassword has just created; an error makes
 	// AddPassword fail with it, the credential existing all the same.
 	AddPasswordFault func(p domain.Password) error
+	// RemovePasswordFault, when set, is called (without Entra's lock)
+	// before each removal; an error makes RemovePassword fail with it,
+	// removing nothing.
+	RemovePasswordFault func(ownerID, keyID string) error
 	// ScanFunc, when set, replaces ScanHolders.
 	ScanFunc func(ctx context.Context, fn func(app domain.Application, upn string) error) error
 	// Now dates new credentials; nil means time.Now.
@@ -226,6 +230,11 @@ func (e *Entra) AddPassword(_ context.Context, app domain.Application, name stri
 
 // RemovePassword implements handlers.CredentialRemover.
 func (e *Entra) RemovePassword(_ context.Context, app domain.Application, keyID string) error {
+	if f := e.RemovePasswordFault; f != nil {
+		if err := f(app.OwnerID, keyID); err != nil {
+			return err
+		}
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if a := e.apps[app.OwnerID]; a != nil {
