@@ -110,7 +110,7 @@ func usage(unknown string) string {
 		"• `/apppass list` — your app passwords, with a Delete button each\n" +
 		"• `/apppass delete NAME` — delete one (asks to confirm)\n" +
 		"• `/apppass help` — this message\n" +
-		"_Admins:_ `/apppass revoke @person|EMAIL NAME|--all REASON` (a helpdesk member approves), `/apppass requests`\n" +
+		"_Admins:_ `/apppass revoke @person|EMAIL [more people…] NAME|--all REASON` (up to 50 people; a helpdesk member approves), `/apppass requests`\n" +
 		"_Helpdesk:_ `/apppass requests`, `/apppass show @person|EMAIL`"
 }
 
