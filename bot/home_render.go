@@ -173,7 +173,7 @@ func pendingBlocks(pending []handlers.PendingRequest, now time.Time, budget int)
 func decideButtons(r domain.RevocationRequest) slack.Block {
 	id := strconv.FormatInt(r.ID, 10)
 	if r.Status == domain.RevocationPartial {
-		return slack.NewActionBlock("decide_"+id, slack.NewButtonBlockElement(actionRevokeRetry, id, plain("Retry the failed ones")))
+		return slack.NewActionBlock("decide_"+id, slack.NewButtonBlockElement(actionRevokeRetry, id, plain("Retry the rest")))
 	}
 	approve := slack.NewButtonBlockElement(actionRevokeApprove, id, plain("Approve"))
 	approve.Style = slack.StyleDanger

@@ -45,7 +45,7 @@ func requestMessage(r domain.RevocationRequest) (string, []slack.Block) {
 		status = fmt.Sprintf(":white_check_mark: Approved by <@%s> on %s UTC: %s.", r.DecidedSlack, r.DecidedAt.UTC().Format("2 Jan 15:04"), outcomeSummary(r))
 	case domain.RevocationPartial:
 		status = fmt.Sprintf(":warning: Approved by <@%s> on %s UTC, *partly done*: %s.", r.DecidedSlack, r.DecidedAt.UTC().Format("2 Jan 15:04"), outcomeSummary(r))
-		blocks = append(blocks, slack.NewActionBlock("retry", button(actionRevokeRetry, id, "Retry the failed ones")))
+		blocks = append(blocks, slack.NewActionBlock("retry", button(actionRevokeRetry, id, "Retry the rest")))
 	case domain.RevocationDenied:
 		status = fmt.Sprintf(":no_entry_sign: Denied by <@%s> on %s UTC: %s", r.DecidedSlack, r.DecidedAt.UTC().Format("2 Jan 15:04"), clip(verbatim(r.DenyReason), maxReasonShown))
 	case domain.RevocationExpired:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -20,6 +21,10 @@ const (
 	actionRevokeRetry   = "revoke_retry"
 	denyModalID         = "apppass_deny"
 )
+
+// publishTimeout bounds telling everyone of a decision: the helpdesk
+// message and a DM to each of up to 50 people and the requester.
+const publishTimeout = 60 * time.Second
 
 func (b *Bot) revoke(ctx context.Context, w where, a domain.Actor, cmd command) {
 	if b.cfg.HelpdeskChannel == "" {
@@ -124,7 +129,11 @@ func (b *Bot) approve(ctx context.Context, w where, a domain.Actor, value string
 		b.fail(ctx, w, "approve", err, false)
 		return
 	}
-	if err := b.h.Revocations.Told(ctx, req.ID, b.slack.publishRevocation(ctx, req)); err != nil {
+	// The approval may have used most of the click's time (a request for
+	// 50 people); telling them has a deadline of its own.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
+	if err := b.h.Revocations.Told(pctx, req.ID, b.slack.publishRevocation(pctx, req)); err != nil {
 		// At worst someone is told a second time at a Retry.
 		b.log.ErrorContext(ctx, "revocation notices not recorded", "request", req.ID, "err", err)
 	}
@@ -243,13 +252,16 @@ func outcomeSummary(r domain.RevocationRequest) string {
 	counts := map[string]int{}
 	for _, it := range r.Items {
 		k := it.Outcome
-		if strings.HasPrefix(k, "failed") {
+		switch {
+		case strings.HasPrefix(k, "failed"):
 			k = "failed"
+		case k == "":
+			k = "not reached yet" // the approval ran out of time first
 		}
 		counts[k]++
 	}
 	var parts []string
-	for _, k := range []string{domain.OutcomeRemoved, domain.OutcomeGone, "failed"} {
+	for _, k := range []string{domain.OutcomeRemoved, domain.OutcomeGone, "failed", "not reached yet"} {
 		if counts[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
 		}

@@ -2,10 +2,14 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/apppass/apppass/domain"
 )
@@ -224,53 +228,107 @@ func (s *Revocations) recordDecision(ctx context.Context, actor domain.Actor, ac
 	}
 }
 
+// peopleAtOnce is how many of a request's people are worked on at once:
+// enough that 50 people with 40 passwords each fit in a click's time at
+// Graph's usual latency, few enough to stay clear of its throttling
+// (each person's removals are one after the other).
+const peopleAtOnce = 8
+
+// recordMargin is the time kept at the end of a deadline for recording
+// outcomes: a removal not started by then is left for Retry, and what
+// was done is recorded on a context of its own, which may outlive the
+// deadline by as much.
+const recordMargin = 5 * time.Second
+
 // executeRevocation removes each password of req that is not yet done,
-// person by person (each under their own lock, one at a time, so two
-// requests naming the same people in another order cannot deadlock),
-// and records the outcomes and the final status.
+// person by person (each under their own lock, taken one at a time, so
+// two requests naming the same people cannot deadlock; several people at
+// once), and records the outcomes and the final status. Removals not
+// started before ctx's deadline (less recordMargin) are left untried: the
+// request is then partly done and Retry goes on where it stopped.
 func (s *Revocations) executeRevocation(ctx context.Context, req domain.RevocationRequest, actorSlack, actorID string) (domain.RevocationRequest, error) {
-	failed := 0
+	work, record := ctx, context.WithoutCancel(ctx)
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancelWork, cancelRecord context.CancelFunc
+		work, cancelWork = context.WithDeadline(ctx, deadline.Add(-recordMargin))
+		defer cancelWork()
+		// What was done is recorded even if the click's time runs out
+		// while it is: shortly after, at the latest.
+		record, cancelRecord = context.WithDeadline(record, deadline.Add(recordMargin))
+		defer cancelRecord()
+	}
+	var mu sync.Mutex
+	left := 0
+	g := new(errgroup.Group)
+	g.SetLimit(peopleAtOnce)
 	for _, t := range req.Targets {
-		var n int
-		var err error
-		req, n, err = s.executeFor(ctx, req, t, actorSlack, actorID)
-		if err != nil {
-			return req, err
-		}
-		failed += n
+		g.Go(func() error {
+			n, err := s.executeFor(work, record, req, t, actorSlack, actorID)
+			mu.Lock()
+			left += n
+			mu.Unlock()
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return req, err
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// Shutting down, not out of time: the request stays approving, for
+		// a replica (or this one, restarted) to resume on its own.
+		return req, fmt.Errorf("approve revocation %d: interrupted, to be resumed: %w", req.ID, ctx.Err())
 	}
 	req.Status = domain.RevocationDone
-	if failed > 0 {
+	if left > 0 {
 		req.Status = domain.RevocationPartial
 	}
-	if err := s.store.SetRevocationStatus(ctx, req.ID, req.Status); err != nil {
+	if err := s.store.SetRevocationStatus(record, req.ID, req.Status); err != nil {
 		return req, fmt.Errorf("approve revocation: %w", err)
 	}
-	return s.store.Revocation(ctx, req.ID)
+	return s.store.Revocation(record, req.ID)
 }
 
-// executeFor carries out req for one of its people, t, and returns req
-// with their outcomes and how many of their passwords are still not
-// removed.
-func (s *Revocations) executeFor(ctx context.Context, req domain.RevocationRequest, t domain.RevocationTarget, actorSlack, actorID string) (domain.RevocationRequest, int, error) {
-	unlock, err := s.store.LockPerson(ctx, t.ID)
+// executeFor carries out req for one of its people, t, working on work
+// and recording on record, and returns how many of their passwords are
+// still not removed (failed, or not reached before work ended).
+func (s *Revocations) executeFor(work, record context.Context, req domain.RevocationRequest, t domain.RevocationTarget, actorSlack, actorID string) (int, error) {
+	items := req.ItemsOf(t.ID)
+	pending := 0
+	for _, it := range items {
+		if !it.Done() {
+			pending++
+		}
+	}
+	if work.Err() != nil {
+		return pending, nil // not reached: left untried for Retry
+	}
+	unlock, err := s.store.LockPerson(work, t.ID)
 	if err != nil {
-		return req, 0, fmt.Errorf("approve revocation for %s: %w", t.ID, err)
+		if work.Err() != nil {
+			return pending, nil
+		}
+		return 0, fmt.Errorf("approve revocation for %s: %w", t.ID, err)
 	}
 	defer unlock()
 	var h holding
 	if req.All {
 		// All of apppass's applications for them: duplicates too.
-		h, err = s.holdings.everything(ctx, domain.User{ID: t.ID}, true)
+		h, err = s.holdings.everything(work, domain.User{ID: t.ID}, true)
 		if err == nil {
-			req, err = s.coverAll(ctx, req, t.ID, h)
+			var more []domain.RevocationItem
+			more, err = s.coverAll(record, req, t.ID, h)
+			items = append(items, more...)
 		}
 	} else {
-		h.app, h.found, err = s.apps.find(ctx, t.ID)
+		h.app, h.found, err = s.apps.find(work, t.ID)
 	}
 	failed := 0
-	for i, it := range req.Items {
-		if it.TargetID != t.ID || it.Done() {
+	for _, it := range items {
+		if it.Done() {
+			continue
+		}
+		if work.Err() != nil {
+			failed++ // not reached: left untried for Retry
 			continue
 		}
 		app, found := h.appOf(it.Password.KeyID)
@@ -280,39 +338,42 @@ func (s *Revocations) executeFor(ctx context.Context, req domain.RevocationReque
 		case !found:
 			it.Outcome = domain.OutcomeGone
 		default:
-			rerr := s.entra.RemovePassword(ctx, app, it.Password.KeyID)
+			rerr := s.entra.RemovePassword(work, app, it.Password.KeyID)
 			switch {
 			case rerr == nil:
 				it.Outcome = domain.OutcomeRemoved
-				if serr := s.store.CredentialRemoved(ctx, t.ID, app.ObjectID, it.Password); serr != nil {
-					s.log.ErrorContext(ctx, "removal not recorded", "key_id", it.Password.KeyID, "err", serr)
+				if serr := s.store.CredentialRemoved(record, t.ID, app.ObjectID, it.Password); serr != nil {
+					s.log.ErrorContext(record, "removal not recorded", "key_id", it.Password.KeyID, "err", serr)
 				}
 			case domain.KindOf(rerr) == domain.KindNotFound:
 				it.Outcome = domain.OutcomeGone
+			case work.Err() != nil:
+				failed++ // cut short by the deadline: untried, as far as anyone can tell
+				continue
 			default:
 				it.Outcome = "failed: " + domain.MessageOf(rerr)
-				s.log.WarnContext(ctx, "revocation removal failed", "request", req.ID, "key_id", it.Password.KeyID, "err", rerr)
+				s.log.WarnContext(work, "revocation removal failed", "request", req.ID, "key_id", it.Password.KeyID, "err", rerr)
 			}
 		}
 		if !it.Done() {
 			failed++
 		}
-		req.Items[i] = it
-		if serr := s.store.SetRevocationOutcome(ctx, req.ID, it.Password.KeyID, it.Outcome); serr != nil {
-			s.log.ErrorContext(ctx, "revocation outcome not recorded", "request", req.ID, "err", serr)
+		if serr := s.store.SetRevocationOutcome(record, req.ID, it.Password.KeyID, it.Outcome); serr != nil {
+			s.log.ErrorContext(record, "revocation outcome not recorded", "request", req.ID, "err", serr)
 		}
-		s.audit.record(ctx, domain.AuditEvent{ActorSlack: actorSlack, ActorID: actorID, SubjectID: t.ID, Action: "revoke",
+		s.audit.record(record, domain.AuditEvent{ActorSlack: actorSlack, ActorID: actorID, SubjectID: t.ID, Action: "revoke",
 			KeyID: it.Password.KeyID, Name: it.Password.Name, Outcome: it.Outcome})
 	}
-	return req, failed, nil
+	return failed, nil
 }
 
-// coverAll adds to --all request req the passwords its person targetID
-// holds now (h, on all of apppass's applications for them) that it does
-// not cover yet: --all means all at the moment of approval.
-func (s *Revocations) coverAll(ctx context.Context, req domain.RevocationRequest, targetID string, h holding) (domain.RevocationRequest, error) {
+// coverAll records, for --all request req, the passwords its person
+// targetID holds now (h, on all of apppass's applications for them) that
+// it does not cover yet, and returns them: --all means all at the moment
+// of approval.
+func (s *Revocations) coverAll(ctx context.Context, req domain.RevocationRequest, targetID string, h holding) ([]domain.RevocationItem, error) {
 	covered := map[string]bool{}
-	for _, it := range req.Items {
+	for _, it := range req.ItemsOf(targetID) {
 		covered[it.Password.KeyID] = true
 	}
 	var more []domain.RevocationItem
@@ -322,13 +383,12 @@ func (s *Revocations) coverAll(ctx context.Context, req domain.RevocationRequest
 		}
 	}
 	if len(more) == 0 {
-		return req, nil
+		return nil, nil
 	}
 	if err := s.store.AddRevocationItems(ctx, req.ID, more); err != nil {
-		return req, err
+		return nil, err
 	}
-	req.Items = append(req.Items, more...)
-	return req, nil
+	return more, nil
 }
 
 // openAll returns the open (undecided or being carried out) --all

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/apppass/apppass/domain"
+	"github.com/apppass/apppass/handlers"
 )
 
 // file has requester ask for target's password "Laptop" to be revoked.
@@ -245,7 +246,7 @@ func TestRevocationOfSeveralPeople(t *testing.T) {
 
 	// A Graph failure on one of alice's leaves the request partly done.
 	laptop := w.entra.Passwords(alice.user.ID)[1].KeyID
-	w.entra.RemovePasswordFault = func(_, keyID string) error {
+	w.entra.RemovePasswordFault = func(_ context.Context, _, keyID string) error {
 		if keyID == laptop {
 			return domain.Errorf(domain.KindUpstream, "Microsoft 365 is busy.")
 		}
@@ -341,4 +342,49 @@ func (w *world) auditCount(t *testing.T, p testPerson, action string) int {
 		}
 	}
 	return n
+}
+
+// An approval that runs out of time (50 people with 40 passwords each at
+// Graph's latency can) stops starting removals shortly before its
+// deadline, records what it did, and leaves the rest for Retry.
+func TestApprovalOutOfTimeLeavesTheRestForRetry(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	for _, n := range []string{"a", "b", "c"} {
+		w.create(t, alice, n)
+	}
+	w.create(t, bob, "d")
+	w.create(t, bob, "e")
+	req, err := w.h.Revocations.Request(ctx, adam.actor, []domain.Actor{alice.actor, bob.actor}, "", true, "left")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// bob's first removal hangs on a slow Graph until the work's time is up.
+	w.entra.RemovePasswordFault = func(ctx context.Context, owner, _ string) error {
+		if owner == bob.user.ID {
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		return nil
+	}
+	click, cancel := context.WithTimeout(ctx, handlers.RecordMargin+200*time.Millisecond)
+	defer cancel()
+	got, err := w.h.Revocations.Approve(click, hugo.actor, req.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != domain.RevocationPartial || len(w.entra.Passwords(alice.user.ID)) != 0 || len(w.entra.Passwords(bob.user.ID)) != 2 {
+		t.Fatalf("status %s; alice keeps %d, bob %d; want partial, 0 and 2", got.Status,
+			len(w.entra.Passwords(alice.user.ID)), len(w.entra.Passwords(bob.user.ID)))
+	}
+	for _, it := range got.ItemsOf(bob.user.ID) {
+		if it.Outcome != "" {
+			t.Errorf("bob's %s: outcome %q, want none (not reached)", it.Password.Name, it.Outcome)
+		}
+	}
+	w.entra.RemovePasswordFault = nil
+	got, err = w.h.Revocations.Approve(ctx, hugo.actor, req.ID)
+	if err != nil || got.Status != domain.RevocationDone || len(w.entra.Passwords(bob.user.ID)) != 0 {
+		t.Fatalf("retry: %v, status %s, bob keeps %d", err, got.Status, len(w.entra.Passwords(bob.user.ID)))
+	}
 }

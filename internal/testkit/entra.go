@@ -25,7 +25,7 @@ type Entra struct {
 	// RemovePasswordFault, when set, is called (without Entra's lock)
 	// before each removal; an error makes RemovePassword fail with it,
 	// removing nothing.
-	RemovePasswordFault func(ownerID, keyID string) error
+	RemovePasswordFault func(ctx context.Context, ownerID, keyID string) error
 	// ScanFunc, when set, replaces ScanHolders.
 	ScanFunc func(ctx context.Context, fn func(app domain.Application, upn string) error) error
 	// Now dates new credentials; nil means time.Now.
@@ -229,9 +229,9 @@ func (e *Entra) AddPassword(_ context.Context, app domain.Application, name stri
 }
 
 // RemovePassword implements handlers.CredentialRemover.
-func (e *Entra) RemovePassword(_ context.Context, app domain.Application, keyID string) error {
+func (e *Entra) RemovePassword(ctx context.Context, app domain.Application, keyID string) error {
 	if f := e.RemovePasswordFault; f != nil {
-		if err := f(app.OwnerID, keyID); err != nil {
+		if err := f(ctx, app.OwnerID, keyID); err != nil {
 			return err
 		}
 	}
