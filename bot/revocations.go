@@ -211,12 +211,12 @@ func (b *Bot) target(ctx context.Context, p personRef) (domain.Actor, error) {
 }
 
 // personLabel names a person as the admin named them, for a refusal
-// that must say which of several it is about. It is escaped.
+// that must say which of several it is about; bot.fail escapes it.
 func personLabel(p personRef) string {
 	if p.Email != "" {
-		return escape(p.Email)
+		return p.Email
 	}
-	return "<@" + p.Slack + ">"
+	return "Slack user " + p.Slack
 }
 
 // scope says which passwords r covers, as plain text (escape it).

@@ -271,6 +271,9 @@ func TestRevokeRefusals(t *testing.T) {
 		{adam, "revoke <@UBOB|bob> --all because", "no app passwords"},
 		{adam, "revoke <@UALICE|alice> Phone because", "no app password called “Phone”"},
 		{adam, "revoke <@UALICE|alice> --all", "needs a reason"},
+		{adam, "revoke <@UALICE|alice> <@UERIN|erin> --all because", "erin@elsewhere.test: That Slack user doesn't match a Microsoft 365 account"},
+		{adam, "revoke <@UALICE|alice> <@UBOB|bob> Laptop because", "bob@example.test has no app password called “Laptop”"},
+		{adam, "revoke " + strings.Repeat("<@UALICE|alice> ", 51) + "--all because", "at most 50 people, and this one names 51"},
 		{bob, "requests", "Only apppass admins and the helpdesk"},
 		{adam, "show <@UALICE|alice>", "Only the helpdesk"},
 	}
