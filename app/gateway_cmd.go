@@ -62,7 +62,7 @@ func newGateway(cfg config.Config, graph *graphclient.Client, db *store.DB, aler
 		Logger: log,
 	}, gateway.Deps{
 		Mailboxes: graph, Applications: graph, Verifier: graph, Sender: graph, Upstream: upstream, Records: db, Failures: db, Alerter: alert,
-		Scopes: db, ExchangeTokens: tokens, ReadingAlerter: reading,
+		Scopes: db, ExchangeTokens: tokens, ReadingAlerter: reading, AlertClaims: db,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mail gateway: %w", err)

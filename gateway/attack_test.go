@@ -330,6 +330,34 @@ func TestParallelGuessesAreBounded(t *testing.T) {
 	}
 }
 
+// Lockouts on two replicas share one alert quota: AlertBurst alerts per
+// window from all of them, not from each.
+func TestGuessingAlertsShareOneQuotaAcrossReplicas(t *testing.T) {
+	one := newRig(t, func(o *gateway.Options) { o.MaxFailures = 1; o.AlertBurst = 2; o.Limits.MaxPerAddress = 100 })
+	two := one.replica()
+	var wg sync.WaitGroup
+	for i, from := range []string{"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"} {
+		wg.Go(func() {
+			c, err := []*rig{one, two}[i%2].dialFrom(from)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			// One wrong password is a lockout of alice at that address.
+			if err := c.Auth(smtp.PlainAuth("", "alice@contoso.test", wrongPassword(i), hostname)); reply(err) != "535 5.7.8" {
+				t.Errorf("from %s: %v", from, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := one.alerts.count(); n != 2 {
+		t.Errorf("4 lockouts on 2 replicas alerted the helpdesk %d times, want 2 (AlertBurst of all replicas)", n)
+	}
+	if logs := one.logs.String(); strings.Count(logs, "too many failed logins") != 4 { // the replicas share the log
+		t.Errorf("want each of the 4 lockouts logged:\n%s", logs)
+	}
+}
+
 // Row 9: a device with a dead password after the owner's earlier
 // failures gets 535, not a lock-out: a cached login from the owner's
 // good device at the address clears the failures.

@@ -129,6 +129,17 @@ type Deps struct {
 	ExchangeTokens ExchangeTokens
 	// ReadingAlerter may be nil: Exchange's refusals are only logged.
 	ReadingAlerter ReadingAlerter
+	// AlertClaims shares the helpdesk alerts' quotas among replicas; nil:
+	// each replica keeps its own.
+	AlertClaims AlertClaims
+}
+
+// AlertClaims hands out the right to send a helpdesk alert to one
+// replica of all; *store.DB satisfies it.
+type AlertClaims interface {
+	// ClaimAlert reports whether this caller, of all replicas, sends
+	// alert key at at: unless someone claimed it at or after since.
+	ClaimAlert(ctx context.Context, key string, at, since time.Time) (bool, error)
 }
 
 // Gateway is the SMTP submission server. Create it with New, run it with
@@ -147,6 +158,7 @@ type Gateway struct {
 	scopes    Scopes
 	tokens    ExchangeTokens
 	readAlert ReadingAlerter
+	claims    AlertClaims
 	read      *reader
 
 	cache   *successCache
@@ -246,7 +258,7 @@ func New(opts Options, deps Deps) (*Gateway, error) {
 		opts: opts, now: opts.Now, log: opts.Logger,
 		mailboxes: deps.Mailboxes, apps: deps.Applications, verifier: deps.Verifier, upstream: deps.Upstream,
 		records: deps.Records, failures: deps.Failures, alerter: deps.Alerter,
-		scopes: deps.Scopes, tokens: deps.ExchangeTokens, readAlert: deps.ReadingAlerter, read: newReader(),
+		scopes: deps.Scopes, tokens: deps.ExchangeTokens, readAlert: deps.ReadingAlerter, claims: deps.AlertClaims, read: newReader(),
 		cache:   newSuccessCache(opts.CacheTTL, opts.RemovalPoll, opts.ReplicationWindow, opts.RemovedHintWindow),
 		certs:   certs,
 		metrics: &Metrics{},

@@ -160,18 +160,42 @@ func (g *Gateway) succeeded(ctx context.Context, subject, addr string) {
 }
 
 // alertGuessing tells the helpdesk, once per lockout, and no more than
-// AlertBurst times per AlertWindow from this replica: a flood of
-// lockouts is logged, not posted.
+// AlertBurst times per AlertWindow from all replicas together (from this
+// one, without AlertClaims): a flood of lockouts is logged, not posted.
 func (g *Gateway) alertGuessing(ctx context.Context, a GuessingAlert) {
 	g.log.WarnContext(ctx, "gateway: too many failed logins", "owner", a.OwnerID, "client", a.ClientAddr)
-	if g.alerter == nil || !g.alerts.allow(a.At) {
+	if g.alerter == nil {
 		return
 	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	if !g.allowGuessingAlert(actx, a.At) {
+		return
+	}
 	if err := g.alerter.AlertGuessing(actx, a); err != nil {
 		g.log.WarnContext(ctx, "gateway: alerting the helpdesk failed", "err", err)
 	}
+}
+
+// allowGuessingAlert takes one of the AlertBurst places of the current
+// AlertWindow: shared by the replicas as AlertBurst alert claims (a place
+// is free again a window after it was taken), or this process's own when
+// there are no claims or the store cannot be asked.
+func (g *Gateway) allowGuessingAlert(ctx context.Context, at time.Time) bool {
+	if g.claims == nil {
+		return g.alerts.allow(at)
+	}
+	for i := range g.opts.AlertBurst {
+		ok, err := g.claims.ClaimAlert(ctx, fmt.Sprintf("gateway-guessing-%d", i), at, at.Add(-g.opts.AlertWindow))
+		if err != nil {
+			g.log.WarnContext(ctx, "gateway: alert quota not shared; this replica's own applies", "err", err)
+			return g.alerts.allow(at)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
 }
 
 // alertRate allows burst alerts per window.

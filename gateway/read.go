@@ -382,8 +382,9 @@ func (g *Gateway) enableCommands(mailbox string, proto Protocol, grant bool) []s
 	return out
 }
 
-// alertNotEnabled tells the helpdesk, once a day per mailbox, that
-// Exchange refused apppass a mailbox and how to enable it.
+// alertNotEnabled tells the helpdesk, once a day per mailbox (of all
+// replicas, with AlertClaims), that Exchange refused apppass a mailbox
+// and how to enable it.
 func (g *Gateway) alertNotEnabled(ctx context.Context, l Login, proto Protocol, grant bool) {
 	mailbox := primaryAddress(l.Mailbox)
 	now := g.now()
@@ -402,6 +403,15 @@ func (g *Gateway) alertNotEnabled(ctx context.Context, l Login, proto Protocol, 
 	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	if g.claims != nil {
+		// Once a day of all replicas, not of each.
+		ok, err := g.claims.ClaimAlert(actx, "reading-disabled:"+strings.ToLower(mailbox), now, now.Add(-24*time.Hour))
+		if err != nil {
+			g.log.Warn("gateway: reading alert not shared; this replica's own day applies", "err", err)
+		} else if !ok {
+			return
+		}
+	}
 	a := ReadingAlert{Mailbox: mailbox, Protocol: strings.ToUpper(string(proto)), Commands: g.enableCommands(mailbox, proto, grant), At: now}
 	if err := g.readAlert.AlertReadingDisabled(actx, a); err != nil {
 		g.log.Warn("gateway: alerting the helpdesk failed", "err", err)

@@ -158,6 +158,14 @@ func TestReadNotEnabledAlertsOnceADay(t *testing.T) {
 	if a := alerts[0]; a.Mailbox != "alice@contoso.test" || a.Protocol != "IMAP" || len(a.Commands) == 0 || a.Commands[0] != want {
 		t.Errorf("alert %+v\nwant first command %q", a, want)
 	}
+	// Another replica does not alert again the same day.
+	two := r.replica()
+	if _, got := two.imapLogin(r.password.SecretText); !strings.HasPrefix(got, "a NO [AUTHORIZATIONFAILED]") {
+		t.Fatalf("login on the second replica: %q", got)
+	}
+	if n := len(r.read.alerts.all()); n != 1 {
+		t.Errorf("%d alerts after a login on another replica, want still 1", n)
+	}
 	r.clock.advance(25 * time.Hour)
 	r.imapLogin(r.password.SecretText)
 	if n := len(r.read.alerts.all()); n != 2 {
