@@ -20,6 +20,9 @@ type TokenClaims struct {
 	Roles []string
 	// Expired is true once [Server.ExpireTokens] has run.
 	Expired bool
+	// Revoked is true once [Server.RevokeTokens] has run for the token's
+	// resource: the resource must refuse it.
+	Revoked bool
 }
 
 // Introspect checks token as a resource server checks Entra's signature:
@@ -37,6 +40,6 @@ func (s *Server) Introspect(token string) (TokenClaims, bool) {
 	}
 	return TokenClaims{
 		AppID: info.clientID, Audience: info.resource, TenantID: TenantID,
-		Issuer: "https://sts.windows.net/" + TenantID + "/", Roles: slices.Clone(info.roles), Expired: info.expired,
+		Issuer: "https://sts.windows.net/" + TenantID + "/", Roles: slices.Clone(info.roles), Expired: info.expired, Revoked: info.revoked,
 	}, true
 }

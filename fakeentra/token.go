@@ -22,6 +22,7 @@ type tokenInfo struct {
 	resource string   // the audience: the scope's resource
 	roles    []string // the roles claim
 	expired  bool
+	revoked  bool // by RevokeTokens: its resource refuses it
 }
 
 // secretRef locates the credential that a secret issued by addPassword
@@ -193,6 +194,8 @@ func (s *Server) authorized(x *exchange) bool {
 			msg = "Access token validation failure. Invalid audience or signature (token not issued by fakeentra)."
 		case info.expired:
 			msg = "Lifetime validation failed, the token is expired."
+		case info.revoked:
+			msg = "Access token validation failure. The token has been revoked."
 		}
 	}
 	if msg != "" {
@@ -213,4 +216,44 @@ func (s *Server) ExpireTokens() {
 		v.expired = true
 		s.tokens[k] = v
 	}
+}
+
+// RevokeTokens makes every access token issued so far for resource (the
+// audience, such as https://outlook.office365.com) invalid at that
+// resource, as when Entra or the resource drops them early (the app's
+// roles or an Exchange RBAC assignment changed, a revocation): fakes of
+// the resource refuse them from then on (Introspect reports Revoked),
+// while tokens issued afterwards work. It returns how many were revoked.
+func (s *Server) RevokeTokens(resource string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k, v := range s.tokens {
+		if sameResource(v.resource, resource) && !v.revoked {
+			v.revoked = true
+			s.tokens[k] = v
+			n++
+		}
+	}
+	return n
+}
+
+// TokensIssued counts the access tokens issued so far to clientID for
+// resource: what a test counts to see that a token cache was used.
+func (s *Server) TokensIssued(clientID, resource string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, v := range s.tokens {
+		if eq(v.clientID, clientID) && sameResource(v.resource, resource) {
+			n++
+		}
+	}
+	return n
+}
+
+// sameResource compares two resources as audiences: without case or a
+// trailing slash.
+func sameResource(a, b string) bool {
+	return strings.EqualFold(strings.TrimRight(a, "/"), strings.TrimRight(b, "/"))
 }

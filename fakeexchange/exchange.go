@@ -185,6 +185,8 @@ func (s *Server) CheckToken(token string) (fakeentra.TokenClaims, error) {
 		return c, &TokenError{"signature or issuer not valid"}
 	case c.Expired:
 		return c, &TokenError{"token expired"}
+	case c.Revoked:
+		return c, &TokenError{"token revoked"}
 	case !strings.EqualFold(strings.TrimRight(c.Audience, "/"), resource) && !strings.EqualFold(c.Audience, exchangeAppID):
 		return c, &TokenError{"audience " + c.Audience + " is not " + resource}
 	case !strings.EqualFold(c.TenantID, fakeentra.TenantID):

@@ -63,6 +63,27 @@ func ReadJWTClaims(token string) (Token, error) {
 	return Token{Audience: c.Aud, AppID: c.AppID, Roles: c.Roles, Expires: time.Unix(c.Exp, 0)}, nil
 }
 
+// ErrTokenRevoked is a TokenReader's error for a token its issuer has
+// revoked (or expired early): Exchange refuses it as any bad token.
+var ErrTokenRevoked = errors.New("token revoked")
+
+// IssuedBy returns a TokenReader that, like Exchange checking Entra's
+// signature, takes only the tokens issuer issued and has not revoked or
+// expired (fakeentra's RevokeTokens, ExpireTokens), and reads their
+// claims with ReadJWTClaims.
+func IssuedBy(issuer Issuer) TokenReader {
+	return func(token string) (Token, error) {
+		c, ok := issuer.Introspect(token)
+		switch {
+		case !ok:
+			return Token{}, errors.New("not issued by the tenant's Entra")
+		case c.Expired, c.Revoked:
+			return Token{}, ErrTokenRevoked
+		}
+		return ReadJWTClaims(token)
+	}
+}
+
 // parseXOAUTH2 reads the client's SASL XOAUTH2 response:
 // "user=" mailbox "\x01auth=Bearer " token "\x01\x01".
 func parseXOAUTH2(resp []byte) (user, token string, err error) {
@@ -97,6 +118,7 @@ const (
 	RefusedToken        = "token not readable"
 	RefusedAudience     = "wrong audience"
 	RefusedExpired      = "token expired"
+	RefusedRevoked      = "token revoked"
 	RefusedRole         = "role missing"
 	RefusedNoMailbox    = "no such mailbox"
 	RefusedDisabled     = "protocol disabled on the mailbox"
@@ -115,6 +137,9 @@ func (s *Store) authorize(proto string, resp []byte) (box *mailbox, granted bool
 		return nil, false, time.Time{}, RefusedMalformed
 	}
 	t, err := s.readToken(tok)
+	if errors.Is(err, ErrTokenRevoked) {
+		return nil, false, time.Time{}, RefusedRevoked
+	}
 	if err != nil {
 		return nil, false, time.Time{}, RefusedToken
 	}

@@ -2,6 +2,7 @@ package graphclient
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"strings"
 	"sync"
@@ -21,15 +22,23 @@ const DefaultExchangeResource = "https://outlook.office365.com"
 // runs out on the way.
 const tokenMargin = 5 * time.Minute
 
+// renewAfter is how old a cached token must be before a refusal by
+// Exchange replaces it. Exchange gives a good token the same refusal for a
+// mailbox that is not set up for apppass, so a younger one is kept: a
+// device retrying such a mailbox costs Entra at most a request a minute,
+// not one per login.
+const renewAfter = time.Minute
+
 // exchangeTokens caches apppass's own token for Exchange Online, shared by
 // every gateway session. fetch serialises renewals, so that many sessions
-// starting at once cost Entra one token request.
+// starting at once, or refused at once, cost Entra one token request.
 type exchangeTokens struct {
-	scope string
-	fetch sync.Mutex
-	mu    sync.Mutex
-	tok   domain.Secret
-	until time.Time
+	scope   string
+	fetch   sync.Mutex
+	mu      sync.Mutex
+	tok     domain.Secret
+	until   time.Time
+	fetched time.Time // when tok was had from Entra
 }
 
 // ExchangeToken returns an app-only access token of apppass's own identity
@@ -47,13 +56,54 @@ func (c *Client) ExchangeToken(ctx context.Context) (domain.Secret, error) {
 	if tok, ok := t.cached(c.now()); ok { // another session renewed it meanwhile
 		return tok, nil
 	}
-	at, err := c.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{t.scope}})
+	return c.fetchExchangeToken(ctx, policy.TokenRequestOptions{Scopes: []string{t.scope}})
+}
+
+// RenewExchangeToken replaces refused, a token of ExchangeToken that
+// Exchange Online refused (revoked, or the app's roles or Exchange role
+// assignment changed since it was issued), and returns the new one.
+// Sessions refused with the same token at once share one new token: only
+// the first asks Entra. It returns false, and asks nothing, when refused
+// is younger than a minute (Exchange's refusal then stands: it refuses
+// good tokens too, for a mailbox not set up for apppass), and a
+// KindUpstream error when Entra gives no token.
+func (c *Client) RenewExchangeToken(ctx context.Context, refused domain.Secret) (domain.Secret, bool, error) {
+	t := c.exchange
+	t.fetch.Lock()
+	defer t.fetch.Unlock()
+	now := c.now()
+	t.mu.Lock()
+	cur, good, fetched := t.tok, !t.tok.IsZero() && now.Before(t.until), t.fetched
+	t.mu.Unlock()
+	same := subtle.ConstantTimeCompare([]byte(cur.Reveal()), []byte(refused.Reveal())) == 1
+	switch {
+	case good && !same: // another session replaced it meanwhile
+		return cur, true, nil
+	case same && now.Sub(fetched) < renewAfter:
+		return domain.Secret{}, false, nil
+	}
+	// The credential (MSAL) keeps its own cache of the token; a claims
+	// challenge asking for a token issued from now on, the form Entra
+	// itself uses for revoked tokens, makes it ask Entra for a new one.
+	claims := fmt.Sprintf(`{"access_token":{"nbf":{"essential":true,"value":"%d"}}}`, now.Unix())
+	tok, err := c.fetchExchangeToken(ctx, policy.TokenRequestOptions{Scopes: []string{t.scope}, Claims: claims})
+	if err != nil {
+		return domain.Secret{}, false, err
+	}
+	return tok, true, nil
+}
+
+// fetchExchangeToken asks the credential for a token and caches it; the
+// caller holds t.fetch.
+func (c *Client) fetchExchangeToken(ctx context.Context, tro policy.TokenRequestOptions) (domain.Secret, error) {
+	t := c.exchange
+	at, err := c.cred.GetToken(ctx, tro)
 	if err != nil {
 		return domain.Secret{}, fmt.Errorf("exchange token: %w", domain.Wrap(domain.KindUpstream, err, "Microsoft Entra did not give apppass a token for Exchange Online."))
 	}
 	tok := domain.NewSecret(at.Token)
 	t.mu.Lock()
-	t.tok, t.until = tok, at.ExpiresOn.Add(-tokenMargin)
+	t.tok, t.until, t.fetched = tok, at.ExpiresOn.Add(-tokenMargin), c.now()
 	t.mu.Unlock()
 	return tok, nil
 }
