@@ -294,11 +294,25 @@ func upstreamRefusalText(r upstreamRefusal) string {
 func (g *Gateway) openIMAP(ctx context.Context, l Login) (*tls.Conn, *bufio.Reader, string, string, upstreamRefusal) {
 	ctx, cancel := context.WithTimeout(ctx, upstreamTimeout)
 	defer cancel()
-	token, err := g.tokens.ExchangeToken(ctx)
-	if err != nil {
-		g.log.Error("gateway: no Exchange token for reading mail", "err", err)
-		return nil, nil, "", "", upstreamUnavailable
+	var (
+		c        *tls.Conn
+		r        *bufio.Reader
+		final    string
+		untagged string
+	)
+	token, refusal := g.loginWithRenewal(ctx, ProtocolIMAP, func(token domain.Secret) upstreamRefusal {
+		var refusal upstreamRefusal
+		c, r, final, untagged, refusal = g.loginIMAP(ctx, l, token)
+		return refusal
+	})
+	if refusal == upstreamTokenRefused {
+		refusal = g.refusedToken(ctx, l, ProtocolIMAP, token, roleIMAP)
 	}
+	return c, r, final, untagged, refusal
+}
+
+// loginIMAP is one login to Exchange's IMAP with token; see openIMAP.
+func (g *Gateway) loginIMAP(ctx context.Context, l Login, token domain.Secret) (*tls.Conn, *bufio.Reader, string, string, upstreamRefusal) {
 	c, err := g.dialExchange(ctx, g.opts.ExchangeIMAP)
 	if err != nil {
 		g.log.Warn("gateway: Exchange IMAP unreachable", "err", err)
@@ -344,12 +358,7 @@ func (g *Gateway) openIMAP(ctx context.Context, l Login) (*tls.Conn, *bufio.Read
 		}
 	}
 	if !strings.HasPrefix(final, "A1 OK") {
-		if !tokenHasRole(token, roleIMAP) {
-			g.log.Error("gateway: apppass's Exchange token lacks IMAP.AccessAsApp: grant it with admin consent (see apppass check)")
-			return fail("", upstreamNoRole)
-		}
-		g.alertNotEnabled(ctx, l, ProtocolIMAP, true)
-		return fail(clipLine(final), upstreamNotEnabled)
+		return fail(clipLine(final), upstreamTokenRefused)
 	}
 	// Exchange lets a principal without FullAccess log in and then
 	// refuses every command that reaches the mailbox ("BAD User is

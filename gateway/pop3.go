@@ -248,11 +248,24 @@ func pop3Refusal(err error) string {
 func (g *Gateway) openPOP3(ctx context.Context, l Login) (*tls.Conn, *bufio.Reader, string, upstreamRefusal) {
 	ctx, cancel := context.WithTimeout(ctx, upstreamTimeout)
 	defer cancel()
-	token, err := g.tokens.ExchangeToken(ctx)
-	if err != nil {
-		g.log.Error("gateway: no Exchange token for reading mail", "err", err)
-		return nil, nil, "", upstreamUnavailable
+	var (
+		c     *tls.Conn
+		r     *bufio.Reader
+		final string
+	)
+	token, refusal := g.loginWithRenewal(ctx, ProtocolPOP3, func(token domain.Secret) upstreamRefusal {
+		var refusal upstreamRefusal
+		c, r, final, refusal = g.loginPOP3(ctx, l, token)
+		return refusal
+	})
+	if refusal == upstreamTokenRefused {
+		refusal = g.refusedToken(ctx, l, ProtocolPOP3, token, rolePOP)
 	}
+	return c, r, final, refusal
+}
+
+// loginPOP3 is one login to Exchange's POP3 with token; see openPOP3.
+func (g *Gateway) loginPOP3(ctx context.Context, l Login, token domain.Secret) (*tls.Conn, *bufio.Reader, string, upstreamRefusal) {
 	c, err := g.dialExchange(ctx, g.opts.ExchangePOP)
 	if err != nil {
 		g.log.Warn("gateway: Exchange POP3 unreachable", "err", err)
@@ -287,12 +300,7 @@ func (g *Gateway) openPOP3(ctx context.Context, l Login) (*tls.Conn, *bufio.Read
 		return fail(err.Error(), upstreamUnavailable)
 	}
 	if !strings.HasPrefix(final, "+OK") {
-		if !tokenHasRole(token, rolePOP) {
-			g.log.Error("gateway: apppass's Exchange token lacks POP.AccessAsApp: grant it with admin consent (see apppass check)")
-			return fail("", upstreamNoRole)
-		}
-		g.alertNotEnabled(ctx, l, ProtocolPOP3, true)
-		return fail(clipLine(final), upstreamNotEnabled)
+		return fail(clipLine(final), upstreamTokenRefused)
 	}
 	probe, err := ask("NOOP")
 	if err != nil {

@@ -312,7 +312,46 @@ const (
 	upstreamNoRole                       // apppass's token lacks IMAP/POP.AccessAsApp
 	upstreamUnavailable                  // Exchange or the token service did not answer
 	upstreamTooManyConns                 // Exchange's own per-mailbox limit
+	// upstreamTokenRefused is Exchange refusing the login with apppass's
+	// token. It never reaches the device: the login is tried once more
+	// with a new token, and a refusal that stands becomes
+	// upstreamNoRole or upstreamNotEnabled (refusedToken).
+	upstreamTokenRefused
 )
+
+// loginWithRenewal runs login with apppass's Exchange token and, when
+// Exchange refuses that token, once more with a new one (the cached token
+// may have been revoked, or the app's roles changed, since it was issued).
+// It returns the token of the last attempt, for refusedToken.
+func (g *Gateway) loginWithRenewal(ctx context.Context, protocol Protocol, login func(token domain.Secret) upstreamRefusal) (domain.Secret, upstreamRefusal) {
+	token, err := g.tokens.ExchangeToken(ctx)
+	if err != nil {
+		g.log.Error("gateway: no Exchange token for reading mail", "err", err)
+		return domain.Secret{}, upstreamUnavailable
+	}
+	refusal := login(token)
+	if refusal != upstreamTokenRefused {
+		return token, refusal
+	}
+	fresh, ok := renewExchangeToken(ctx, g.tokens, token, g.log, string(protocol))
+	if !ok {
+		return token, refusal
+	}
+	return fresh, login(fresh)
+}
+
+// refusedToken turns Exchange's refusal of token for l's mailbox into
+// what the device is told: apppass lacks the application permission role
+// (the token says so), or else the mailbox is not set up for apppass, of
+// which the helpdesk is told once a day.
+func (g *Gateway) refusedToken(ctx context.Context, l Login, protocol Protocol, token domain.Secret, role string) upstreamRefusal {
+	if !tokenHasRole(token, role) {
+		g.log.Error("gateway: apppass's Exchange token lacks "+role+": grant it with admin consent (see apppass check)", "protocol", protocol)
+		return upstreamNoRole
+	}
+	g.alertNotEnabled(ctx, l, protocol, true)
+	return upstreamNotEnabled
+}
 
 // dialExchange connects to addr over TLS, the certificate verified.
 func (g *Gateway) dialExchange(ctx context.Context, addr string) (*tls.Conn, error) {

@@ -32,7 +32,18 @@ type readRig struct {
 	imap, imaps   string // the gateway's IMAP listeners (STARTTLS, implicit)
 	pop3, pop3s   string // the gateway's POP3 listeners
 	tokens        *exchangeTokens
-	alerts        *readAlerts
+	// source, when set, gives the gateway apppass's Exchange token in
+	// place of tokens (a real graphclient, for the token's renewal).
+	source gateway.ExchangeTokens
+	alerts *readAlerts
+}
+
+// exchangeTokenSource is what the gateway gets its Exchange token from.
+func (r *readRig) exchangeTokenSource() gateway.ExchangeTokens {
+	if r.source != nil {
+		return r.source
+	}
+	return r.tokens
 }
 
 // startExchange starts the fake Exchange with Alice's mailbox, apppass
@@ -48,7 +59,8 @@ func (r *rig) startExchange() {
 	r.read.exchangePool = x509.NewCertPool()
 	r.read.exchangePool.AddCert(cert)
 	srvTLS := &tls.Config{Certificates: []tls.Certificate{kp}, MinVersion: tls.VersionTLS12}
-	r.read.exchange = fakeexchange.NewStore(fakeexchange.StoreOptions{TLS: srvTLS})
+	// Exchange takes only the tokens Entra issued and has not revoked.
+	r.read.exchange = fakeexchange.NewStore(fakeexchange.StoreOptions{TLS: srvTLS, ReadToken: fakeexchange.IssuedBy(r.entra)})
 	r.t.Cleanup(func() { r.read.exchange.Close() })
 	imapLn, err := tls.Listen("tcp", "127.0.0.1:0", srvTLS)
 	if err != nil {

@@ -174,7 +174,7 @@ func (r *rig) serve() {
 	var err error
 	r.gw, err = gateway.New(o, gateway.Deps{
 		Mailboxes: r.graph, Applications: r.graph, Verifier: r.graph, Sender: r.graph, Upstream: r.upstream, Records: r.db, Failures: r.db, Alerter: r.alerts,
-		Scopes: r.db, ExchangeTokens: r.read.tokens, ReadingAlerter: r.read.alerts, AlertClaims: r.db,
+		Scopes: r.db, ExchangeTokens: r.read.exchangeTokenSource(), ReadingAlerter: r.read.alerts, AlertClaims: r.db,
 	})
 	if err != nil {
 		r.t.Fatal(err)

@@ -26,6 +26,35 @@ type ExchangeTokens interface {
 	ExchangeToken(ctx context.Context) (domain.Secret, error)
 }
 
+// ExchangeTokenRenewer is an ExchangeTokens that can replace a token
+// Exchange refused; graphclient.Client is one. With it, a login Exchange
+// refuses is tried once more with a new token; without it, the refusal
+// stands until the cached token expires.
+type ExchangeTokenRenewer interface {
+	// RenewExchangeToken returns a token in place of refused, shared by
+	// every session refused with it; false when refused stands (it was
+	// itself new).
+	RenewExchangeToken(ctx context.Context, refused domain.Secret) (domain.Secret, bool, error)
+}
+
+// renewExchangeToken returns a token to try in place of refused, or false
+// when there is none to try.
+func renewExchangeToken(ctx context.Context, tokens ExchangeTokens, refused domain.Secret, log *slog.Logger, protocol string) (domain.Secret, bool) {
+	r, ok := tokens.(ExchangeTokenRenewer)
+	if !ok {
+		return domain.Secret{}, false
+	}
+	tok, ok, err := r.RenewExchangeToken(ctx, refused)
+	if err != nil {
+		log.Warn("gateway: Exchange refused apppass's token and Entra gave no new one", "protocol", protocol, "err", err)
+		return domain.Secret{}, false
+	}
+	if ok {
+		log.Info("gateway: Exchange refused apppass's token; trying once with a new one", "protocol", protocol)
+	}
+	return tok, ok
+}
+
 // SMTPUpstreamOptions configures an SMTPUpstream. Zero values take
 // Exchange Online's figures.
 type SMTPUpstreamOptions struct {
@@ -219,12 +248,36 @@ type upConn struct {
 func (c *upConn) usable() bool { return !c.broken && !c.raw.failed() }
 func (c *upConn) close()       { _ = c.c.Close() }
 
-// dial opens, secures and authenticates a connection for user.
+// dial opens, secures and authenticates a connection for user. When
+// Exchange refuses the cached token, it tries once more on a new
+// connection with a new one.
 func (u *SMTPUpstream) dial(ctx context.Context, user string) (*upConn, error) {
 	tok, err := u.opts.Tokens.ExchangeToken(ctx)
 	if err != nil {
 		return nil, err
 	}
+	c, err := u.dialWith(ctx, user, tok)
+	if !tokenRefused(err) {
+		return c, err
+	}
+	fresh, ok := renewExchangeToken(ctx, u.opts.Tokens, tok, u.opts.Logger, "smtp")
+	if !ok {
+		return nil, err
+	}
+	return u.dialWith(ctx, user, fresh)
+}
+
+// tokenRefused reports whether err is Exchange's refusal of a token
+// ("535 5.7.3 Authentication unsuccessful"), which a new token may pass;
+// its other AUTH answers (5.7.139: SMTP AUTH off for the mailbox) do not
+// depend on the token.
+func tokenRefused(err error) bool {
+	var ee *ExchangeError
+	return errors.As(err, &ee) && ee.Stage == "auth" && ee.Reply.Code == 535 && ee.Reply.EnhancedCode == smtp.EnhancedCode{5, 7, 3}
+}
+
+// dialWith is dial with the token tok.
+func (u *SMTPUpstream) dialWith(ctx context.Context, user string, tok domain.Secret) (*upConn, error) {
 	nc, err := u.opts.Dialer.DialContext(ctx, "tcp", u.opts.Addr)
 	if err != nil {
 		return nil, domain.Wrap(domain.KindUpstream, fmt.Errorf("smtp upstream: connect: %w", err), "Exchange Online could not be reached.")
