@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apppass/apppass/fakeentra"
 	"github.com/apppass/apppass/fakeexchange"
 	"github.com/apppass/apppass/internal/testkit"
 )
@@ -30,6 +31,13 @@ type fake struct {
 
 func startFake(t *testing.T) *fake {
 	t.Helper()
+	return startFakeWith(t, fakeexchange.StoreOptions{}, appID)
+}
+
+// startFakeWith is startFake with opts (its TLS set here), Alice's
+// mailbox granting FullAccess to apps.
+func startFakeWith(t *testing.T, opts fakeexchange.StoreOptions, apps ...string) *fake {
+	t.Helper()
 	certFile, keyFile, cert := testkit.WriteCert(t, t.TempDir(), testkit.Cert{Host: "outlook.office365.test", IPs: []net.IP{net.ParseIP("127.0.0.1")}})
 	kp, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
@@ -38,7 +46,8 @@ func startFake(t *testing.T) *fake {
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	srvTLS := &tls.Config{Certificates: []tls.Certificate{kp}, MinVersion: tls.VersionTLS12}
-	s := fakeexchange.NewStore(fakeexchange.StoreOptions{TLS: srvTLS})
+	opts.TLS = srvTLS
+	s := fakeexchange.NewStore(opts)
 	t.Cleanup(func() { s.Close() })
 	imapLn, err := tls.Listen("tcp", "127.0.0.1:0", srvTLS)
 	if err != nil {
@@ -50,7 +59,7 @@ func startFake(t *testing.T) *fake {
 	}
 	go s.ServeIMAP(imapLn)
 	go s.ServePOP3(popLn)
-	s.AddMailbox("alice@contoso.test", appID)
+	s.AddMailbox("alice@contoso.test", apps...)
 	return &fake{t: t, store: s, imapAddr: imapLn.Addr().String(), pop3Addr: popLn.Addr().String(),
 		clientTLS: &tls.Config{RootCAs: pool, ServerName: "outlook.office365.test"}}
 }
@@ -245,5 +254,48 @@ func TestPOP3(t *testing.T) {
 	c2.cmd("AUTH XOAUTH2 "+xoauth2("alice@contoso.test", tok), "+OK")
 	if got := c2.cmd("UIDL", "."); got[1] != "1 "+strings.Fields(uidl[2])[1] {
 		t.Errorf("UIDL after DELE: %q, before %q", got, uidl)
+	}
+}
+
+// With IssuedBy, the store takes only the tokens the fake Entra issued and
+// has not revoked, refusing the others as Exchange refuses any bad token;
+// a token issued after a revocation works.
+func TestRevokedTokensRefusedOnIMAPAndPOP3(t *testing.T) {
+	entra := fakeentra.New(t)
+	f := startFakeWith(t, fakeexchange.StoreOptions{ReadToken: fakeexchange.IssuedBy(entra)}, fakeentra.ClientID)
+	login := func(tok string) (imap, pop3 string) {
+		c := f.dial(f.imapAddr)
+		imap = last(c.cmd("a AUTHENTICATE XOAUTH2 "+xoauth2("alice@contoso.test", tok), "a "))
+		p := f.dial(f.pop3Addr)
+		p.cmd("AUTH XOAUTH2", "+")
+		pop3 = last(p.cmd(xoauth2("alice@contoso.test", tok), ""))
+		return imap, pop3
+	}
+	old := appToken(t, entra, fakeexchange.DefaultAudience)
+	if imap, pop3 := login(old); !strings.HasPrefix(imap, "a OK") || !strings.HasPrefix(pop3, "+OK") {
+		t.Fatalf("before the revocation: %q, %q", imap, pop3)
+	}
+	// A token of the right shape that Entra never issued.
+	forged := token(fakeexchange.DefaultAudience, imapRoles, time.Now().Add(time.Hour))
+	if imap, pop3 := login(forged); imap != "a NO AUTHENTICATE failed." || !strings.HasPrefix(pop3, "-ERR Authentication failure") {
+		t.Errorf("forged token: %q, %q", imap, pop3)
+	}
+	if n := entra.RevokeTokens(fakeexchange.DefaultAudience); n != 1 {
+		t.Fatalf("%d tokens revoked, want 1", n)
+	}
+	if imap, pop3 := login(old); imap != "a NO AUTHENTICATE failed." || !strings.HasPrefix(pop3, "-ERR Authentication failure") {
+		t.Errorf("revoked token: %q, %q", imap, pop3)
+	}
+	revoked := 0
+	for _, r := range f.store.Refusals() {
+		if r.Reason == fakeexchange.RefusedRevoked {
+			revoked++
+		}
+	}
+	if revoked != 2 {
+		t.Errorf("%d refusals as revoked, want 2 (IMAP, POP3): %+v", revoked, f.store.Refusals())
+	}
+	if imap, pop3 := login(appToken(t, entra, fakeexchange.DefaultAudience)); !strings.HasPrefix(imap, "a OK") || !strings.HasPrefix(pop3, "+OK") {
+		t.Errorf("a token issued after the revocation: %q, %q", imap, pop3)
 	}
 }

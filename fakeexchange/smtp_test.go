@@ -216,3 +216,33 @@ func TestFaults(t *testing.T) {
 		t.Errorf("%d messages, counts %+v", n, ex.SMTPCounts())
 	}
 }
+
+// A token revoked at Entra is refused with Exchange's own answer; one
+// issued afterwards works, and tokens of other resources stay good.
+func TestRevokedTokenRefused(t *testing.T) {
+	entra, ex := tenant(t)
+	old := appToken(t, entra, fakeexchange.Resource)
+	graph := appToken(t, entra, "https://graph.microsoft.com")
+	if err := dial(t, ex).Auth(xo.NewClient(alice, old)); err != nil {
+		t.Fatalf("before the revocation: %v", err)
+	}
+	if n := entra.RevokeTokens(fakeexchange.Resource + "/"); n != 1 {
+		t.Fatalf("%d tokens revoked, want 1", n)
+	}
+	err := dial(t, ex).Auth(xo.NewClient(alice, old))
+	if got := code(err); got != "535 5.7.3" || !strings.Contains(err.Error(), "Authentication unsuccessful") {
+		t.Errorf("revoked token: %v, want 535 5.7.3 Authentication unsuccessful", err)
+	}
+	if _, err := ex.CheckToken(old); err == nil || !strings.Contains(err.Error(), "revoked") {
+		t.Errorf("CheckToken of a revoked token: %v", err)
+	}
+	if c, ok := entra.Introspect(graph); !ok || c.Revoked {
+		t.Error("a Graph token was revoked with Exchange's")
+	}
+	if err := dial(t, ex).Auth(xo.NewClient(alice, appToken(t, entra, fakeexchange.Resource))); err != nil {
+		t.Errorf("a token issued after the revocation: %v", err)
+	}
+	if n := entra.TokensIssued(fakeentra.ClientID, fakeexchange.Resource); n != 2 {
+		t.Errorf("TokensIssued = %d, want 2", n)
+	}
+}
