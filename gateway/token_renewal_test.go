@@ -285,3 +285,6 @@ func TestExchangeTokenRefusalStands(t *testing.T) {
 		}
 	})
 }
+
+// The gateway renews the token of the graphclient that app/ wires in.
+var _ gateway.ExchangeTokenRenewer = (*graphclient.Client)(nil)
