@@ -6,7 +6,7 @@
 //
 // It is as strict as the real service where apppass must cope with it
 // (see PLATFORM.md): XOAUTH2 only, and only after STARTTLS; the token's
-// issuer, audience and expiry; the application's role on a management
+// issuer, audience, expiry and revocation; the application's role on a management
 // scope holding the mailbox (535 5.7.3 otherwise); SMTP AUTH switched off
 // per mailbox (535 5.7.139); MAIL FROM one of the mailbox's addresses
 // (550 5.7.60); 3 concurrent connections (432 4.3.2) and 30 messages a

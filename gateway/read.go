@@ -333,7 +333,10 @@ func (g *Gateway) loginWithRenewal(ctx context.Context, protocol Protocol, login
 	if refusal != upstreamTokenRefused {
 		return token, refusal
 	}
-	fresh, ok := renewExchangeToken(ctx, g.tokens, token, g.log, string(protocol))
+	fresh, ok, err := renewExchangeToken(ctx, g.tokens, token, g.log, string(protocol))
+	if err != nil {
+		return token, upstreamUnavailable // a new token may yet pass: try again later
+	}
 	if !ok {
 		return token, refusal
 	}

@@ -288,3 +288,44 @@ func TestExchangeTokenRefusalStands(t *testing.T) {
 
 // The gateway renews the token of the graphclient that app/ wires in.
 var _ gateway.ExchangeTokenRenewer = (*graphclient.Client)(nil)
+
+// When Exchange refuses the token and Entra gives no new one, the device
+// is told to try again later, not that it is refused for good; once Entra
+// answers again, the next login renews the token and passes.
+func TestExchangeTokenRenewalWithoutEntra(t *testing.T) {
+	r := newRenewalRig(t)
+	msg := plainMessage("alice@contoso.test", "bob@contoso.test", "no-entra")
+	if err := r.send("alice@contoso.test", r.password.SecretText, "alice@contoso.test", []string{"bob@contoso.test"}, msg); err != nil {
+		t.Fatal(err)
+	}
+	// The device signs in while Entra answers (its password is then
+	// cached); Entra then refuses apppass (a refusal is not retried by
+	// the credential, so the test waits for nothing).
+	c, err := r.login("alice@contoso.test", r.password.SecretText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := r.dialRead(r.read.imaps)
+	r.tokenClock.advance(10 * time.Minute)
+	r.entra.RevokeTokens(fakeexchange.Resource)
+	r.entra.Inject(fakeentra.OpToken, fakeentra.Fault{Status: 401, Code: "invalid_client", Times: 1000})
+	if err := sendOn(c, "alice@contoso.test", []string{"bob@contoso.test"}, msg); reply(err) != "451 4.3.0" {
+		t.Errorf("send: %s (%v), want 451 4.3.0", reply(err), err)
+	}
+	if got := l.do(`a LOGIN "alice@contoso.test" "`+r.password.SecretText+`"`, "a "); !strings.HasPrefix(got, "a NO [UNAVAILABLE]") {
+		t.Errorf("IMAP login: %q, want NO [UNAVAILABLE]", got)
+	}
+	if n := len(r.read.alerts.all()); n != 0 {
+		t.Errorf("%d helpdesk alerts for a token Entra would not renew, want none", n)
+	}
+	r.entra.ClearFaults()
+	if err := r.send("alice@contoso.test", r.password.SecretText, "alice@contoso.test", []string{"bob@contoso.test"}, msg); err != nil {
+		t.Errorf("send once Entra answers: %v", err)
+	}
+	if _, got := r.imapLogin(r.password.SecretText); !strings.HasPrefix(got, "a OK") {
+		t.Errorf("IMAP login once Entra answers: %q", got)
+	}
+	if n := r.issued(); n != 2 {
+		t.Errorf("%d Exchange tokens, want 2", n)
+	}
+}

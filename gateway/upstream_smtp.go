@@ -38,21 +38,22 @@ type ExchangeTokenRenewer interface {
 }
 
 // renewExchangeToken returns a token to try in place of refused, or false
-// when there is none to try.
-func renewExchangeToken(ctx context.Context, tokens ExchangeTokens, refused domain.Secret, log *slog.Logger, protocol string) (domain.Secret, bool) {
+// when there is none to try: the refusal stands. An error (KindUpstream)
+// says Entra gave no new token, so that the refusal is not final.
+func renewExchangeToken(ctx context.Context, tokens ExchangeTokens, refused domain.Secret, log *slog.Logger, protocol string) (domain.Secret, bool, error) {
 	r, ok := tokens.(ExchangeTokenRenewer)
 	if !ok {
-		return domain.Secret{}, false
+		return domain.Secret{}, false, nil
 	}
 	tok, ok, err := r.RenewExchangeToken(ctx, refused)
 	if err != nil {
 		log.Warn("gateway: Exchange refused apppass's token and Entra gave no new one", "protocol", protocol, "err", err)
-		return domain.Secret{}, false
+		return domain.Secret{}, false, err
 	}
 	if ok {
 		log.Info("gateway: Exchange refused apppass's token; trying once with a new one", "protocol", protocol)
 	}
-	return tok, ok
+	return tok, ok, nil
 }
 
 // SMTPUpstreamOptions configures an SMTPUpstream. Zero values take
@@ -260,7 +261,10 @@ func (u *SMTPUpstream) dial(ctx context.Context, user string) (*upConn, error) {
 	if !tokenRefused(err) {
 		return c, err
 	}
-	fresh, ok := renewExchangeToken(ctx, u.opts.Tokens, tok, u.opts.Logger, "smtp")
+	fresh, ok, rerr := renewExchangeToken(ctx, u.opts.Tokens, tok, u.opts.Logger, "smtp")
+	if rerr != nil {
+		return nil, rerr // 451: a new token may yet pass
+	}
 	if !ok {
 		return nil, err
 	}
