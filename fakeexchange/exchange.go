@@ -6,11 +6,11 @@
 //
 // It is as strict as the real service where apppass must cope with it
 // (see PLATFORM.md): XOAUTH2 only, and only after STARTTLS; the token's
-// issuer, audience, expiry and revocation; the application's role on a management
-// scope holding the mailbox (535 5.7.3 otherwise); SMTP AUTH switched off
-// per mailbox (535 5.7.139); MAIL FROM one of the mailbox's addresses
-// (550 5.7.60); 3 concurrent connections (432 4.3.2) and 30 messages a
-// minute (421 4.7.66) per mailbox; 35 MiB messages by default.
+// issuer, audience, expiry and revocation; the application's role on a
+// management scope holding the mailbox (535 5.7.3 otherwise); SMTP AUTH
+// switched off per mailbox (535 5.7.139); MAIL FROM one of the mailbox's
+// addresses (550 5.7.60); 3 concurrent connections (432 4.3.2) and 30
+// messages a minute (421 4.7.66) per mailbox; 35 MiB messages by default.
 
 package fakeexchange
 
