@@ -164,8 +164,14 @@ func TestDemoInABrowser(t *testing.T) {
 
 	be(demo.Admin, "adam@contoso.test")
 	open("● apppass")
-	send(`/apppass revoke @alice "Office scanner" scanner replaced`)
+	send(`/apppass revoke @alice @hugo "Office scanner" scanner replaced`)
 	waitText("revoke", "is filed")
+
+	be(demo.HelpdeskB, "hugo@contoso.test")
+	open("# helpdesk")
+	waitText("the request in #helpdesk", "Revocation request #1")
+	click("Approve")
+	waitText("hugo may not approve", "Your own app passwords are among these")
 
 	be(demo.HelpdeskA, "hana@contoso.test")
 	open("# helpdesk")

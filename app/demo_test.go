@@ -293,13 +293,16 @@ func TestDemo(t *testing.T) {
 		t.Errorf("the deleted password is still listed:\n%s", pageText(after))
 	}
 
-	// Revoke as the admin; the helpdesk approves.
-	p.command(adam, `revoke @alice "Office scanner" scanner replaced`)
+	// Revoke as the admin, for the two who share the scanner; hugo is
+	// one of them and may not approve; hana approves.
+	p.command(adam, `revoke @alice @hugo "Office scanner" scanner replaced`)
 	p.waitMessage(adam, dm(adam), "is filed")
 	req := p.waitMessage(hana, demo.HelpdeskChannel, "Revocation request #1")
-	if req.Ephemeral || !strings.Contains(pageText(req), "scanner replaced") {
+	if req.Ephemeral || !strings.Contains(pageText(req), "scanner replaced") || !strings.Contains(pageText(req), "hugo@contoso.test") {
 		t.Errorf("helpdesk request:\n%s", pageText(req))
 	}
+	p.click(demo.HelpdeskB, demo.HelpdeskChannel, req, "Approve")
+	p.waitMessage(demo.HelpdeskB, demo.HelpdeskChannel, "Your own app passwords are among these")
 	p.click(hana, demo.HelpdeskChannel, req, "Approve")
 	done := p.waitMessage(hana, demo.HelpdeskChannel, "Approved by @hana")
 	if !strings.Contains(pageText(done), "removed") {
@@ -307,6 +310,7 @@ func TestDemo(t *testing.T) {
 	}
 	p.waitMessage(demo.HelpdeskB, demo.HelpdeskChannel, "Approved by @hana") // the whole channel sees it
 	p.waitMessage(alice, dm(alice), "Office scanner")                        // alice is told by DM
+	p.waitMessage(demo.HelpdeskB, dm(demo.HelpdeskB), "Office scanner")      // and so is hugo
 
 	// App Home.
 	p.post("api/home", map[string]string{"user": alice})

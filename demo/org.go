@@ -59,7 +59,8 @@ func seededChannels() []channel {
 // seed fills both fakes with the organisation: the people in Slack and
 // Entra, the admin and helpdesk groups, the channels with the bot in
 // them, and the employee's application with three app passwords of
-// different ages (one nearly expired, one old but used, one recent).
+// different ages (one nearly expired, one old but used, one recent), and
+// a helpdesk member's with the scanner's.
 func seed(s *fakeslack.Server, e *fakeentra.Server, people []Person, now time.Time) {
 	for _, p := range people {
 		s.AddUser(fakeslack.User{ID: p.SlackID, Name: p.Handle, RealName: p.Name, Email: p.Email, TZ: "Europe/Berlin"})
@@ -81,6 +82,12 @@ func seed(s *fakeslack.Server, e *fakeentra.Server, people []Person, now time.Ti
 		{Name: "Old laptop Outlook", Start: now.Add(-720 * day)},
 		{Name: "Office scanner", Start: now.Add(-210 * day), LastSignIn: now.Add(-2 * day)},
 		{Name: "iPhone Mail", Start: now.Add(-35 * day), LastSignIn: now.Add(-3 * time.Hour)},
+	})
+	// Hugo shares the office scanner: a revocation for the two of them
+	// shows the two-person rule for a request naming a helpdesk member.
+	hugo := people[3]
+	e.SeedApplication(hugo.EntraID, "App passwords – "+hugo.Email, []fakeentra.SeedPassword{
+		{Name: "Office scanner", Start: now.Add(-200 * day), LastSignIn: now.Add(-5 * day)},
 	})
 }
 

@@ -98,6 +98,32 @@ func TestHomeRefusesPeopleItCannotServe(t *testing.T) {
 	}
 }
 
+// A helpdesk member among several people of one request sees it in
+// Home, and why it is not theirs to decide.
+func TestHomeHelpdeskAmongSeveralPeople(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.create(t, alice, "Scanner")
+	w.create(t, hana, "Scanner")
+	req, err := w.h.Revocations.Request(ctx, adam.actor, []domain.Actor{alice.actor, hana.actor}, "Scanner", false, "compromised")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		who    testPerson
+		may    bool
+		whyNot string
+	}{{hana, false, "your own app passwords are among them"}, {hugo, true, ""}} {
+		st, err := w.h.Home.View(ctx, tt.who.actor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Pending) != 1 || st.Pending[0].ID != req.ID || st.Pending[0].MayDecide != tt.may || st.Pending[0].WhyNot != tt.whyNot {
+			t.Errorf("%s's Home: pending %+v, want #%d with may decide %v (%q)", tt.who.user.ID, st.Pending, req.ID, tt.may, tt.whyNot)
+		}
+	}
+}
+
 func TestWhoseHomeAChangeRefreshes(t *testing.T) {
 	tests := []struct {
 		name string
