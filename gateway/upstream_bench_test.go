@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
 
+	"github.com/apppass/apppass/fakeexchange"
 	"github.com/apppass/apppass/gateway"
 	"github.com/apppass/apppass/internal/testkit"
 	"github.com/apppass/apppass/xoauth2"
@@ -137,7 +138,7 @@ func benchmarkUpstreamOverhead(b *testing.B, pdfBytes int) {
 		o.Debug = nil
 	}}, func(o *gateway.SMTPUpstreamOptions) { o.MaxMessages = unlimited })
 	r.ex.DiscardBodies(true)
-	r.ex.SetSMTPLimits(3, unlimited, time.Minute)
+	r.ex.SetSMTPLimits(fakeexchange.DefaultMaxConnections, unlimited, time.Minute)
 	ctx := context.Background()
 	tok, err := r.graph.ExchangeToken(ctx) // once, as an OAuth client caches it
 	if err != nil {
@@ -171,6 +172,9 @@ func benchmarkUpstreamOverhead(b *testing.B, pdfBytes int) {
 		}
 	}
 	b.StopTimer()
+	if got, want := len(r.ex.SMTPMessages()), 2*(b.N+1); got != want {
+		b.Fatalf("the fake Exchange took %d messages, want %d: one path did not reach it", got, want)
+	}
 	b.ReportMetric(float64(took[0].Nanoseconds())/float64(b.N), "apppass-ns/msg")
 	b.ReportMetric(float64(took[1].Nanoseconds())/float64(b.N), "direct-ns/msg")
 	b.ReportMetric(float64(took[0])/float64(took[1]), "ratio")
