@@ -84,6 +84,9 @@ type Server struct {
 
 	mu  sync.Mutex
 	now func() time.Time
+	// noClaims: the token endpoint refuses claims challenges
+	// (RefuseClaimsChallenges).
+	noClaims bool
 
 	tokens map[string]tokenInfo
 

@@ -96,6 +96,12 @@ func (s *Server) token(x *exchange) {
 			"'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type. (fakeentra supports only client secrets.)")
 		return
 	}
+	if form.Get("claims") != "" && s.refusingClaims() {
+		// A stand-in: which AADSTS code a tenant that refuses a claims
+		// challenge on client credentials answers with is not known.
+		s.aadError(x, http.StatusBadRequest, "invalid_request", 50000, "The claims parameter of this request is not accepted. (fakeentra: RefuseClaimsChallenges)")
+		return
+	}
 	resource, ok := defaultScope(form.Get("scope"))
 	if !ok {
 		s.aadError(x, http.StatusBadRequest, "invalid_scope", 1002012,
@@ -256,4 +262,20 @@ func (s *Server) TokensIssued(clientID, resource string) int {
 // trailing slash.
 func sameResource(a, b string) bool {
 	return strings.EqualFold(strings.TrimRight(a, "/"), strings.TrimRight(b, "/"))
+}
+
+// RefuseClaimsChallenges makes the token endpoint refuse any request
+// carrying a claims parameter (a claims challenge), as a tenant might
+// that does not take one for app-only tokens: so that a test can show
+// apppass copes without it.
+func (s *Server) RefuseClaimsChallenges(refuse bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noClaims = refuse
+}
+
+func (s *Server) refusingClaims() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.noClaims
 }

@@ -251,6 +251,27 @@ func TestExchangeTokenRefusalStands(t *testing.T) {
 			}
 		}
 	})
+	// A tenant that does not take the renewal's claims challenge: the
+	// refusal stands as it did before renewals, not "try again later".
+	t.Run("smtp, claims challenges refused", func(t *testing.T) {
+		r := newRenewalRig(t)
+		msg := plainMessage("alice@contoso.test", "bob@contoso.test", "stands")
+		if err := r.send("alice@contoso.test", r.password.SecretText, "alice@contoso.test", []string{"bob@contoso.test"}, msg); err != nil {
+			t.Fatal(err)
+		}
+		r.tokenClock.advance(10 * time.Minute)
+		r.entra.RefuseClaimsChallenges(true)
+		r.ex.RemoveRole(fakeentra.ClientID, fakeexchange.RoleSMTPSendAsApp)
+		for i := range 2 {
+			err := r.send("alice@contoso.test", r.password.SecretText, "alice@contoso.test", []string{"bob@contoso.test"}, msg)
+			if got := reply(err); got != "554 5.7.3" || !strings.Contains(err.Error(), "SMTP.SendAsApp") {
+				t.Errorf("send %d: answer %s (%v), want 554 5.7.3 naming the role", i+1, got, err)
+			}
+		}
+		if n := r.issued(); n != 1 {
+			t.Errorf("%d Exchange tokens, want 1 (the challenge refused, the cached token kept)", n)
+		}
+	})
 	t.Run("reading", func(t *testing.T) {
 		r := newRenewalRig(t)
 		if _, got := r.imapLogin(r.password.SecretText); !strings.HasPrefix(got, "a OK") {

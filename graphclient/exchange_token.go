@@ -3,6 +3,7 @@ package graphclient
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -87,8 +88,18 @@ func (c *Client) RenewExchangeToken(ctx context.Context, refused domain.Secret) 
 	// itself uses for revoked tokens, makes it ask Entra for a new one.
 	claims := fmt.Sprintf(`{"access_token":{"nbf":{"essential":true,"value":"%d"}}}`, now.Unix())
 	tok, err := c.fetchExchangeToken(ctx, policy.TokenRequestOptions{Scopes: []string{t.scope}, Claims: claims})
-	if err != nil {
-		return domain.Secret{}, false, err
+	if err == nil {
+		return tok, true, nil
+	}
+	// That Entra takes this challenge for an app-only token rests on
+	// MSAL's and CAE's documentation, not on a tenant seen doing it. If
+	// it does not, a token asked for the plain way (perhaps the refused
+	// one, from MSAL's cache) lets the refusal stand as it did before,
+	// rather than turning every refusal into "try again later".
+	c.log.WarnContext(ctx, "exchange token: Entra refused the renewal's claims challenge; asking the plain way", "err", err)
+	tok, perr := c.fetchExchangeToken(ctx, policy.TokenRequestOptions{Scopes: []string{t.scope}})
+	if perr != nil {
+		return domain.Secret{}, false, errors.Join(err, perr)
 	}
 	return tok, true, nil
 }

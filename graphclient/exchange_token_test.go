@@ -78,5 +78,28 @@ func TestRenewExchangeToken(t *testing.T) {
 	if _, ok, _ := c.RenewExchangeToken(ctx, fresh); ok || issued() != 2 {
 		t.Fatalf("a fresh token's refusal renewed it: %d issued", issued())
 	}
+}
 
+// A tenant that does not take the claims challenge: the renewal asks the
+// plain way, and gets what the credential has (here the refused token,
+// from MSAL's cache), so the refusal stands as it did before renewals,
+// rather than failing as if Entra could not be reached.
+func TestRenewExchangeTokenWithoutClaimsChallenges(t *testing.T) {
+	ctx := context.Background()
+	s := fakeentra.New(t)
+	s.RefuseClaimsChallenges(true)
+	clock := &sleeper{at: time.Now()}
+	c := exchangeClient(t, s, clock)
+	old, err := c.ExchangeToken(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = clock.sleep(ctx, 2*time.Minute)
+	tok, ok, err := c.RenewExchangeToken(ctx, old)
+	if err != nil || !ok || tok.IsZero() {
+		t.Fatalf("renew without claims challenges: ok=%v err=%v", ok, err)
+	}
+	if n := s.TokensIssued(fakeentra.ClientID, graphclient.DefaultExchangeResource); n != 1 {
+		t.Errorf("%d tokens issued, want only the first (the challenge was refused, the plain request served from cache)", n)
+	}
 }
