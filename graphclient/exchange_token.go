@@ -5,11 +5,13 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/apppass/apppass/domain"
 )
@@ -91,11 +93,16 @@ func (c *Client) RenewExchangeToken(ctx context.Context, refused domain.Secret) 
 	if err == nil {
 		return tok, true, nil
 	}
+	var afe *azidentity.AuthenticationFailedError
+	if !errors.As(err, &afe) || afe.RawResponse == nil || afe.RawResponse.StatusCode != http.StatusBadRequest {
+		return domain.Secret{}, false, err // Entra unreachable or refusing apppass: try again later
+	}
 	// That Entra takes this challenge for an app-only token rests on
 	// MSAL's and CAE's documentation, not on a tenant seen doing it. If
-	// it does not, a token asked for the plain way (perhaps the refused
-	// one, from MSAL's cache) lets the refusal stand as it did before,
-	// rather than turning every refusal into "try again later".
+	// it refuses the request (400), a token asked for the plain way
+	// (perhaps the refused one, from MSAL's cache) lets the refusal stand
+	// as it did before, rather than turning every refusal into "try again
+	// later".
 	c.log.WarnContext(ctx, "exchange token: Entra refused the renewal's claims challenge; asking the plain way", "err", err)
 	tok, perr := c.fetchExchangeToken(ctx, policy.TokenRequestOptions{Scopes: []string{t.scope}})
 	if perr != nil {
