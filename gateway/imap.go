@@ -34,16 +34,11 @@ const (
 
 // imapConn is one device's IMAP connection before login.
 type imapConn struct {
-	g   *Gateway
-	c   net.Conn
-	r   *bufio.Reader
-	lc  *Conn // the limiter's view: client address, counts
-	tls bool
+	readConn
 }
 
 func (g *Gateway) serveIMAP(ctx context.Context, c net.Conn, lc *Conn) {
-	_, isTLS := c.(*tls.Conn)
-	s := &imapConn{g: g, c: c, r: bufio.NewReaderSize(c, 1024), lc: lc, tls: isTLS}
+	s := &imapConn{newReadConn(g, c, lc)}
 	if !s.send("* OK [CAPABILITY " + s.caps() + "] " + g.opts.Hostname + " apppass IMAP4 gateway ready.") {
 		return
 	}
@@ -102,33 +97,12 @@ func (s *imapConn) caps() string {
 	return imapCapsPlain
 }
 
-// send writes lines and CRLF; false when the device is gone.
-func (s *imapConn) send(lines string) bool {
-	_ = s.c.SetWriteDeadline(time.Now().Add(30 * time.Second))
-	_, err := io.WriteString(s.c, lines+"\r\n")
-	return err == nil
-}
-
 // starttls upgrades the connection; false ends the session.
 func (s *imapConn) starttls(ctx context.Context, tag string) bool {
 	if s.tls {
 		return s.send(tag + " BAD STARTTLS is not available now.")
 	}
-	if s.r.Buffered() > 0 {
-		// Commands sent after STARTTLS in the clear must not be read as
-		// if they came over TLS.
-		s.send("* BYE Data after STARTTLS.")
-		return false
-	}
-	if !s.send(tag + " OK Begin TLS negotiation now.") {
-		return false
-	}
-	tc := tls.Server(s.c, s.g.tlsConfig())
-	if err := tc.HandshakeContext(ctx); err != nil {
-		return false
-	}
-	s.c, s.r, s.tls = tc, bufio.NewReaderSize(tc, 1024), true
-	return true
+	return s.startTLS(ctx, "* BYE Data after STARTTLS.", tag+" OK Begin TLS negotiation now.")
 }
 
 // credentials reads LOGIN's or AUTHENTICATE PLAIN's user name and

@@ -22,17 +22,12 @@ const maxPOP3Line = 2 << 10
 
 // pop3Conn is one device's POP3 connection before login.
 type pop3Conn struct {
-	g    *Gateway
-	c    net.Conn
-	r    *bufio.Reader
-	lc   *Conn // the limiter's view: client address, counts
-	tls  bool
+	readConn
 	user string // from USER
 }
 
 func (g *Gateway) servePOP3(ctx context.Context, c net.Conn, lc *Conn) {
-	_, isTLS := c.(*tls.Conn)
-	s := &pop3Conn{g: g, c: c, r: bufio.NewReaderSize(c, 1024), lc: lc, tls: isTLS}
+	s := &pop3Conn{readConn: newReadConn(g, c, lc)}
 	if !s.send("+OK " + g.opts.Hostname + " apppass POP3 gateway ready.") {
 		return
 	}
@@ -109,28 +104,14 @@ func (s *pop3Conn) capa() string {
 	return "+OK\r\nUSER\r\nSASL PLAIN\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n."
 }
 
-func (s *pop3Conn) send(lines string) bool {
-	_ = s.c.SetWriteDeadline(time.Now().Add(30 * time.Second))
-	_, err := io.WriteString(s.c, lines+"\r\n")
-	return err == nil
-}
-
 func (s *pop3Conn) stls(ctx context.Context) bool {
 	if s.tls {
 		return s.send("-ERR Command is not valid in this state.")
 	}
-	if s.r.Buffered() > 0 {
-		s.send("-ERR Data after STLS.")
+	if !s.startTLS(ctx, "-ERR Data after STLS.", "+OK Begin TLS negotiation.") {
 		return false
 	}
-	if !s.send("+OK Begin TLS negotiation.") {
-		return false
-	}
-	tc := tls.Server(s.c, s.g.tlsConfig())
-	if err := tc.HandshakeContext(ctx); err != nil {
-		return false
-	}
-	s.c, s.r, s.tls, s.user = tc, bufio.NewReaderSize(tc, 1024), true, ""
+	s.user = "" // nothing said in the clear carries over
 	return true
 }
 
