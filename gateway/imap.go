@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -131,44 +130,16 @@ func (s *imapConn) credentials(cmd imapCommand) (user, password string, ok bool)
 		return "", "", false
 	}
 	var resp string
-	if len(cmd.args) == 2 {
+	hasResp := len(cmd.args) == 2
+	if hasResp {
 		resp = cmd.args[1].val
-	} else {
-		if !s.send("+ ") {
-			return "", "", false
-		}
-		line, err := readIMAPLine(s.r, maxIMAPCommand)
-		if err != nil {
-			return "", "", false
-		}
-		resp = string(line)
 	}
-	if resp == "*" {
-		s.send(cmd.tag + " BAD AUTHENTICATE cancelled.")
-		return "", "", false
-	}
-	if resp == "=" {
-		resp = ""
-	}
-	raw, err := base64.StdEncoding.DecodeString(resp)
-	if err != nil {
-		s.send(cmd.tag + " BAD Malformed SASL response.")
-		return "", "", false
-	}
-	// go-sasl's PLAIN server splits and checks the message; its callback
-	// hands the parts back rather than deciding.
-	plain := sasl.NewPlainServer(func(identity, u, p string) error {
-		if identity != "" && !strings.EqualFold(identity, u) {
-			return errBadCredentials // acting for someone else is not offered
-		}
-		user, password = u, p
-		return nil
+	return s.plainCredentials(resp, hasResp, plainAnswers{
+		maxLine:   maxIMAPCommand,
+		cancelled: cmd.tag + " BAD AUTHENTICATE cancelled.",
+		malformed: cmd.tag + " BAD Malformed SASL response.",
+		failed:    cmd.tag + " NO [AUTHENTICATIONFAILED] Authentication failed.",
 	})
-	if _, _, err := plain.Next(raw); err != nil {
-		s.send(cmd.tag + " NO [AUTHENTICATIONFAILED] Authentication failed.")
-		return "", "", false
-	}
-	return user, password, true
 }
 
 // login checks the password, opens the owner's mailbox at Exchange and,

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"errors"
 	"io"
 	"net"
@@ -126,40 +125,13 @@ func (s *pop3Conn) authPlain(arg string) (user, password string, ok bool) {
 		s.send("-ERR [AUTH] Use STLS first: no password is taken before TLS.")
 		return "", "", false
 	}
-	if !hasIR {
-		if !s.send("+ ") {
-			return "", "", false
-		}
-		line, err := readIMAPLine(s.r, maxPOP3Line)
-		if err != nil {
-			return "", "", false
-		}
-		resp = string(line)
-	}
-	if resp == "*" {
-		s.send("-ERR AUTH cancelled.")
-		return "", "", false
-	}
-	if resp == "=" {
-		resp = ""
-	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(resp))
-	if err != nil {
-		s.send("-ERR Malformed SASL response.")
-		return "", "", false
-	}
-	plain := sasl.NewPlainServer(func(identity, u, p string) error {
-		if identity != "" && !strings.EqualFold(identity, u) {
-			return errBadCredentials
-		}
-		user, password = u, p
-		return nil
+	return s.plainCredentials(resp, hasIR, plainAnswers{
+		maxLine:   maxPOP3Line,
+		trimSpace: true,
+		cancelled: "-ERR AUTH cancelled.",
+		malformed: "-ERR Malformed SASL response.",
+		failed:    "-ERR [AUTH] Authentication failed.",
 	})
-	if _, _, err := plain.Next(raw); err != nil {
-		s.send("-ERR [AUTH] Authentication failed.")
-		return "", "", false
-	}
-	return user, password, true
 }
 
 // login is imapConn.login for POP3.

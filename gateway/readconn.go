@@ -4,9 +4,13 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"io"
 	"net"
+	"strings"
 	"time"
+
+	"github.com/emersion/go-sasl"
 )
 
 // The device's side of a reading session before login, shared by the
@@ -53,4 +57,61 @@ func (s *readConn) startTLS(ctx context.Context, dataAfter, ready string) bool {
 	}
 	s.c, s.r, s.tls = tc, bufio.NewReaderSize(tc, 1024), true
 	return true
+}
+
+// plainAnswers are a protocol's words while it reads a SASL PLAIN
+// response, and how it reads one.
+type plainAnswers struct {
+	maxLine   int    // bounds the response sent after "+ "
+	trimSpace bool   // the response may end in spaces, which do not count
+	cancelled string // the device sent "*"
+	malformed string // not base64
+	failed    string // not a PLAIN message, or acting for someone else
+}
+
+// plainCredentials reads the user name and password of a SASL PLAIN
+// response (RFC 4616): resp when the device sent it with its command
+// (hasResp), else the line it sends after the "+ " continuation. "*"
+// cancels and "=" is the empty response. It answers the device itself
+// when there are none.
+func (s *readConn) plainCredentials(resp string, hasResp bool, a plainAnswers) (user, password string, ok bool) {
+	if !hasResp {
+		if !s.send("+ ") {
+			return "", "", false
+		}
+		line, err := readIMAPLine(s.r, a.maxLine)
+		if err != nil {
+			return "", "", false
+		}
+		resp = string(line)
+	}
+	if resp == "*" {
+		s.send(a.cancelled)
+		return "", "", false
+	}
+	if resp == "=" {
+		resp = ""
+	}
+	if a.trimSpace {
+		resp = strings.TrimSpace(resp)
+	}
+	raw, err := base64.StdEncoding.DecodeString(resp)
+	if err != nil {
+		s.send(a.malformed)
+		return "", "", false
+	}
+	// go-sasl's PLAIN server splits and checks the message; its callback
+	// hands the parts back rather than deciding.
+	plain := sasl.NewPlainServer(func(identity, u, p string) error {
+		if identity != "" && !strings.EqualFold(identity, u) {
+			return errBadCredentials // acting for someone else is not offered
+		}
+		user, password = u, p
+		return nil
+	})
+	if _, _, err := plain.Next(raw); err != nil {
+		s.send(a.failed)
+		return "", "", false
+	}
+	return user, password, true
 }
