@@ -25,6 +25,13 @@ const (
 	imapCapsPlain = "IMAP4 IMAP4rev1 STARTTLS LOGINDISABLED SASL-IR UIDPLUS ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+"
 )
 
+// imapCodes are IMAP's response codes for a refused login (RFC 5530).
+var imapCodes = refusalCodes{
+	denied:         "[AUTHORIZATIONFAILED] ",
+	badCredentials: "[AUTHENTICATIONFAILED] ",
+	temporary:      "[UNAVAILABLE] ",
+}
+
 // roleIMAP and rolePOP are the Exchange permissions apppass's token needs.
 const (
 	roleIMAP = "IMAP.AccessAsApp"
@@ -151,7 +158,7 @@ func (s *imapConn) login(ctx context.Context, tag, user, password string) bool {
 	l, err := g.Authenticate(actx, AuthRequest{Protocol: ProtocolIMAP, User: user, Password: domain.NewSecret(password), ClientAddr: s.lc.ClientAddr()})
 	cancel()
 	if err != nil {
-		return !s.send(tag + " NO " + imapRefusal(err))
+		return !s.send(tag + " NO " + imapCodes.authRefusal(err))
 	}
 	live, ok := g.beginSession(s.lc, ProtocolIMAP, l, func() { s.c.Close() })
 	if !ok {
@@ -164,7 +171,7 @@ func (s *imapConn) login(ctx context.Context, tag, user, password string) bool {
 	switch refusal {
 	case upstreamOK:
 	case upstreamNotEnabled, upstreamNoRole, upstreamTooManyConns, upstreamUnavailable:
-		s.send(tag + " NO " + upstreamRefusalText(refusal))
+		s.send(tag + " NO " + imapCodes.upstreamRefusal(refusal))
 		return true
 	}
 	defer up.Close()
@@ -194,42 +201,6 @@ func flushBuffered(w io.Writer, r *bufio.Reader) error {
 	b, _ := r.Peek(n)
 	_, err := w.Write(b)
 	return err
-}
-
-// imapRefusal is the NO text for a refused login, with the attempt's
-// reference where there is one.
-func imapRefusal(err error) string {
-	var ae *AuthError
-	if !errors.As(err, &ae) {
-		return "[UNAVAILABLE] Temporary authentication failure; try again later."
-	}
-	ref := ""
-	if ae.Ref != "" {
-		ref = " (ref " + ae.Ref + ")"
-	}
-	switch ae.Kind {
-	case AuthOutOfScope:
-		return "[AUTHORIZATIONFAILED] " + ae.Detail
-	case AuthBadCredentials:
-		return "[AUTHENTICATIONFAILED] Authentication failed." + ref
-	case AuthTooManyFailures:
-		return "[UNAVAILABLE] Too many failed logins; try again later." + ref
-	}
-	return "[UNAVAILABLE] Temporary authentication failure; try again later." + ref
-}
-
-// upstreamRefusalText is what the device is told when Exchange refuses
-// apppass (IMAP: after NO; POP3: after -ERR [AUTH] or [SYS/TEMP]).
-func upstreamRefusalText(r upstreamRefusal) string {
-	switch r {
-	case upstreamNotEnabled:
-		return "[AUTHORIZATIONFAILED] reading mail is not enabled for this mailbox; the helpdesk has been told how to enable it."
-	case upstreamNoRole:
-		return "[UNAVAILABLE] reading mail through apppass is not set up in this organisation yet; please tell the helpdesk."
-	case upstreamTooManyConns:
-		return "[UNAVAILABLE] Exchange Online has too many sessions for this mailbox; try again later."
-	}
-	return "[UNAVAILABLE] Exchange Online did not answer; try again later."
 }
 
 // openIMAP logs in to Exchange as l's owner with apppass's token and

@@ -19,6 +19,13 @@ import (
 // octets; a PLAIN response with a long address is a little more).
 const maxPOP3Line = 2 << 10
 
+// pop3Codes are POP3's response codes for a refused login (RFC 3206).
+var pop3Codes = refusalCodes{
+	denied:         "[AUTH] ",
+	badCredentials: "[AUTH] ",
+	temporary:      "[SYS/TEMP] ",
+}
+
 // pop3Conn is one device's POP3 connection before login.
 type pop3Conn struct {
 	readConn
@@ -141,7 +148,7 @@ func (s *pop3Conn) login(ctx context.Context, user, password string) bool {
 	l, err := g.Authenticate(actx, AuthRequest{Protocol: ProtocolPOP3, User: user, Password: domain.NewSecret(password), ClientAddr: s.lc.ClientAddr()})
 	cancel()
 	if err != nil {
-		return !s.send("-ERR " + pop3Refusal(err))
+		return !s.send("-ERR " + pop3Codes.authRefusal(err))
 	}
 	live, ok := g.beginSession(s.lc, ProtocolPOP3, l, func() { s.c.Close() })
 	if !ok {
@@ -152,11 +159,7 @@ func (s *pop3Conn) login(ctx context.Context, user, password string) bool {
 	_ = s.c.SetDeadline(time.Time{})
 	up, ur, okLine, refusal := g.openPOP3(ctx, l)
 	if refusal != upstreamOK {
-		code := "[SYS/TEMP] "
-		if refusal == upstreamNotEnabled {
-			code = "[AUTH] "
-		}
-		s.send("-ERR " + code + strings.TrimPrefix(strings.TrimPrefix(upstreamRefusalText(refusal), "[AUTHORIZATIONFAILED] "), "[UNAVAILABLE] "))
+		s.send("-ERR " + pop3Codes.upstreamRefusal(refusal))
 		return true
 	}
 	defer up.Close()
@@ -172,27 +175,6 @@ func (s *pop3Conn) login(ctx context.Context, user, password string) bool {
 	}
 	g.splice(s.c, up)
 	return true
-}
-
-// pop3Refusal is the -ERR text for a refused login (RFC 3206 codes).
-func pop3Refusal(err error) string {
-	var ae *AuthError
-	if !errors.As(err, &ae) {
-		return "[SYS/TEMP] Temporary authentication failure; try again later."
-	}
-	ref := ""
-	if ae.Ref != "" {
-		ref = " (ref " + ae.Ref + ")"
-	}
-	switch ae.Kind {
-	case AuthOutOfScope:
-		return "[AUTH] " + ae.Detail
-	case AuthBadCredentials:
-		return "[AUTH] Authentication failed." + ref
-	case AuthTooManyFailures:
-		return "[SYS/TEMP] Too many failed logins; try again later." + ref
-	}
-	return "[SYS/TEMP] Temporary authentication failure; try again later." + ref
 }
 
 // openPOP3 logs in to Exchange's POP3 as l's owner: AUTH XOAUTH2, the
