@@ -3,7 +3,6 @@ package gateway
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -167,26 +166,26 @@ func (s *imapConn) login(ctx context.Context, tag, user, password string) bool {
 	}
 	defer g.endSession(live)
 	_ = s.c.SetDeadline(time.Time{})
-	up, ur, okLine, untagged, refusal := g.openIMAP(ctx, l)
+	up, refusal := g.openIMAP(ctx, l)
 	switch refusal {
 	case upstreamOK:
 	case upstreamNotEnabled, upstreamNoRole, upstreamTooManyConns, upstreamUnavailable:
 		s.send(tag + " NO " + imapCodes.upstreamRefusal(refusal))
 		return true
 	}
-	defer up.Close()
-	live.setCut(func() { s.c.Close(); up.Close() })
-	text := strings.TrimPrefix(okLine, "A1 ")
-	if !s.send(untagged + tag + " " + text) {
+	defer up.c.Close()
+	live.setCut(func() { s.c.Close(); up.c.Close() })
+	text := strings.TrimPrefix(up.final, "A1 ")
+	if !s.send(up.untagged + tag + " " + text) {
 		return true
 	}
-	if err := flushBuffered(up, s.r); err != nil {
+	if err := flushBuffered(up.c, s.r); err != nil {
 		return true
 	}
-	if err := flushBuffered(s.c, ur); err != nil {
+	if err := flushBuffered(s.c, up.r); err != nil {
 		return true
 	}
-	g.splice(s.c, up)
+	g.splice(s.c, up.c)
 	return true
 }
 
@@ -203,114 +202,68 @@ func flushBuffered(w io.Writer, r *bufio.Reader) error {
 	return err
 }
 
-// openIMAP logs in to Exchange as l's owner with apppass's token and
-// checks that the mailbox can be read. On success it returns the
-// connection, its reader, Exchange's tagged OK line and the untagged
-// lines that came before it (each ending in CRLF).
-func (g *Gateway) openIMAP(ctx context.Context, l Login) (*tls.Conn, *bufio.Reader, string, string, upstreamRefusal) {
-	ctx, cancel := context.WithTimeout(ctx, upstreamTimeout)
-	defer cancel()
-	var (
-		c        *tls.Conn
-		r        *bufio.Reader
-		final    string
-		untagged string
-	)
-	token, refusal := g.loginWithRenewal(ctx, ProtocolIMAP, func(token domain.Secret) upstreamRefusal {
-		var refusal upstreamRefusal
-		c, r, final, untagged, refusal = g.loginIMAP(ctx, l, token)
-		return refusal
-	})
-	if refusal == upstreamTokenRefused {
-		refusal = g.refusedToken(ctx, l, ProtocolIMAP, token, roleIMAP)
-	}
-	return c, r, final, untagged, refusal
+// openIMAP logs in to Exchange's IMAP as l's owner and checks that the
+// mailbox can be read. The connection's final is Exchange's tagged OK
+// line, its untagged the lines that came before it.
+func (g *Gateway) openIMAP(ctx context.Context, l Login) (*exchangeConn, upstreamRefusal) {
+	return g.openExchange(ctx, l, ProtocolIMAP, g.opts.ExchangeIMAP, roleIMAP, loginIMAP)
 }
 
-// loginIMAP is one login to Exchange's IMAP with token; see openIMAP.
-func (g *Gateway) loginIMAP(ctx context.Context, l Login, token domain.Secret) (*tls.Conn, *bufio.Reader, string, string, upstreamRefusal) {
-	c, err := g.dialExchange(ctx, g.opts.ExchangeIMAP)
-	if err != nil {
-		g.log.Warn("gateway: Exchange IMAP unreachable", "err", err)
-		return nil, nil, "", "", upstreamUnavailable
-	}
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	defer stop()
-	r := bufio.NewReaderSize(c, 1024)
-	fail := func(why string, refusal upstreamRefusal) (*tls.Conn, *bufio.Reader, string, string, upstreamRefusal) {
-		c.Close()
-		if why != "" {
-			g.log.Warn("gateway: Exchange IMAP login failed", "owner", l.Mailbox.ID, "why", why)
-		}
-		return nil, nil, "", "", refusal
-	}
-	greeting, err := readUpstreamLine(r)
+// loginIMAP is one login to Exchange's IMAP on u with token: AUTHENTICATE
+// XOAUTH2, then a LIST to see that the mailbox is reachable.
+func loginIMAP(ctx context.Context, u *exchangeConn, token domain.Secret) upstreamRefusal {
+	greeting, err := readUpstreamLine(u.r)
 	if err != nil || !strings.HasPrefix(greeting, "* OK") {
-		return fail(fmt.Sprintf("greeting %q: %v", clipLine(greeting), err), upstreamUnavailable)
+		return u.fail(fmt.Sprintf("greeting %q: %v", clipLine(greeting), err), upstreamUnavailable)
 	}
-	mailbox := primaryAddress(l.Mailbox)
-	if _, err := io.WriteString(c, "A1 AUTHENTICATE XOAUTH2 "+xoauth2Response(mailbox, token)+"\r\n"); err != nil {
-		return fail(err.Error(), upstreamUnavailable)
+	mailbox := primaryAddress(u.l.Mailbox)
+	if _, err := io.WriteString(u.c, "A1 AUTHENTICATE XOAUTH2 "+xoauth2Response(mailbox, token)+"\r\n"); err != nil {
+		return u.fail(err.Error(), upstreamUnavailable)
 	}
 	var untagged strings.Builder
 	var final string
 	for final == "" {
-		line, err := readUpstreamLine(r)
+		line, err := readUpstreamLine(u.r)
 		switch {
 		case err != nil:
-			return fail(err.Error(), upstreamUnavailable)
+			return u.fail(err.Error(), upstreamUnavailable)
 		case strings.HasPrefix(line, "A1 "):
 			final = line
 		case strings.HasPrefix(line, "+"):
 			// A challenge after a refused token (Google's form): acknowledge
 			// it to get the tagged answer.
-			if _, err := io.WriteString(c, "\r\n"); err != nil {
-				return fail(err.Error(), upstreamUnavailable)
+			if _, err := io.WriteString(u.c, "\r\n"); err != nil {
+				return u.fail(err.Error(), upstreamUnavailable)
 			}
 		case strings.HasPrefix(line, "* BYE"):
-			return fail(clipLine(line), upstreamUnavailable)
+			return u.fail(clipLine(line), upstreamUnavailable)
 		default:
 			untagged.WriteString(line + "\r\n")
 		}
 	}
 	if !strings.HasPrefix(final, "A1 OK") {
-		return fail(clipLine(final), upstreamTokenRefused)
+		return u.fail(clipLine(final), upstreamTokenRefused)
 	}
 	// Exchange lets a principal without FullAccess log in and then
 	// refuses every command that reaches the mailbox ("BAD User is
 	// authenticated but not connected."): ask once before telling the
 	// device it is in.
-	if _, err := io.WriteString(c, "A2 LIST \"\" INBOX\r\n"); err != nil {
-		return fail(err.Error(), upstreamUnavailable)
+	if _, err := io.WriteString(u.c, "A2 LIST \"\" INBOX\r\n"); err != nil {
+		return u.fail(err.Error(), upstreamUnavailable)
 	}
 	for {
-		line, err := readUpstreamLine(r)
+		line, err := readUpstreamLine(u.r)
 		if err != nil {
-			return fail(err.Error(), upstreamUnavailable)
+			return u.fail(err.Error(), upstreamUnavailable)
 		}
 		if strings.HasPrefix(line, "A2 ") {
 			if strings.Contains(line, "not connected") || strings.HasPrefix(line, "A2 BAD") {
-				g.alertNotEnabled(ctx, l, ProtocolIMAP, true)
-				return fail(clipLine(line), upstreamNotEnabled)
+				u.g.alertNotEnabled(ctx, u.l, ProtocolIMAP, true)
+				return u.fail(clipLine(line), upstreamNotEnabled)
 			}
 			break
 		}
 	}
-	return c, r, final, untagged.String(), upstreamOK
-}
-
-// maxUpstreamLine bounds a line read from Exchange before splicing.
-const maxUpstreamLine = 64 << 10
-
-func readUpstreamLine(r *bufio.Reader) (string, error) {
-	b, err := readIMAPLine(r, maxUpstreamLine)
-	return string(b), err
-}
-
-// clipLine shortens an upstream line for a log.
-func clipLine(s string) string {
-	if len(s) > 200 {
-		return s[:200] + "…"
-	}
-	return s
+	u.final, u.untagged = final, untagged.String()
+	return upstreamOK
 }

@@ -1,9 +1,7 @@
 package gateway
 
 import (
-	"bufio"
 	"context"
-	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -157,93 +155,65 @@ func (s *pop3Conn) login(ctx context.Context, user, password string) bool {
 	}
 	defer g.endSession(live)
 	_ = s.c.SetDeadline(time.Time{})
-	up, ur, okLine, refusal := g.openPOP3(ctx, l)
+	up, refusal := g.openPOP3(ctx, l)
 	if refusal != upstreamOK {
 		s.send("-ERR " + pop3Codes.upstreamRefusal(refusal))
 		return true
 	}
-	defer up.Close()
-	live.setCut(func() { s.c.Close(); up.Close() })
-	if !s.send(okLine) {
+	defer up.c.Close()
+	live.setCut(func() { s.c.Close(); up.c.Close() })
+	if !s.send(up.final) {
 		return true
 	}
-	if err := flushBuffered(up, s.r); err != nil {
+	if err := flushBuffered(up.c, s.r); err != nil {
 		return true
 	}
-	if err := flushBuffered(s.c, ur); err != nil {
+	if err := flushBuffered(s.c, up.r); err != nil {
 		return true
 	}
-	g.splice(s.c, up)
+	g.splice(s.c, up.c)
 	return true
 }
 
-// openPOP3 logs in to Exchange's POP3 as l's owner: AUTH XOAUTH2, the
-// response on its own line, then a NOOP to see that the mailbox is
-// reachable. It returns the connection, its reader and Exchange's +OK.
-func (g *Gateway) openPOP3(ctx context.Context, l Login) (*tls.Conn, *bufio.Reader, string, upstreamRefusal) {
-	ctx, cancel := context.WithTimeout(ctx, upstreamTimeout)
-	defer cancel()
-	var (
-		c     *tls.Conn
-		r     *bufio.Reader
-		final string
-	)
-	token, refusal := g.loginWithRenewal(ctx, ProtocolPOP3, func(token domain.Secret) upstreamRefusal {
-		var refusal upstreamRefusal
-		c, r, final, refusal = g.loginPOP3(ctx, l, token)
-		return refusal
-	})
-	if refusal == upstreamTokenRefused {
-		refusal = g.refusedToken(ctx, l, ProtocolPOP3, token, rolePOP)
-	}
-	return c, r, final, refusal
+// openPOP3 logs in to Exchange's POP3 as l's owner and checks that the
+// mailbox can be read. The connection's final is Exchange's +OK.
+func (g *Gateway) openPOP3(ctx context.Context, l Login) (*exchangeConn, upstreamRefusal) {
+	return g.openExchange(ctx, l, ProtocolPOP3, g.opts.ExchangePOP, rolePOP, loginPOP3)
 }
 
-// loginPOP3 is one login to Exchange's POP3 with token; see openPOP3.
-func (g *Gateway) loginPOP3(ctx context.Context, l Login, token domain.Secret) (*tls.Conn, *bufio.Reader, string, upstreamRefusal) {
-	c, err := g.dialExchange(ctx, g.opts.ExchangePOP)
-	if err != nil {
-		g.log.Warn("gateway: Exchange POP3 unreachable", "err", err)
-		return nil, nil, "", upstreamUnavailable
-	}
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	defer stop()
-	r := bufio.NewReaderSize(c, 1024)
-	fail := func(why string, refusal upstreamRefusal) (*tls.Conn, *bufio.Reader, string, upstreamRefusal) {
-		c.Close()
-		if why != "" {
-			g.log.Warn("gateway: Exchange POP3 login failed", "owner", l.Mailbox.ID, "why", why)
-		}
-		return nil, nil, "", refusal
-	}
+// loginPOP3 is one login to Exchange's POP3 on u with token: AUTH
+// XOAUTH2, the response on its own line, then a NOOP to see that the
+// mailbox is reachable.
+func loginPOP3(ctx context.Context, u *exchangeConn, token domain.Secret) upstreamRefusal {
 	ask := func(line string) (string, error) {
-		if _, err := io.WriteString(c, line+"\r\n"); err != nil {
+		if _, err := io.WriteString(u.c, line+"\r\n"); err != nil {
 			return "", err
 		}
-		return readUpstreamLine(r)
+		return readUpstreamLine(u.r)
 	}
-	greeting, err := readUpstreamLine(r)
+	greeting, err := readUpstreamLine(u.r)
 	if err != nil || !strings.HasPrefix(greeting, "+OK") {
-		return fail("greeting "+clipLine(greeting), upstreamUnavailable)
+		return u.fail("greeting "+clipLine(greeting), upstreamUnavailable)
 	}
 	cont, err := ask("AUTH XOAUTH2")
 	if err != nil || !strings.HasPrefix(cont, "+") {
-		return fail("AUTH XOAUTH2: "+clipLine(cont), upstreamUnavailable)
+		return u.fail("AUTH XOAUTH2: "+clipLine(cont), upstreamUnavailable)
 	}
-	final, err := ask(xoauth2Response(primaryAddress(l.Mailbox), token))
+	final, err := ask(xoauth2Response(primaryAddress(u.l.Mailbox), token))
 	if err != nil {
-		return fail(err.Error(), upstreamUnavailable)
+		return u.fail(err.Error(), upstreamUnavailable)
 	}
 	if !strings.HasPrefix(final, "+OK") {
-		return fail(clipLine(final), upstreamTokenRefused)
+		return u.fail(clipLine(final), upstreamTokenRefused)
 	}
 	probe, err := ask("NOOP")
 	if err != nil {
-		return fail(err.Error(), upstreamUnavailable)
+		return u.fail(err.Error(), upstreamUnavailable)
 	}
 	if !strings.HasPrefix(probe, "+OK") {
-		g.alertNotEnabled(ctx, l, ProtocolPOP3, true)
-		return fail(clipLine(probe), upstreamNotEnabled)
+		u.g.alertNotEnabled(ctx, u.l, ProtocolPOP3, true)
+		return u.fail(clipLine(probe), upstreamNotEnabled)
 	}
-	return c, r, final, upstreamOK
+	u.final = final
+	return upstreamOK
 }

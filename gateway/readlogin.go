@@ -1,7 +1,13 @@
 package gateway
 
 import (
+	"bufio"
+	"context"
+	"crypto/tls"
 	"errors"
+	"strings"
+
+	"github.com/apppass/apppass/domain"
 )
 
 // A device's login on the reading side, shared by the IMAP and POP3
@@ -49,4 +55,72 @@ func (rc refusalCodes) upstreamRefusal(r upstreamRefusal) string {
 		return rc.temporary + "Exchange Online has too many sessions for this mailbox; try again later."
 	}
 	return rc.temporary + "Exchange Online did not answer; try again later."
+}
+
+// exchangeConn is apppass's connection to Exchange's IMAP or POP3 for one
+// device's login.
+type exchangeConn struct {
+	g        *Gateway
+	l        Login
+	proto    Protocol
+	c        *tls.Conn
+	r        *bufio.Reader
+	final    string // Exchange's answer to the login
+	untagged string // IMAP: the untagged lines before final, each ending in CRLF
+}
+
+// openExchange logs in to Exchange's IMAP or POP3 at addr as l's owner,
+// login speaking the protocol on each new connection: with apppass's
+// token and, when Exchange refuses it, once more with a new one
+// (loginWithRenewal). A refusal that stands is explained by
+// refusedToken, which looks for role in the token.
+func (g *Gateway) openExchange(ctx context.Context, l Login, proto Protocol, addr, role string, login func(context.Context, *exchangeConn, domain.Secret) upstreamRefusal) (*exchangeConn, upstreamRefusal) {
+	ctx, cancel := context.WithTimeout(ctx, upstreamTimeout)
+	defer cancel()
+	var u *exchangeConn
+	token, refusal := g.loginWithRenewal(ctx, proto, func(token domain.Secret) upstreamRefusal {
+		c, err := g.dialExchange(ctx, addr)
+		if err != nil {
+			g.log.Warn("gateway: Exchange "+strings.ToUpper(string(proto))+" unreachable", "err", err)
+			return upstreamUnavailable
+		}
+		stop := context.AfterFunc(ctx, func() { c.Close() })
+		defer stop()
+		attempt := &exchangeConn{g: g, l: l, proto: proto, c: c, r: bufio.NewReaderSize(c, 1024)}
+		refusal := login(ctx, attempt, token)
+		if refusal == upstreamOK {
+			u = attempt
+		}
+		return refusal
+	})
+	if refusal == upstreamTokenRefused {
+		refusal = g.refusedToken(ctx, l, proto, token, role)
+	}
+	return u, refusal
+}
+
+// fail ends a login Exchange did not complete: it closes the connection,
+// logs why when there is something to say, and returns refusal.
+func (u *exchangeConn) fail(why string, refusal upstreamRefusal) upstreamRefusal {
+	u.c.Close()
+	if why != "" {
+		u.g.log.Warn("gateway: Exchange "+strings.ToUpper(string(u.proto))+" login failed", "owner", u.l.Mailbox.ID, "why", why)
+	}
+	return refusal
+}
+
+// maxUpstreamLine bounds a line read from Exchange before splicing.
+const maxUpstreamLine = 64 << 10
+
+func readUpstreamLine(r *bufio.Reader) (string, error) {
+	b, err := readIMAPLine(r, maxUpstreamLine)
+	return string(b), err
+}
+
+// clipLine shortens an upstream line for a log.
+func clipLine(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "…"
+	}
+	return s
 }
