@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -148,58 +147,18 @@ func (s *imapConn) credentials(cmd imapCommand) (user, password string, ok bool)
 	})
 }
 
-// login checks the password, opens the owner's mailbox at Exchange and,
-// when both succeed, answers the device with Exchange's answer and
-// splices. It returns true when the session is over.
+// login is the device's LOGIN or AUTHENTICATE; true when the session is
+// over (see loginAndSplice).
 func (s *imapConn) login(ctx context.Context, tag, user, password string) bool {
-	g := s.g
-	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	l, err := g.Authenticate(actx, AuthRequest{Protocol: ProtocolIMAP, User: user, Password: domain.NewSecret(password), ClientAddr: s.lc.ClientAddr()})
-	cancel()
-	if err != nil {
-		return !s.send(tag + " NO " + imapCodes.authRefusal(err))
-	}
-	live, ok := g.beginSession(s.lc, ProtocolIMAP, l, func() { s.c.Close() })
-	if !ok {
-		s.send("* BYE Too many sessions for this mailbox; try again later.")
-		return true
-	}
-	defer g.endSession(live)
-	_ = s.c.SetDeadline(time.Time{})
-	up, refusal := g.openIMAP(ctx, l)
-	switch refusal {
-	case upstreamOK:
-	case upstreamNotEnabled, upstreamNoRole, upstreamTooManyConns, upstreamUnavailable:
-		s.send(tag + " NO " + imapCodes.upstreamRefusal(refusal))
-		return true
-	}
-	defer up.c.Close()
-	live.setCut(func() { s.c.Close(); up.c.Close() })
-	text := strings.TrimPrefix(up.final, "A1 ")
-	if !s.send(up.untagged + tag + " " + text) {
-		return true
-	}
-	if err := flushBuffered(up.c, s.r); err != nil {
-		return true
-	}
-	if err := flushBuffered(s.c, up.r); err != nil {
-		return true
-	}
-	g.splice(s.c, up.c)
-	return true
-}
-
-// flushBuffered writes what r has read ahead to w, so that a command the
-// device pipelined after its login, or a response Exchange sent early, is
-// not lost when the streams are spliced.
-func flushBuffered(w io.Writer, r *bufio.Reader) error {
-	n := r.Buffered()
-	if n == 0 {
-		return nil
-	}
-	b, _ := r.Peek(n)
-	_, err := w.Write(b)
-	return err
+	return s.loginAndSplice(ctx, user, password, readLogin{
+		proto: ProtocolIMAP,
+		open:  s.g.openIMAP,
+		codes: imapCodes,
+		no:    tag + " NO ",
+		busy:  "* BYE Too many sessions for this mailbox; try again later.",
+		// Exchange's untagged lines, then its OK under the device's tag.
+		in: func(up *exchangeConn) string { return up.untagged + tag + " " + strings.TrimPrefix(up.final, "A1 ") },
+	})
 }
 
 // openIMAP logs in to Exchange's IMAP as l's owner and checks that the

@@ -139,40 +139,17 @@ func (s *pop3Conn) authPlain(arg string) (user, password string, ok bool) {
 	})
 }
 
-// login is imapConn.login for POP3.
+// login is the device's PASS or AUTH; true when the session is over
+// (see loginAndSplice).
 func (s *pop3Conn) login(ctx context.Context, user, password string) bool {
-	g := s.g
-	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	l, err := g.Authenticate(actx, AuthRequest{Protocol: ProtocolPOP3, User: user, Password: domain.NewSecret(password), ClientAddr: s.lc.ClientAddr()})
-	cancel()
-	if err != nil {
-		return !s.send("-ERR " + pop3Codes.authRefusal(err))
-	}
-	live, ok := g.beginSession(s.lc, ProtocolPOP3, l, func() { s.c.Close() })
-	if !ok {
-		s.send("-ERR [IN-USE] Too many sessions for this mailbox; try again later.")
-		return true
-	}
-	defer g.endSession(live)
-	_ = s.c.SetDeadline(time.Time{})
-	up, refusal := g.openPOP3(ctx, l)
-	if refusal != upstreamOK {
-		s.send("-ERR " + pop3Codes.upstreamRefusal(refusal))
-		return true
-	}
-	defer up.c.Close()
-	live.setCut(func() { s.c.Close(); up.c.Close() })
-	if !s.send(up.final) {
-		return true
-	}
-	if err := flushBuffered(up.c, s.r); err != nil {
-		return true
-	}
-	if err := flushBuffered(s.c, up.r); err != nil {
-		return true
-	}
-	g.splice(s.c, up.c)
-	return true
+	return s.loginAndSplice(ctx, user, password, readLogin{
+		proto: ProtocolPOP3,
+		open:  s.g.openPOP3,
+		codes: pop3Codes,
+		no:    "-ERR ",
+		busy:  "-ERR [IN-USE] Too many sessions for this mailbox; try again later.",
+		in:    func(up *exchangeConn) string { return up.final },
+	})
 }
 
 // openPOP3 logs in to Exchange's POP3 as l's owner and checks that the

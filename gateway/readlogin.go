@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"strings"
+	"time"
 
 	"github.com/apppass/apppass/domain"
 )
@@ -55,6 +57,68 @@ func (rc refusalCodes) upstreamRefusal(r upstreamRefusal) string {
 		return rc.temporary + "Exchange Online has too many sessions for this mailbox; try again later."
 	}
 	return rc.temporary + "Exchange Online did not answer; try again later."
+}
+
+// readLogin is a protocol's own part in a device's login.
+type readLogin struct {
+	proto Protocol
+	open  func(context.Context, Login) (*exchangeConn, upstreamRefusal) // logs in to Exchange
+	codes refusalCodes
+	no    string // starts a refusal: IMAP's "<tag> NO ", POP3's "-ERR "
+	busy  string // the answer when the owner has too many sessions
+	// in is the answer once Exchange has let the owner in, from Exchange's.
+	in func(up *exchangeConn) string
+}
+
+// loginAndSplice checks the password, opens the owner's mailbox at
+// Exchange and, when both succeed, answers the device with Exchange's
+// answer and splices. It returns true when the session is over.
+func (s *readConn) loginAndSplice(ctx context.Context, user, password string, p readLogin) bool {
+	g := s.g
+	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	l, err := g.Authenticate(actx, AuthRequest{Protocol: p.proto, User: user, Password: domain.NewSecret(password), ClientAddr: s.lc.ClientAddr()})
+	cancel()
+	if err != nil {
+		return !s.send(p.no + p.codes.authRefusal(err))
+	}
+	live, ok := g.beginSession(s.lc, p.proto, l, func() { s.c.Close() })
+	if !ok {
+		s.send(p.busy)
+		return true
+	}
+	defer g.endSession(live)
+	_ = s.c.SetDeadline(time.Time{})
+	up, refusal := p.open(ctx, l)
+	if refusal != upstreamOK {
+		s.send(p.no + p.codes.upstreamRefusal(refusal))
+		return true
+	}
+	defer up.c.Close()
+	live.setCut(func() { s.c.Close(); up.c.Close() })
+	if !s.send(p.in(up)) {
+		return true
+	}
+	if err := flushBuffered(up.c, s.r); err != nil {
+		return true
+	}
+	if err := flushBuffered(s.c, up.r); err != nil {
+		return true
+	}
+	g.splice(s.c, up.c)
+	return true
+}
+
+// flushBuffered writes what r has read ahead to w, so that a command the
+// device pipelined after its login, or a response Exchange sent early, is
+// not lost when the streams are spliced.
+func flushBuffered(w io.Writer, r *bufio.Reader) error {
+	n := r.Buffered()
+	if n == 0 {
+		return nil
+	}
+	b, _ := r.Peek(n)
+	_, err := w.Write(b)
+	return err
 }
 
 // exchangeConn is apppass's connection to Exchange's IMAP or POP3 for one
