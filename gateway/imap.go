@@ -30,11 +30,8 @@ var imapCodes = refusalCodes{
 	temporary:      "[UNAVAILABLE] ",
 }
 
-// roleIMAP and rolePOP are the Exchange permissions apppass's token needs.
-const (
-	roleIMAP = "IMAP.AccessAsApp"
-	rolePOP  = "POP.AccessAsApp"
-)
+// roleIMAP is the Exchange permission apppass's token needs for IMAP.
+const roleIMAP = "IMAP.AccessAsApp"
 
 // imapConn is one device's IMAP connection before login.
 type imapConn struct {

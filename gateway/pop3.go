@@ -17,6 +17,9 @@ import (
 // octets; a PLAIN response with a long address is a little more).
 const maxPOP3Line = 2 << 10
 
+// rolePOP is the Exchange permission apppass's token needs for POP3.
+const rolePOP = "POP.AccessAsApp"
+
 // pop3Codes are POP3's response codes for a refused login (RFC 3206).
 var pop3Codes = refusalCodes{
 	denied:         "[AUTH] ",
