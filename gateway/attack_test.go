@@ -218,17 +218,20 @@ func TestSessionLimits(t *testing.T) {
 		}
 	})
 	t.Run("busy before login, past the session limit", func(t *testing.T) {
-		c, _ := r.raw("127.0.0.2")
+		// Commands back to back, never idle for the command limit and
+		// never capped by their number: only the time in all ends it.
+		busy := newRig(t, func(o *gateway.Options) {
+			o.Limits = gateway.Limits{CommandTimeout: 300 * time.Millisecond, LoginTimeout: 1500 * time.Millisecond, MaxCommands: 1 << 30, MaxAuthAttempts: 3}
+		})
+		c, _ := busy.raw("127.0.0.2")
 		c.line(t)
-		var got string
-		for i := 0; i < 19; i++ {
-			time.Sleep(150 * time.Millisecond) // within the command limit, past the login limit
-			if got = c.cmd(t, "NOOP"); !strings.HasPrefix(got, "250") {
-				break
-			}
+		start := time.Now()
+		got := "250"
+		for strings.HasPrefix(got, "250") && time.Since(start) < 10*time.Second {
+			got = c.cmd(t, "NOOP")
 		}
-		if !strings.HasPrefix(got, "421") {
-			t.Errorf("NOOP every 150 ms for 2.8 s: %q, want a 421 once 1.5 s passed", got)
+		if d := time.Since(start); !strings.HasPrefix(got, "421 4.4.2") || d < time.Second {
+			t.Errorf("NOOPs back to back: %q after %s, want a 421 4.4.2 once the 1.5 s login limit passed", got, d)
 		}
 	})
 	t.Run("21 commands", func(t *testing.T) {
@@ -270,11 +273,10 @@ func TestSessionLimits(t *testing.T) {
 			}
 			cs = append(cs, c)
 		}
-		time.Sleep(600 * time.Millisecond) // the idle limit is the subject
+		eventually(t, 5*time.Second, "idle sessions closed, giving their owner's places back", func() bool { return r.gw.Stats().Connections.Open == 0 })
 		if err := cs[0].Noop(); err == nil {
 			t.Error("a logged-in session idle past the idle limit still open")
 		}
-		eventually(t, 5*time.Second, "idle sessions give their owner's places back", func() bool { return r.gw.Stats().Connections.Open == 0 })
 		c, err := r.dialFrom("127.0.0.5")
 		if err != nil {
 			t.Fatal(err)
