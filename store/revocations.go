@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/apppass/apppass/domain"
@@ -198,54 +200,70 @@ func (d *DB) queryRevocations(ctx context.Context, where string, args ...any) ([
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("query revocations: %w", err)
 	}
-	for i := range out {
-		targets, err := d.revocationTargets(ctx, out[i].ID)
-		if err != nil {
-			return nil, err
-		}
-		items, err := d.revocationItems(ctx, out[i].ID)
-		if err != nil {
-			return nil, err
-		}
-		out[i].Targets, out[i].Items = targets, items
+	if err := d.revocationParts(ctx, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-func (d *DB) revocationTargets(ctx context.Context, id int64) ([]domain.RevocationTarget, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT target_slack, target_id, target_name FROM revocation_targets WHERE request_id = ? ORDER BY position`, id)
-	if err != nil {
-		return nil, fmt.Errorf("revocation %d targets: %w", id, err)
-	}
-	defer rows.Close()
-	var out []domain.RevocationTarget
-	for rows.Next() {
-		var t domain.RevocationTarget
-		if err := rows.Scan(&t.Slack, &t.ID, &t.Name); err != nil {
-			return nil, fmt.Errorf("revocation %d targets: %w", id, err)
+// partsBatch bounds the request ids in one IN (…) list.
+const partsBatch = 500
+
+// revocationParts fills in the targets and items of reqs (ordered by
+// id), a query for each per partsBatch requests rather than two per
+// request: App Home lists every request there has been.
+func (d *DB) revocationParts(ctx context.Context, reqs []domain.RevocationRequest) error {
+	for len(reqs) > 0 {
+		batch := reqs[:min(len(reqs), partsBatch)]
+		reqs = reqs[len(batch):]
+		at := make(map[int64]*domain.RevocationRequest, len(batch))
+		ids := make([]any, len(batch))
+		for i := range batch {
+			at[batch[i].ID], ids[i] = &batch[i], batch[i].ID
 		}
-		out = append(out, t)
+		in := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + ")"
+		if err := d.scanParts(ctx, `SELECT request_id, target_slack, target_id, target_name FROM revocation_targets
+			WHERE request_id IN `+in+` ORDER BY request_id, position`, ids, func(rows *sql.Rows) error {
+			var id int64
+			var t domain.RevocationTarget
+			if err := rows.Scan(&id, &t.Slack, &t.ID, &t.Name); err != nil {
+				return err
+			}
+			at[id].Targets = append(at[id].Targets, t)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("revocation targets: %w", err)
+		}
+		if err := d.scanParts(ctx, `SELECT request_id, target_id, key_id, name, hint, created_at, outcome, notified FROM revocation_items
+			WHERE request_id IN `+in+` ORDER BY request_id, rowid`, ids, func(rows *sql.Rows) error {
+			var it domain.RevocationItem
+			var id, created, notified int64
+			if err := rows.Scan(&id, &it.TargetID, &it.Password.KeyID, &it.Password.Name, &it.Password.Hint, &created, &it.Outcome, &notified); err != nil {
+				return err
+			}
+			it.Password.Created, it.Notified = fromMillis(created), notified != 0
+			at[id].Items = append(at[id].Items, it)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("revocation items: %w", err)
+		}
 	}
-	return out, rows.Err()
+	return nil
 }
 
-func (d *DB) revocationItems(ctx context.Context, id int64) ([]domain.RevocationItem, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT target_id, key_id, name, hint, created_at, outcome, notified FROM revocation_items WHERE request_id = ? ORDER BY rowid`, id)
+// scanParts runs query and hands each row to scan.
+func (d *DB) scanParts(ctx context.Context, query string, args []any, scan func(rows *sql.Rows) error) error {
+	rows, err := d.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("revocation %d items: %w", id, err)
+		return err
 	}
 	defer rows.Close()
-	var out []domain.RevocationItem
 	for rows.Next() {
-		var it domain.RevocationItem
-		var created, notified int64
-		if err := rows.Scan(&it.TargetID, &it.Password.KeyID, &it.Password.Name, &it.Password.Hint, &created, &it.Outcome, &notified); err != nil {
-			return nil, fmt.Errorf("revocation %d items: %w", id, err)
+		if err := scan(rows); err != nil {
+			return err
 		}
-		it.Password.Created, it.Notified = fromMillis(created), notified != 0
-		out = append(out, it)
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // ClaimResume makes holder the one process to carry out approving request

@@ -304,3 +304,32 @@ func TestRevocationsFiledBeforeSeveralPeopleKeepTheirPerson(t *testing.T) {
 		}
 	})
 }
+
+// Listing more requests than one batch of ids attaches each one's own
+// people and passwords, across the batch's edge.
+func TestRevocationsListedInBatches(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		db.Now = func() time.Time { return t0 }
+		const n = 503
+		for i := range n {
+			who := fmt.Sprint("p", i)
+			r := domain.RevocationRequest{RequesterSlack: "UADMIN", RequesterID: "admin", All: true, Reason: "left", ExpiresAt: t0.Add(time.Hour),
+				Targets: []domain.RevocationTarget{{ID: who, Name: who + "@x.test"}},
+				Items:   []domain.RevocationItem{{TargetID: who, Password: domain.Password{KeyID: "k" + who, Name: "Phone"}}}}
+			if err := db.CreateRevocation(ctx, &r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := db.Revocations(ctx, domain.RevocationPending)
+		if err != nil || len(got) != n {
+			t.Fatalf("%d requests, %v; want %d", len(got), err, n)
+		}
+		for i, r := range got {
+			who := fmt.Sprint("p", i)
+			if len(r.Targets) != 1 || r.Targets[0].ID != who || len(r.Items) != 1 || r.Items[0].Password.KeyID != "k"+who {
+				t.Fatalf("request %d: targets %+v, items %+v; want only %s's", i, r.Targets, r.Items, who)
+			}
+		}
+	})
+}
