@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/slack-go/slack"
-
 	"github.com/apppass/apppass/domain"
 	"github.com/apppass/apppass/handlers"
 )
@@ -86,11 +84,9 @@ func (s *Slack) notifyOutcome(ctx context.Context, req domain.RevocationRequest)
 			if msg == "" || t.Slack == "" {
 				continue
 			}
-			if err := s.DM(ctx, t.Slack, msg, []slack.Block{section(msg)}); err != nil {
-				s.log.ErrorContext(ctx, "DM not sent", "user", t.Slack, "request", req.ID, "err", err)
-				continue
+			if s.dmOrLog(ctx, t.Slack, msg) {
+				told = append(told, keys...)
 			}
-			told = append(told, keys...)
 		}
 	}
 	// A request apppass filed itself (offboarding) has nobody to tell

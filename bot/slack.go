@@ -222,11 +222,14 @@ func (s *Slack) DM(ctx context.Context, userID, text string, blocks []slack.Bloc
 	return nil
 }
 
-// dmOrLog is DM for messages whose loss is only logged.
-func (s *Slack) dmOrLog(ctx context.Context, user, text string) {
+// dmOrLog is DM for messages whose loss is only logged; it reports
+// whether the message was sent.
+func (s *Slack) dmOrLog(ctx context.Context, user, text string) (sent bool) {
 	if err := s.DM(ctx, user, text, []slack.Block{section(text)}); err != nil {
 		s.log.ErrorContext(ctx, "DM not sent", "user", user, "err", err)
+		return false
 	}
+	return true
 }
 
 // AlertHelpdesk posts text to the helpdesk channel. It returns an error
